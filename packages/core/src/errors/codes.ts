@@ -1,0 +1,65 @@
+/**
+ * Every error code idrelay throws or reports, with a one-line meaning.
+ *
+ * One map for all packages, so a `switch (error.code)` in user code sees the whole vocabulary and
+ * `docs/errors.md` can be checked against it. Codes are namespaced by the package area that raises them.
+ */
+export const ERROR_CODES = {
+  // core
+  ERR_EVENT_INVALID: 'An identity event failed validation; `details.issues` lists each failing path.',
+  ERR_EVENT_TYPE_UNKNOWN: 'An event type is not part of the idrelay catalogue.',
+  ERR_SUBJECT_INVALID: 'A subject identifier does not follow RFC 9493.',
+  ERR_AUDIENCE_INVALID: 'An audience specification is malformed.',
+  ERR_INVALID_ARGUMENT: 'A function was called with an argument it cannot use.',
+
+  // transports (shared)
+  ERR_TRANSPORT_CLOSED: 'The transport was closed and cannot send.',
+  ERR_TRANSPORT_TIMEOUT: 'The push service did not answer within the transport timeout.',
+  ERR_TRANSPORT_NETWORK: 'The push service could not be reached (connection refused, reset or TLS failure).',
+  ERR_TRANSPORT_PLATFORM_MISMATCH: 'A device of another platform was handed to this transport.',
+  ERR_TRANSPORT_CONFIG: 'The transport options are incomplete or inconsistent.',
+
+  // APNs
+  ERR_APNS_PAYLOAD_TOO_LARGE: 'The APNs payload exceeds 4096 bytes (5120 for VoIP) and was not sent.',
+  ERR_APNS_BAD_DEVICE_TOKEN: 'The device token is not a valid APNs token for this topic or environment.',
+  ERR_APNS_UNREGISTERED: 'APNs reports the device token is no longer active for the topic (410).',
+  ERR_APNS_PROVIDER_TOKEN: 'APNs rejected the provider authentication token (403).',
+  ERR_APNS_KEY_INVALID: 'The APNs signing key (.p8) could not be loaded as a P-256 private key.',
+
+  // FCM
+  ERR_FCM_CREDENTIALS: 'The Firebase service-account credentials are missing or malformed.',
+  ERR_FCM_PAYLOAD_TOO_LARGE: 'The FCM message exceeds 4096 bytes and was not sent.',
+
+  // Web Push
+  ERR_WEBPUSH_PAYLOAD_TOO_LARGE: 'The Web Push plaintext exceeds 3993 bytes (RFC 8291 §4) and was not sent.',
+  ERR_WEBPUSH_SUBSCRIPTION_INVALID: 'The push subscription has a malformed endpoint, p256dh or auth key.',
+  ERR_WEBPUSH_VAPID_INVALID: 'The VAPID keys or subject are malformed (RFC 8292).',
+  ERR_WEBPUSH_VAPID_REJECTED: 'The push service rejected the VAPID authorization (403).',
+
+  // stores
+  ERR_STORE_MIGRATION: 'A store schema migration failed or the schema is newer than this library.',
+  ERR_STORE_LOCKED: 'The SQLite file is owned by another process; use PostgreSQL for several processes.',
+  ERR_STORE_CLOSED: 'The store was closed.',
+  ERR_STORE_CONFLICT: 'A concurrent update changed the record first (optimistic concurrency).',
+  ERR_STORE_UNAVAILABLE: 'The database could not be reached.',
+
+  // engine
+  ERR_RULE_INVALID: 'A rule definition is malformed.',
+  ERR_TEMPLATE_MISSING: 'No template matches the event type and locale, even after fallback.',
+  ERR_TEMPLATE_INVALID: 'A template is malformed or references an unknown field.',
+  ERR_TEMPLATE_UNSAFE: 'A field that is not marked lock-screen safe was placed in visible push text.',
+  ERR_DEVICE_INVALID: 'A device registration is malformed.',
+  ERR_DEVICE_LIMIT: 'The user already has the maximum number of devices.',
+  ERR_NO_TRANSPORT: 'No transport is configured for the device platform.',
+  ERR_DELIVERY_DEAD: 'A delivery exhausted its attempts and was dead-lettered.',
+  ERR_RELAY_CLOSED: 'The relay was closed.',
+  ERR_ACTION_TOKEN_INVALID: 'An action token is unknown, already used, expired, or bound to another recipient or device.',
+} as const;
+
+/** A code from {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True when `code` is one of idrelay's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}

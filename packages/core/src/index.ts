@@ -1,0 +1,115 @@
+/**
+ * `@idrelay/core`: the identity event model (CloudEvents 1.0 with a typed catalogue), RFC 9493 subject
+ * identifiers, the ports every idrelay package implements, and the error base.
+ *
+ * @packageDocumentation
+ */
+
+export { type AudienceSpec, AudienceSpecSchema, AttributeFilterSchema } from './audience/audience-spec.js';
+export { ERROR_CODES, type ErrorCode, isErrorCode } from './errors/codes.js';
+export { IdrelayError, type IdrelayErrorOptions, isIdrelayError } from './errors/idrelay-error.js';
+export {
+  EVENT_CATALOGUE,
+  EVENT_TYPES,
+  type EventDataInputMap,
+  type EventDataMap,
+  type EventType,
+  isEventType,
+} from './events/catalogue/index.js';
+export { type CreateEventOptions, createEvent, serializeEvent } from './events/create.js';
+export { EnvelopeSchema, type ExtensionAttributes, type IdentityEvent } from './events/envelope.js';
+export { eventJsonSchema } from './events/json-schema.js';
+export {
+  type EventInvalidDetails,
+  type EventIssue,
+  type ParseEventResult,
+  parseEvent,
+  parseEventOfType,
+  safeParseEvent,
+} from './events/parse.js';
+export type {
+  DeliveryResult,
+  DeliveryStatus,
+  DeviceAddress,
+  DeviceTarget,
+  Platform,
+  PushAction,
+  PushMessage,
+  Urgency,
+  WebPushSubscription,
+} from './messages/push-message.js';
+export {
+  AUDIT_GENESIS_HASH,
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditSink,
+  canonicalJson,
+  hashAuditEntry,
+  verifyAuditChain,
+} from './ports/audit.js';
+export type {
+  Directory,
+  DirectoryGroup,
+  DirectoryStreamOptions,
+  DirectoryUser,
+} from './ports/directory.js';
+export type {
+  Checkpoint,
+  EventSink,
+  IdentitySource,
+  PullIdentitySource,
+  PushIdentitySource,
+  SourceBatch,
+} from './ports/identity-source.js';
+export type { DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
+export { type Clock, type Logger, silentLogger, systemClock } from './ports/runtime.js';
+export type {
+  ActionTokenRecord,
+  ActionTokenStore,
+  AuditStore,
+  ClaimOptions,
+  ConsumeResult,
+  Delivery,
+  DeliveryOutcome,
+  DeviceRecord,
+  DeviceStore,
+  DigestStore,
+  EventStatus,
+  EventStore,
+  FlowRecord,
+  FlowStore,
+  NewDelivery,
+  OutboxStatus,
+  OutboxStore,
+  PreferenceRule,
+  PreferenceStore,
+  QuietHours,
+  Store,
+  StoredEvent,
+  TimerRecord,
+  TimerStore,
+  UserPreferences,
+} from './ports/stores.js';
+export type { SendOptions, Transport } from './ports/transport.js';
+export type { WriteBack, WriteBackResult } from './ports/write-back.js';
+export {
+  normaliseSubject,
+  type SubjectMatchOptions,
+  subjectKey,
+  subjectKeys,
+  subjectsMatch,
+} from './subjects/normalise.js';
+export {
+  AccountSubjectSchema,
+  AliasesSubjectSchema,
+  DidSubjectSchema,
+  EmailSubjectSchema,
+  IssSubSubjectSchema,
+  OpaqueSubjectSchema,
+  PhoneSubjectSchema,
+  type SimpleSubjectIdentifier,
+  type SubjectFormat,
+  type SubjectIdentifier,
+  SubjectIdentifierSchema,
+  UriSubjectSchema,
+} from './subjects/subject-identifier.js';

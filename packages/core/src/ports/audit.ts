@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+
+/** An audit entry before it is chained. Personal data does not belong in `details`: reference it by id. */
+export interface AuditEntryInput {
+  /** When it happened (ms since the epoch). */
+  at: number;
+  /** What happened, dotted: `event.ingested`, `delivery.dead-lettered`, `action.approved`, `device.pruned`. */
+  action: string;
+  /** Who caused it: a user id, `system`, a connector name. */
+  actor: string;
+  /** The identity event it concerns, `source#id`. */
+  eventRef?: string;
+  /** The thing acted on: a delivery id, device id, request id. */
+  target?: string;
+  details?: Record<string, unknown>;
+}
+
+/** An audit entry in the append-only, hash-chained log. */
+export interface AuditEntry extends AuditEntryInput {
+  /** Position in the chain, from 1. */
+  seq: number;
+  /** `hash` of the previous entry; 64 zeros for the first. */
+  prevHash: string;
+  /** SHA-256 over `prevHash` and the canonical JSON of this entry (see {@link hashAuditEntry}). */
+  hash: string;
+}
+
+/** The `prevHash` of the first entry. */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/** Canonical JSON: object keys sorted, no whitespace, `undefined` dropped — so every store hashes alike. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+/** The hash of an entry at `seq` after `prevHash`; every store computes it the same way. */
+export function hashAuditEntry(seq: number, prevHash: string, entry: AuditEntryInput): string {
+  const body = canonicalJson({ ...entry, seq });
+  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+}
+
+/**
+ * Checks that `entries` (consecutive, in order) form an unbroken chain. Returns the first broken `seq`, or
+ * `undefined` when the chain holds.
+ */
+export function verifyAuditChain(entries: readonly AuditEntry[], previousHash?: string): number | undefined {
+  let prev = previousHash ?? entries[0]?.prevHash ?? AUDIT_GENESIS_HASH;
+  for (const entry of entries) {
+    const { seq, prevHash, hash, ...input } = entry;
+    if (prevHash !== prev || hashAuditEntry(seq, prevHash, input) !== hash) return seq;
+    prev = hash;
+  }
+  return undefined;
+}
+
+/** Where audit entries go besides the store: a SIEM, an OCSF export, a file. */
+export interface AuditSink {
+  readonly name: string;
+  write(entries: readonly AuditEntry[]): Promise<void>;
+  close?(): Promise<void>;
+}
