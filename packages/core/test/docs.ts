@@ -1,0 +1,100 @@
+/**
+ * Renders the documents derived from code. Shared by `scripts/gen-docs.ts` (writes them) and `docs.test.ts`
+ * (fails when the committed copies are stale), so the two can never disagree on the format.
+ */
+import { ERROR_CODES } from '../src/errors/codes.js';
+import { EVENT_CATALOGUE, EVENT_TYPES } from '../src/events/catalogue/index.js';
+import { eventJsonSchema } from '../src/events/json-schema.js';
+
+const AREAS: Record<string, string> = {
+  ERR_EVENT: 'core',
+  ERR_SUBJECT: 'core',
+  ERR_AUDIENCE: 'core',
+  ERR_INVALID: 'core',
+  ERR_TRANSPORT: 'transports (all)',
+  ERR_APNS: '@idrelay/transport-apns',
+  ERR_FCM: '@idrelay/transport-fcm',
+  ERR_WEBPUSH: '@idrelay/transport-webpush',
+  ERR_STORE: 'stores',
+};
+
+function areaOf(code: string): string {
+  const prefix = Object.keys(AREAS).find((p) => code.startsWith(p));
+  return prefix ? AREAS[prefix]! : '@idrelay/engine';
+}
+
+/** `docs/errors.md`. */
+export function renderErrorsDoc(): string {
+  const rows = Object.entries(ERROR_CODES).map(([code, meaning]) => `| \`${code}\` | ${areaOf(code)} | ${meaning} |`);
+  return `# Error codes
+
+<!-- Generated from \`ERROR_CODES\` in packages/core/src/errors/codes.ts by \`pnpm gen\`; a test fails when stale. -->
+
+Every error idrelay throws is an \`IdrelayError\` (or a subclass) with a \`code\` from this table, a \`message\`, an
+optional \`details\` object and, when it wraps a foreign error, a \`cause\`. Per-device delivery failures are not
+thrown: they come back as results whose \`code\` is either one of these or the push service's own reason
+(\`Unregistered\`, \`messaging/invalid-argument\` …).
+
+\`\`\`ts
+import { isIdrelayError } from '@idrelay/core';
+
+try {
+  await relay.ingest(body);
+} catch (error) {
+  if (isIdrelayError(error, 'ERR_EVENT_INVALID')) return Response.json(error.toJSON(), { status: 400 });
+  throw error;
+}
+\`\`\`
+
+| code | raised by | meaning |
+|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+/** `docs/events.md`. */
+export function renderEventsDoc(): string {
+  const byArea = new Map<string, string[]>();
+  for (const type of EVENT_TYPES) {
+    const entry = EVENT_CATALOGUE[type];
+    const list = byArea.get(entry.area) ?? [];
+    list.push(`| \`${type}\` | ${entry.summary} | [schema](events/${type}.json) |`);
+    byArea.set(entry.area, list);
+  }
+  const sections = [...byArea].map(
+    ([area, rows]) => `## ${area}\n\n| type | emitted when | JSON Schema |\n|---|---|---|\n${rows.join('\n')}\n`,
+  );
+  return `# Event catalogue
+
+<!-- Generated from \`EVENT_CATALOGUE\` in packages/core/src/events/catalogue/ by \`pnpm gen\`; a test fails when stale. -->
+
+Every identity event is a [CloudEvents 1.0](https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md)
+JSON envelope: \`specversion\`, \`id\`, \`source\`, \`type\`, \`time\`, \`datacontenttype: application/json\`, an optional
+\`subject\`, the \`idrelaysubject\` extension (an [RFC 9493](https://www.rfc-editor.org/rfc/rfc9493) subject identifier of
+the person concerned) and \`data\`, whose shape depends on \`type\`. Events are deduplicated by (\`source\`, \`id\`):
+a producer that retries must reuse the id.
+
+\`\`\`json
+{
+  "specversion": "1.0",
+  "id": "req-7781",
+  "source": "https://iam.example.com/workflows",
+  "type": "idrelay.account.locked",
+  "time": "2026-11-23T09:12:00Z",
+  "datacontenttype": "application/json",
+  "idrelaysubject": { "format": "email", "email": "alice@example.com" },
+  "data": { "userId": "u-42", "reason": "failed-logins", "failedAttempts": 5 }
+}
+\`\`\`
+
+${EVENT_TYPES.length} types in ${byArea.size} areas. The TypeScript types and zod schemas live in \`@idrelay/core\`
+(\`EVENT_CATALOGUE\`, \`parseEvent\`, \`createEvent\`); unknown fields inside \`data\` and unknown extension attributes
+are kept, as CloudEvents asks of intermediaries.
+
+${sections.join('\n')}`;
+}
+
+/** `docs/events/<type>.json`, keyed by type. */
+export function renderEventSchemas(): Map<string, string> {
+  return new Map(EVENT_TYPES.map((type) => [type, `${JSON.stringify(eventJsonSchema(type), null, 2)}\n`]));
+}
