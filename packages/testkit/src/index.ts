@@ -1,1 +1,8 @@
-export {};
+/**
+ * `@idrelay/testkit`: what users' tests and ours share — local stand-ins that speak the real APNs, FCM and
+ * Web Push wire protocols, and the contract suites every transport, store and directory passes.
+ *
+ * @packageDocumentation
+ */
+
+export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
