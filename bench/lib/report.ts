@@ -76,3 +76,6 @@ export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** A report under construction. */
+export type Report = ReturnType<typeof createReport>;
