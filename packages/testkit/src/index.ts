@@ -5,4 +5,11 @@
  * @packageDocumentation
  */
 
+export {
+  type ContractReceivedPush,
+  type ContractTargetKind,
+  type TransportContractHarness,
+  type TransportContractOptions,
+  transportContract,
+} from './contract/transport-contract.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';

@@ -1,0 +1,223 @@
+import type { DeviceTarget, ErrorCode, PushMessage, Transport } from '@idrelay/core';
+import { isIdrelayError } from '@idrelay/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+/** The kinds of device a harness can hand out; each one makes the stand-in answer in a known way. */
+export type ContractTargetKind = 'valid' | 'invalid-token' | 'retry-after' | 'rejected';
+
+/**
+ * What a stand-in received for one device, reduced to what every platform carries. The harness decodes its
+ * platform's wire format (APNs payload, FCM v1 message, decrypted Web Push JSON) into this shape.
+ */
+export interface ContractReceivedPush {
+  title?: string;
+  body?: string;
+  /** Custom data as the app sees it: `message.data` with the target's `data` merged over it. */
+  data: Record<string, string>;
+}
+
+/**
+ * One test's world, built by {@link TransportContractOptions.setup}: a transport wired to a running stand-in and
+ * the probes the suite uses to check what reached the stand-in.
+ */
+export interface TransportContractHarness {
+  /** The transport under test, already pointed at the stand-in. The suite closes it; teardown may close it again. */
+  transport: Transport;
+  /** Makes another, independent instance against the same stand-in (for the isolation and close tests). */
+  createTransport(): Transport | Promise<Transport>;
+  /**
+   * A fresh device of `kind`, with a unique `deviceId`. `'retry-after'` devices get a 429 (or 503) from the
+   * stand-in, with `Retry-After` when {@link TransportContractOptions.retryAfterMs} is set; `'rejected'` devices
+   * get a final refusal (a 4xx that retrying cannot fix); `'invalid-token'` devices are unknown or unsubscribed.
+   */
+  target(kind: ContractTargetKind): DeviceTarget | Promise<DeviceTarget>;
+  /** Pushes the stand-in accepted for `target`, oldest first. */
+  received(target: DeviceTarget): readonly ContractReceivedPush[] | Promise<readonly ContractReceivedPush[]>;
+  /** Requests that reached the stand-in for `target`, whatever the answer. Optional: enables the "nothing sent" checks. */
+  attempts?(target: DeviceTarget): number | Promise<number>;
+  /** Connections currently open at the stand-in (server side), for the "close frees sockets" checks. */
+  openConnections(): number | Promise<number>;
+  /** A message that is over the platform's payload limit for any target. */
+  oversizedMessage(): PushMessage;
+  /** Stops the stand-in and anything else `setup` started. */
+  teardown(): Promise<void>;
+}
+
+/** Options of {@link transportContract}. */
+export interface TransportContractOptions {
+  /** Shown in the suite title, e.g. `webpush`. */
+  name: string;
+  /** Builds a fresh harness for every test (a stand-in start should take milliseconds). */
+  setup(): Promise<TransportContractHarness>;
+  /** The code a transport reports when it refuses an oversized payload, e.g. `ERR_WEBPUSH_PAYLOAD_TOO_LARGE`. */
+  payloadTooLargeCode: ErrorCode;
+  /** The `retryAfterMs` expected for `'retry-after'` devices; omit when the stand-in sends no `Retry-After`. */
+  retryAfterMs?: number;
+  /** Upper bound for waits on the stand-in (connections closing); default 2000 ms. */
+  waitTimeoutMs?: number;
+}
+
+const message = (over: Partial<PushMessage> = {}): PushMessage => ({
+  id: 'msg-contract-1',
+  title: 'Approve access to payroll?',
+  body: 'Alice requests the finance-admins group.',
+  urgency: 'high',
+  data: { requestId: 'req-42', kind: 'access.requested' },
+  ...over,
+});
+
+const ids = (items: readonly { deviceId: string }[]) => items.map((r) => r.deviceId);
+
+/**
+ * The shared behaviour every idrelay {@link Transport} must show against its stand-in: delivery with per-device
+ * data, invalid tokens, retry-after with the service's delay, payload limits enforced before sending, results in
+ * input order, `close()` freeing sockets and refusing later sends, and instances that do not interfere.
+ *
+ * Call it at the top level of a test file; it declares one `describe` block. vitest is a peer dependency.
+ *
+ * @example
+ * ```ts
+ * import { startWebPushService, transportContract } from '@idrelay/testkit';
+ * import { createWebPushTransport } from '@idrelay/transport-webpush';
+ *
+ * transportContract({
+ *   name: 'webpush',
+ *   payloadTooLargeCode: 'ERR_WEBPUSH_PAYLOAD_TOO_LARGE',
+ *   retryAfterMs: 7000,
+ *   async setup() {
+ *     const service = await startWebPushService();
+ *     const create = () => createWebPushTransport({ vapid: service.vapidKeys, ca: service.ca });
+ *     const targets = new Map();
+ *     return {
+ *       transport: create(),
+ *       createTransport: create,
+ *       target: (kind) => { … service.subscribe(), service.script(…) … },
+ *       received: (t) => service.received(t.subscription).map((p) => p.json()),
+ *       openConnections: () => service.openConnections(),
+ *       oversizedMessage: () => ({ id: 'big', urgency: 'normal', body: 'x'.repeat(5000) }),
+ *       teardown: () => service.close(),
+ *     };
+ *   },
+ * });
+ * ```
+ */
+export function transportContract(options: TransportContractOptions): void {
+  const waitTimeout = options.waitTimeoutMs ?? 2000;
+
+  describe(`transport contract: ${options.name}`, () => {
+    let h: TransportContractHarness;
+    const extra: Transport[] = [];
+
+    beforeEach(async () => {
+      h = await options.setup();
+    });
+    afterEach(async () => {
+      for (const t of extra.splice(0)) await t.close().catch(() => {});
+      await h.transport.close().catch(() => {});
+      await h.teardown();
+    });
+
+    const create = async () => {
+      const t = await h.createTransport();
+      extra.push(t);
+      return t;
+    };
+
+    it('delivers, and the stand-in receives exactly the message with per-device data merged', async () => {
+      const a = await h.target('valid');
+      const b = { ...(await h.target('valid')), data: { actionToken: 'tok-b', kind: 'override' } };
+      const sent = message();
+      const before = structuredClone(sent);
+
+      const results = await h.transport.send(sent, [a, b]);
+
+      expect(results).toEqual([
+        expect.objectContaining({ deviceId: a.deviceId, status: 'delivered' }),
+        expect.objectContaining({ deviceId: b.deviceId, status: 'delivered' }),
+      ]);
+      expect(await h.received(a)).toEqual([
+        { title: sent.title, body: sent.body, data: { requestId: 'req-42', kind: 'access.requested' } },
+      ]);
+      expect(await h.received(b)).toEqual([
+        { title: sent.title, body: sent.body, data: { requestId: 'req-42', kind: 'override', actionToken: 'tok-b' } },
+      ]);
+      expect(sent, 'send must not mutate the caller’s message').toEqual(before);
+    });
+
+    it('reports an unknown or unsubscribed device as invalid-token', async () => {
+      const gone = await h.target('invalid-token');
+      const [result] = await h.transport.send(message(), [gone]);
+      expect(result).toMatchObject({ deviceId: gone.deviceId, status: 'invalid-token', code: expect.any(String) });
+    });
+
+    it('reports throttling as retry-after, with the service’s delay', async () => {
+      const busy = await h.target('retry-after');
+      const [result] = await h.transport.send(message(), [busy]);
+      expect(result).toMatchObject({ deviceId: busy.deviceId, status: 'retry-after', code: expect.any(String) });
+      if (options.retryAfterMs !== undefined && result?.status === 'retry-after') {
+        expect(result.retryAfterMs).toBe(options.retryAfterMs);
+      }
+    });
+
+    it('refuses an oversized payload before sending, with the platform’s code', async () => {
+      const device = await h.target('valid');
+      const [result] = await h.transport.send(h.oversizedMessage(), [device]);
+      expect(result).toMatchObject({
+        deviceId: device.deviceId,
+        status: 'rejected',
+        code: options.payloadTooLargeCode,
+      });
+      expect(await h.received(device)).toEqual([]);
+      if (h.attempts) expect(await h.attempts(device)).toBe(0);
+    });
+
+    it('answers a mixed batch with one result per device, in input order', async () => {
+      const kinds: ContractTargetKind[] = ['retry-after', 'valid', 'rejected', 'invalid-token', 'valid', 'rejected'];
+      const targets: DeviceTarget[] = [];
+      for (const kind of kinds) targets.push(await h.target(kind));
+
+      const results = await h.transport.send(message(), targets);
+
+      expect(ids(results)).toEqual(ids(targets));
+      expect(results.map((r) => r.status)).toEqual(kinds);
+      for (const r of results) if (r.status !== 'delivered') expect(r.code).toMatch(/\S/);
+      expect(await h.received(targets[1]!)).toHaveLength(1);
+      expect(await h.received(targets[2]!)).toEqual([]);
+    });
+
+    it('frees its sockets on close(), and refuses to send afterwards', async () => {
+      const device = await h.target('valid');
+      await h.transport.send(message(), [device]);
+      expect(await h.openConnections()).toBeGreaterThan(0);
+
+      await h.transport.close();
+
+      await vi.waitFor(async () => expect(await h.openConnections()).toBe(0), { timeout: waitTimeout, interval: 5 });
+      const error = await h.transport.send(message(), [device]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isIdrelayError(error, 'ERR_TRANSPORT_CLOSED'), String(error)).toBe(true);
+      await expect(h.transport.close(), 'close() twice is harmless').resolves.toBeUndefined();
+    });
+
+    it('keeps instances apart: closing one leaves the other working', async () => {
+      const other = await create();
+      const a = await h.target('valid');
+      const b = await h.target('valid');
+      const [first, second] = await Promise.all([h.transport.send(message(), [a]), other.send(message(), [b])]);
+      expect(first?.[0]?.status).toBe('delivered');
+      expect(second?.[0]?.status).toBe('delivered');
+
+      await h.transport.close();
+
+      const [again] = await other.send(message({ id: 'msg-contract-2' }), [b]);
+      expect(again).toMatchObject({ deviceId: b.deviceId, status: 'delivered' });
+      expect(await h.received(b)).toHaveLength(2);
+      expect(await h.openConnections()).toBeGreaterThan(0);
+
+      await other.close();
+      await vi.waitFor(async () => expect(await h.openConnections()).toBe(0), { timeout: waitTimeout, interval: 5 });
+    });
+  });
+}
