@@ -58,7 +58,8 @@ function printTable(name: string, rows: readonly BenchRow[]): void {
     r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i >= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 2 || i >= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   console.log(`\n${name} (Node ${process.version}, ${new Date().toISOString()})`);
   console.log(line(header));
   console.log(widths.map((w) => '─'.repeat(w)).join('  '));

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { type AudienceSpec, AudienceSpecSchema, AttributeFilterSchema } from './audience/audience-spec.js';
+export { AttributeFilterSchema, type AudienceSpec, AudienceSpecSchema } from './audience/audience-spec.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode } from './errors/codes.js';
 export { IdrelayError, type IdrelayErrorOptions, isIdrelayError } from './errors/idrelay-error.js';
 export {

@@ -53,7 +53,8 @@ export const ERROR_CODES = {
   ERR_NO_TRANSPORT: 'No transport is configured for the device platform.',
   ERR_DELIVERY_DEAD: 'A delivery exhausted its attempts and was dead-lettered.',
   ERR_RELAY_CLOSED: 'The relay was closed.',
-  ERR_ACTION_TOKEN_INVALID: 'An action token is unknown, already used, expired, or bound to another recipient or device.',
+  ERR_ACTION_TOKEN_INVALID:
+    'An action token is unknown, already used, expired, or bound to another recipient or device.',
 } as const;
 
 /** A code from {@link ERROR_CODES}. */

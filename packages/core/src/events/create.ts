@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { IdrelayError } from '../errors/idrelay-error.js';
 import type { SubjectIdentifier } from '../subjects/subject-identifier.js';
-import { EVENT_CATALOGUE, type EventDataInputMap, type EventType, isEventType } from './catalogue/index.js';
+import { type EVENT_CATALOGUE, type EventDataInputMap, type EventType, isEventType } from './catalogue/index.js';
 import type { ExtensionAttributes, IdentityEvent } from './envelope.js';
 import { parseEvent } from './parse.js';
 

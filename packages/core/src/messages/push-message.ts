@@ -57,7 +57,12 @@ export interface PushMessage {
   /** Per-platform additions from the template; merged last, so they win. */
   platform?: {
     apns?: { pushType?: 'alert' | 'background' | 'voip'; topic?: string; payload?: Record<string, unknown> };
-    fcm?: { channelId?: string; android?: Record<string, unknown>; apns?: Record<string, unknown>; webpush?: Record<string, unknown> };
+    fcm?: {
+      channelId?: string;
+      android?: Record<string, unknown>;
+      apns?: Record<string, unknown>;
+      webpush?: Record<string, unknown>;
+    };
     webpush?: { icon?: string; badge?: string; tag?: string; requireInteraction?: boolean; url?: string };
   };
 }

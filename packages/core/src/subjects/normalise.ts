@@ -1,9 +1,5 @@
 import { IdrelayError } from '../errors/idrelay-error.js';
-import {
-  type SimpleSubjectIdentifier,
-  type SubjectIdentifier,
-  SubjectIdentifierSchema,
-} from './subject-identifier.js';
+import { type SimpleSubjectIdentifier, type SubjectIdentifier, SubjectIdentifierSchema } from './subject-identifier.js';
 
 /** How two identifiers are compared. */
 export interface SubjectMatchOptions {
@@ -50,7 +46,7 @@ export function normaliseSubject(input: unknown, options: SubjectMatchOptions = 
 function normaliseSimple(subject: SimpleSubjectIdentifier, options: SubjectMatchOptions): SimpleSubjectIdentifier {
   switch (subject.format) {
     case 'email':
-      return { format: 'email', email: normaliseMailbox(subject.email.trim(), options) };
+      return { format: 'email', email: normaliseMailbox(subject.email, options) };
     case 'phone_number':
       return { format: 'phone_number', phone_number: `+${subject.phone_number.replace(/\D/g, '')}` };
     case 'account':
@@ -78,7 +74,8 @@ function normaliseUri(uri: string): string {
   const lowered = uri.slice(0, colon).toLowerCase() + uri.slice(colon);
   return lowered.replace(
     /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*@)?([^/?#:]*)/,
-    (_match, scheme: string, userInfo: string | undefined, host: string) => `${scheme}${userInfo ?? ''}${host.toLowerCase()}`,
+    (_match, scheme: string, userInfo: string | undefined, host: string) =>
+      `${scheme}${userInfo ?? ''}${host.toLowerCase()}`,
   );
 }
 

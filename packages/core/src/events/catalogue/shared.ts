@@ -14,7 +14,11 @@ export const RequestContext = z.looseObject({
   ipAddress: z.string().max(64).optional(),
   userAgent: z.string().max(1024).optional(),
   location: z
-    .looseObject({ city: z.string().max(128).optional(), region: z.string().max(128).optional(), country: z.string().max(64).optional() })
+    .looseObject({
+      city: z.string().max(128).optional(),
+      region: z.string().max(128).optional(),
+      country: z.string().max(64).optional(),
+    })
     .optional(),
   deviceName: z.string().max(256).optional(),
 });
