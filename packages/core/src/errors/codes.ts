@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   ERR_STORE_CLOSED: 'The store was closed.',
   ERR_STORE_CONFLICT: 'A concurrent update changed the record first (optimistic concurrency).',
   ERR_STORE_UNAVAILABLE: 'The database could not be reached.',
+  ERR_STORE_QUERY: 'A database statement failed (constraint, disk full, I/O); `cause` holds the driver error.',
 
   // engine
   ERR_RULE_INVALID: 'A rule definition is malformed.',
