@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ERR_APNS_UNREGISTERED: 'APNs reports the device token is no longer active for the topic (410).',
   ERR_APNS_PROVIDER_TOKEN: 'APNs rejected the provider authentication token (403).',
   ERR_APNS_KEY_INVALID: 'The APNs signing key (.p8) could not be loaded as a P-256 private key.',
+  ERR_APNS_BAD_COLLAPSE_ID: 'The collapse id is empty or longer than 64 bytes (apns-collapse-id) and was not sent.',
 
   // FCM
   ERR_FCM_CREDENTIALS: 'The Firebase service-account credentials are missing or malformed.',
