@@ -13,3 +13,15 @@ export {
   transportContract,
 } from './contract/transport-contract.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
+export { DecryptError, decryptWebPushBody } from './webpush/decrypt.js';
+export { type VapidCheck, type VapidClaims, verifyVapid } from './webpush/vapid-verify.js';
+export {
+  type ReceivedWebPush,
+  type RecordedPushRequest,
+  type ScriptedPushResponse,
+  type SubscribeOptions,
+  startWebPushService,
+  type WebPushService,
+  type WebPushServiceCounts,
+  type WebPushServiceOptions,
+} from './webpush/web-push-service.js';

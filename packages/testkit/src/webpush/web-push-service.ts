@@ -1,0 +1,329 @@
+import { createECDH, type ECDH, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Clock, WebPushSubscription } from '@idrelay/core';
+import { createTestCertificate } from '../tls/self-signed.js';
+import { DecryptError, decryptWebPushBody } from './decrypt.js';
+import { type VapidClaims, verifyVapid } from './vapid-verify.js';
+
+/** Options of {@link startWebPushService}. */
+export interface WebPushServiceOptions {
+  /** Time for VAPID `exp` checks; share a test's fake clock with the transport. Default: the system clock. */
+  clock?: Clock;
+  /** Largest accepted body (RFC 8030 §7.2: at least 4096). Default 4096; larger bodies get 413. */
+  maxBodyBytes?: number;
+  /** Keep each accepted plaintext and request (default true). Benchmarks turn it off and read {@link WebPushService.counts}. */
+  record?: boolean;
+}
+
+/** Options of {@link WebPushService.subscribe}. */
+export interface SubscribeOptions {
+  /** Only VAPID tokens signed by this key (base64url, as passed to `pushManager.subscribe`) are accepted; others get 403. */
+  applicationServerKey?: string;
+}
+
+/**
+ * A scripted answer for one subscription, applied after VAPID and header checks pass:
+ * a status (404, 410, 413, 429 with `retryAfter`, 403, 5xx …), a normal answer after `delayMs`, an answer that
+ * never comes (`hang`, ends at {@link WebPushService.close}), or a connection reset.
+ */
+export type ScriptedPushResponse =
+  | { status: number; retryAfter?: string | number; body?: string }
+  | { delayMs: number }
+  | { hang: true }
+  | { reset: true };
+
+/** One request as the service saw it, whatever the answer. */
+export interface RecordedPushRequest {
+  subscriptionId: string;
+  /** The status answered; 0 for a reset or an unanswered request. */
+  status: number;
+  /** Why a request was refused (VAPID reason, header problem, decryption failure). */
+  reason?: string;
+  headers: IncomingMessage['headers'];
+  bodyBytes: number;
+  vapid?: VapidClaims;
+}
+
+/** A push the service accepted (201) and decrypted. */
+export interface ReceivedWebPush {
+  subscriptionId: string;
+  endpoint: string;
+  /** RFC 8030 §5.2 `TTL`, §5.3 `Urgency` (default `normal`) and §5.4 `Topic`, as sent. */
+  ttl: number;
+  urgency: string;
+  topic?: string;
+  vapid: VapidClaims;
+  headers: IncomingMessage['headers'];
+  plaintext: Buffer;
+  /** The plaintext as UTF-8. */
+  text(): string;
+  /** The plaintext parsed as JSON. */
+  json<T = unknown>(): T;
+}
+
+/** Totals since start, kept even when recording is off. */
+export interface WebPushServiceCounts {
+  requests: number;
+  /** Answered 201 after VAPID verification and decryption. */
+  accepted: number;
+  decrypted: number;
+  refused: number;
+}
+
+/** A running local Web Push service; see {@link startWebPushService}. */
+export interface WebPushService {
+  /** `https://localhost:PORT` — the VAPID `aud` the service expects. */
+  readonly origin: string;
+  readonly port: number;
+  /** The service's self-signed certificate (PEM); trust it with `ca`/an agent, never by disabling TLS checks. */
+  readonly ca: string;
+  /** Issues a subscription as a browser would after `pushManager.subscribe()`: a fresh P-256 key pair and auth secret. */
+  subscribe(options?: SubscribeOptions): WebPushSubscription;
+  /** Makes later requests to the subscription get 410 Gone, as after the user revokes permission. */
+  unsubscribe(subscription: WebPushSubscription | string): void;
+  /** Scripts the next `times` answers (default: all) for a subscription. Scripts queue in order. */
+  script(
+    subscription: WebPushSubscription | string,
+    response: ScriptedPushResponse,
+    options?: { times?: number },
+  ): void;
+  /** Accepted pushes, for one subscription or all, oldest first. */
+  received(subscription?: WebPushSubscription | string): ReceivedWebPush[];
+  /** Every request, for one subscription or all, oldest first. */
+  requests(subscription?: WebPushSubscription | string): RecordedPushRequest[];
+  counts(): WebPushServiceCounts;
+  /** TCP connections open now. */
+  openConnections(): number;
+  /** Stops listening, drops every connection and pending timer. */
+  close(): Promise<void>;
+}
+
+interface Subscriber {
+  id: string;
+  endpoint: string;
+  ecdh: ECDH;
+  auth: Buffer;
+  applicationServerKey?: string;
+  gone: boolean;
+  script: { response: ScriptedPushResponse; times: number }[];
+}
+
+const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
+const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+const READ_LIMIT = 64 * 1024;
+
+/**
+ * Starts a Web Push service on `127.0.0.1` (random port) speaking RFC 8030 over HTTPS: it issues subscriptions,
+ * verifies the RFC 8292 VAPID header on every request, checks `TTL`, `Urgency`, `Topic` and
+ * `Content-Encoding: aes128gcm`, decrypts the RFC 8291 body with the subscriber's private key, records plaintext
+ * and headers, and answers `201 Created` with a `Location`. Per subscription, a test can script 404, 410, 413,
+ * 429 + `Retry-After`, 403, slow answers and connection resets.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8030#section-5 (push), RFC 8291 §3–4 (encryption), RFC 8292 §2 (VAPID)
+ * @example
+ * ```ts
+ * const service = await startWebPushService();
+ * const subscription = service.subscribe();
+ * const agent = new https.Agent({ ca: service.ca, keepAlive: true });
+ * // … send with any Web Push library, then:
+ * expect(service.received(subscription)[0]?.json()).toMatchObject({ title: 'Hi' });
+ * await service.close();
+ * ```
+ */
+export async function startWebPushService(options: WebPushServiceOptions = {}): Promise<WebPushService> {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const maxBody = options.maxBodyBytes ?? 4096;
+  const record = options.record ?? true;
+  const { cert, key } = createTestCertificate();
+  const subscribers = new Map<string, Subscriber>();
+  const vapidKeys = new Map<string, KeyObject>();
+  const requests: RecordedPushRequest[] = [];
+  const received: ReceivedWebPush[] = [];
+  const counts: WebPushServiceCounts = { requests: 0, accepted: 0, decrypted: 0, refused: 0 };
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let origin = '';
+
+  const server = createServer({ cert, key, keepAliveTimeout: 30_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > READ_LIMIT) req.socket.destroy();
+      else chunks.push(chunk);
+    });
+    req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): undefined {
+    counts.requests++;
+    const match = /^\/push\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
+    const subscriber = match ? subscribers.get(match[1]!) : undefined;
+    const entry: RecordedPushRequest = {
+      subscriptionId: match?.[1] ?? '',
+      status: 0,
+      headers: req.headers,
+      bodyBytes: body.length,
+    };
+    if (record) requests.push(entry);
+    const answer = (status: number, reason?: string, headers: Record<string, string> = {}): undefined => {
+      entry.status = status;
+      if (reason !== undefined) entry.reason = reason;
+      if (status !== 201) counts.refused++;
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+      res.end(reason ?? '');
+      return undefined;
+    };
+
+    if (req.method !== 'POST') return answer(405, 'push requires POST (RFC 8030 §5)');
+    if (!subscriber) return answer(404, 'no such subscription (RFC 8030 §7.3)');
+    if (subscriber.gone) return answer(410, 'subscription expired or unsubscribed');
+
+    const vapid = verifyVapid(req.headers.authorization, origin, clock.now(), vapidKeys);
+    if (!vapid.ok) return answer(403, vapid.reason);
+    entry.vapid = vapid.claims;
+    if (subscriber.applicationServerKey && vapid.claims.publicKey !== subscriber.applicationServerKey) {
+      return answer(403, 'VAPID key differs from the applicationServerKey of the subscription (RFC 8292 §4)');
+    }
+
+    const ttl = req.headers.ttl;
+    if (typeof ttl !== 'string' || !/^\d+$/.test(ttl))
+      return answer(400, 'TTL header missing or not a number (RFC 8030 §5.2)');
+    const urgency = req.headers.urgency ?? 'normal';
+    if (typeof urgency !== 'string' || !URGENCIES.has(urgency))
+      return answer(400, `bad Urgency "${urgency}" (RFC 8030 §5.3)`);
+    const topic = req.headers.topic;
+    if (topic !== undefined && (typeof topic !== 'string' || !TOPIC.test(topic))) {
+      return answer(400, 'Topic must be at most 32 base64url characters (RFC 8030 §5.4)');
+    }
+    if (req.headers['content-encoding'] !== 'aes128gcm')
+      return answer(415, 'Content-Encoding must be aes128gcm (RFC 8291 §4)');
+    if (body.length > maxBody) return answer(413, `body of ${body.length} bytes exceeds ${maxBody} (RFC 8030 §7.2)`);
+
+    const scripted = subscriber.script[0];
+    if (scripted) {
+      if (--scripted.times <= 0) subscriber.script.shift();
+      const r = scripted.response;
+      if ('reset' in r) {
+        req.socket.destroy();
+        counts.refused++;
+        return;
+      }
+      if ('hang' in r) return;
+      if ('status' in r) {
+        const headers: Record<string, string> =
+          r.retryAfter === undefined ? {} : { 'retry-after': String(r.retryAfter) };
+        return answer(r.status, r.body ?? `scripted ${r.status}`, headers);
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        accept(req, body, subscriber, vapid.claims, answer, Number(ttl), urgency, topic);
+      }, r.delayMs);
+      timers.add(timer);
+      return;
+    }
+    accept(req, body, subscriber, vapid.claims, answer, Number(ttl), urgency, topic);
+  }
+
+  function accept(
+    req: IncomingMessage,
+    body: Buffer,
+    subscriber: Subscriber,
+    claims: VapidClaims,
+    answer: (status: number, reason?: string, headers?: Record<string, string>) => undefined,
+    ttl: number,
+    urgency: string,
+    topic: string | undefined,
+  ): undefined {
+    let plaintext: Buffer;
+    try {
+      plaintext = decryptWebPushBody(body, subscriber.ecdh, subscriber.auth);
+    } catch (error) {
+      if (error instanceof DecryptError) return answer(400, `cannot decrypt: ${error.message}`);
+      throw error;
+    }
+    counts.decrypted++;
+    counts.accepted++;
+    if (record) {
+      received.push({
+        subscriptionId: subscriber.id,
+        endpoint: subscriber.endpoint,
+        ttl,
+        urgency,
+        ...(topic === undefined ? {} : { topic }),
+        vapid: claims,
+        headers: req.headers,
+        plaintext,
+        text: () => plaintext.toString('utf8'),
+        json: () => JSON.parse(plaintext.toString('utf8')),
+      });
+    }
+    answer(201, undefined, { location: `${origin}/message/${randomUUID()}` });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `https://localhost:${port}`;
+
+  const idOf = (s: WebPushSubscription | string) => {
+    const endpoint = typeof s === 'string' ? s : s.endpoint;
+    return endpoint.slice(endpoint.lastIndexOf('/') + 1);
+  };
+  const subscriberOf = (s: WebPushSubscription | string) => {
+    const found = subscribers.get(idOf(s));
+    if (!found) throw new Error(`unknown subscription ${typeof s === 'string' ? s : s.endpoint}`);
+    return found;
+  };
+
+  return {
+    origin,
+    port,
+    ca: cert,
+    subscribe(subscribeOptions = {}) {
+      const id = randomBytes(12).toString('base64url');
+      const ecdh = createECDH('prime256v1');
+      ecdh.generateKeys();
+      const auth = randomBytes(16);
+      const endpoint = `${origin}/push/${id}`;
+      subscribers.set(id, {
+        id,
+        endpoint,
+        ecdh,
+        auth,
+        gone: false,
+        script: [],
+        ...(subscribeOptions.applicationServerKey
+          ? { applicationServerKey: subscribeOptions.applicationServerKey }
+          : {}),
+      });
+      return { endpoint, keys: { p256dh: ecdh.getPublicKey('base64url'), auth: auth.toString('base64url') } };
+    },
+    unsubscribe(s) {
+      subscriberOf(s).gone = true;
+    },
+    script(s, response, scriptOptions = {}) {
+      subscriberOf(s).script.push({ response, times: scriptOptions.times ?? Number.POSITIVE_INFINITY });
+    },
+    received: (s) => (s === undefined ? [...received] : received.filter((r) => r.subscriptionId === idOf(s))),
+    requests: (s) => (s === undefined ? [...requests] : requests.filter((r) => r.subscriptionId === idOf(s))),
+    counts: () => ({ ...counts }),
+    openConnections: () => sockets.size,
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
