@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Clock, Store } from '@idrelay/core';
+import { IdrelayError, systemClock } from '@idrelay/core';
+import { createActionTokenStore } from './action-tokens.js';
+import { createAuditStore } from './audit.js';
+import { createDeviceStore } from './devices.js';
+import { createDigestStore } from './digests.js';
+import { createContext, isBusyError, loadSqlite, wrapDriverError } from './driver.js';
+import { createEventStore } from './events.js';
+import { createFlowStore } from './flows.js';
+import { assertNotNewer, migrate } from './migrations/migrate.js';
+import { createOutboxStore } from './outbox.js';
+import { createPreferenceStore } from './preferences.js';
+import { createTimerStore } from './timers.js';
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * The database file, created with its directory when missing, or `':memory:'` for a store that lives as long
+   * as the process. Default `.idrelay/relay.db` (relative to the working directory).
+   */
+  path?: string;
+  /** Time for the rows the store stamps itself (`createdAt` of deliveries, migration records). Default: system. */
+  clock?: Clock;
+  /** Bring the schema to the current version on open. Default `true`; with `false`, call `store.migrate()`. */
+  migrate?: boolean;
+  /**
+   * `'normal'` (default) commits without waiting for the disk: a killed process loses nothing, a power cut may
+   * lose the last transactions but never corrupts the file (SQLite's advice for WAL). `'full'` syncs every
+   * commit: nothing acknowledged is lost even on power loss, at a cost of one fsync per transaction.
+   */
+  synchronous?: 'normal' | 'full';
+  /** How long a statement waits for a lock held by a short-lived reader such as a backup tool (ms). Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens the embedded idrelay store on SQLite (Node's built-in `node:sqlite`): every port the engine needs, on one
+ * file that one process owns, or in memory.
+ *
+ * The file is opened in WAL mode with `locking_mode = EXCLUSIVE`: this process holds the file until `close()`
+ * (or until it exits, even when killed — the OS drops the lock), and a second process gets `ERR_STORE_LOCKED`
+ * instead of a chance to corrupt anything. Several processes need `@idrelay/store-postgres`.
+ *
+ * @throws `ERR_STORE_LOCKED` when another process owns the file; `ERR_STORE_MIGRATION` when the file has a newer
+ * schema than this library, or a migration fails; `ERR_STORE_QUERY` when SQLite cannot open the file.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteStore } from '@idrelay/store-sqlite';
+ *
+ * const store = await createSqliteStore({ path: '.idrelay/relay.db' });
+ * await store.outbox.enqueue(deliveries);
+ * const batch = await store.outbox.claim({ limit: 100, now: Date.now(), leaseMs: 30_000 });
+ * await store.close();
+ * ```
+ * @see https://www.sqlite.org/wal.html
+ * @see https://www.sqlite.org/pragma.html#pragma_locking_mode
+ */
+export async function createSqliteStore(options: SqliteStoreOptions = {}): Promise<Store> {
+  const path = options.path ?? '.idrelay/relay.db';
+  const memory = path === ':memory:';
+  const file = memory ? path : resolve(path);
+  const name = `sqlite:${memory ? ':memory:' : path}`;
+  const clock = options.clock ?? systemClock;
+  const { DatabaseSync } = loadSqlite();
+
+  let db: InstanceType<typeof DatabaseSync>;
+  try {
+    if (!memory) mkdirSync(dirname(file), { recursive: true });
+    db = new DatabaseSync(file);
+  } catch (error) {
+    throw wrapDriverError(error, name);
+  }
+  const context = createContext(db, () => clock.now(), name);
+  try {
+    if (!memory) takeOwnership(db, name);
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.exec('PRAGMA foreign_keys = ON');
+    if (options.migrate === false) assertNotNewer(context, name);
+    else migrate(context, name);
+  } catch (error) {
+    context.close();
+    throw wrapDriverError(error, name);
+  }
+
+  return {
+    name,
+    events: createEventStore(context),
+    devices: createDeviceStore(context),
+    preferences: createPreferenceStore(context),
+    outbox: createOutboxStore(context),
+    actionTokens: createActionTokenStore(context),
+    flows: createFlowStore(context),
+    timers: createTimerStore(context),
+    digests: createDigestStore(context),
+    audit: createAuditStore(context),
+    migrate: () => context.run(() => migrate(context, name)),
+    close: async () => context.close(),
+  };
+}
+
+/**
+ * Takes the file for this process: exclusive locking mode, WAL, then an exclusive transaction to acquire the
+ * lock now rather than on first write. With `busy_timeout = 0` a held file fails at once with SQLITE_BUSY, which
+ * becomes `ERR_STORE_LOCKED`; waiting would not help, the owner keeps the lock until it closes.
+ */
+function takeOwnership(db: InstanceType<typeof import('node:sqlite').DatabaseSync>, name: string): void {
+  try {
+    db.exec('PRAGMA busy_timeout = 0');
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+  } catch (error) {
+    if (!isBusyError(error)) throw error;
+    throw new IdrelayError(
+      'ERR_STORE_LOCKED',
+      `${name} is owned by another process. One process owns a SQLite store; use @idrelay/store-postgres for several processes.`,
+      { cause: error, details: { path: name.slice('sqlite:'.length) } },
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type { EventStore, IdentityEvent, StoredEvent } from '@idrelay/core';
+import type { Row, SqliteContext } from './driver.js';
+import { int, text } from './driver.js';
+
+type Rejected = Awaited<ReturnType<EventStore['listRejected']>>[number];
+
+/** The dedupe key of an event: CloudEvents identifies an event by `source` and `id` together. */
+export function eventKey(event: Pick<IdentityEvent, 'source' | 'id'>): string {
+  return `${event.source}#${event.id}`;
+}
+
+const toStoredEvent = (row: Row): StoredEvent => ({
+  key: text(row.key)!,
+  event: JSON.parse(text(row.body)!) as IdentityEvent,
+  status: text(row.status) as StoredEvent['status'],
+  receivedAt: int(row.received_at)!,
+});
+
+/** {@link EventStore} on the `events` and `rejected_events` tables. */
+export function createEventStore(context: SqliteContext): EventStore {
+  const { statement, run } = context;
+  return {
+    record: (event, receivedAt) =>
+      run(() => {
+        const key = eventKey(event);
+        const result = statement(
+          `INSERT INTO events (key, source, id, type, status, received_at, body) VALUES (?, ?, ?, ?, 'received', ?, ?)
+           ON CONFLICT (key) DO NOTHING`,
+        ).run(key, event.source, event.id, event.type, receivedAt, JSON.stringify(event));
+        return { inserted: Number(result.changes) === 1, key };
+      }),
+    get: (key) =>
+      run(() => {
+        const row = statement('SELECT * FROM events WHERE key = ?').get(key) as Row | undefined;
+        return row === undefined ? undefined : toStoredEvent(row);
+      }),
+    markPlanned: (key) =>
+      run(() => {
+        statement(`UPDATE events SET status = 'planned' WHERE key = ?`).run(key);
+      }),
+    listUnplanned: (limit) =>
+      run(() =>
+        (
+          statement(`SELECT * FROM events WHERE status = 'received' ORDER BY received_at, rowid LIMIT ?`).all(
+            limit,
+          ) as Row[]
+        ).map(toStoredEvent),
+      ),
+    recordRejected: (rejected) =>
+      run(() => {
+        statement('INSERT INTO rejected_events (received_at, code, reason, raw) VALUES (?, ?, ?, ?)').run(
+          rejected.receivedAt,
+          rejected.code,
+          rejected.reason,
+          rejected.raw,
+        );
+      }),
+    listRejected: (limit) =>
+      run(() =>
+        (
+          statement(
+            'SELECT received_at, code, reason, raw FROM rejected_events ORDER BY received_at DESC, id DESC LIMIT ?',
+          ).all(limit) as Row[]
+        ).map(
+          (row): Rejected => ({
+            receivedAt: int(row.received_at)!,
+            code: text(row.code)!,
+            reason: text(row.reason)!,
+            raw: text(row.raw)!,
+          }),
+        ),
+      ),
+  };
+}
