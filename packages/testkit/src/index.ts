@@ -12,6 +12,29 @@ export {
   type TransportContractOptions,
   transportContract,
 } from './contract/transport-contract.js';
+export {
+  createFcmBackend,
+  type FaultOptions,
+  type FcmBackend,
+  type FcmBackendOptions,
+  type FcmFault,
+  type FcmOutcome,
+  type RecordedFcmMessage,
+} from './fcm/fcm-backend.js';
+export { type FcmErrorCode, type FcmReply, fcmErrorReply } from './fcm/fcm-errors.js';
+export { type FcmHandlersOptions, type FcmMswHandlers, fcmHandlers } from './fcm/msw-handlers.js';
+export {
+  type FirebaseRedirect,
+  type FirebaseRedirectTarget,
+  redirectFirebaseToStandIn,
+} from './fcm/redirect-firebase.js';
+export {
+  createTestServiceAccount,
+  type TestServiceAccount,
+  type TestServiceAccountPair,
+} from './fcm/service-account.js';
+export { FCM_STAND_IN_HOSTS, type FcmStandIn, type FcmStandInOptions, startFcmStandIn } from './fcm/stand-in.js';
+export { FCM_MAX_PAYLOAD_BYTES, fcmPayloadBytes, validateFcmSendBody } from './fcm/validate-message.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
 export { DecryptError, decryptWebPushBody } from './webpush/decrypt.js';
 export { type VapidCheck, type VapidClaims, verifyVapid } from './webpush/vapid-verify.js';
