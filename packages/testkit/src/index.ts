@@ -6,6 +6,20 @@
  */
 
 export {
+  type ApnsRecordedRequest,
+  type ApnsScriptedResponse,
+  type ApnsStandIn,
+  type ApnsStandInOptions,
+  startApnsStandIn,
+} from './apns/apns-stand-in.js';
+export { type ApnsRefusal, type ApnsRequestRules, checkApnsRequest } from './apns/check-request.js';
+export {
+  createProviderTokenVerifier,
+  type ProviderTokenProblem,
+  type ProviderTokenVerifier,
+  type ProviderTokenVerifierOptions,
+} from './apns/provider-token-verifier.js';
+export {
   type ContractReceivedPush,
   type ContractTargetKind,
   type TransportContractHarness,

@@ -1,0 +1,222 @@
+import type { DeliveryResult, DeviceTarget, PushMessage, SendOptions, Transport } from '@idrelay/core';
+import { IdrelayError, isIdrelayError, silentLogger, systemClock } from '@idrelay/core';
+import { createProviderTokenSource } from './auth/provider-token.js';
+import { post } from './connection/post.js';
+import { createSessionPool, type SessionPool } from './connection/session-pool.js';
+import { APNS_HOSTS, type ApnsEnvironment, type ApnsTransportOptions } from './options.js';
+import { type EncodedApnsMessage, encodeApnsMessage } from './payload/encode-message.js';
+import { createBackoff } from './results/backoff.js';
+import { mapApnsResponse, parseRetryAfter } from './results/map-response.js';
+
+type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
+
+/**
+ * Creates a {@link Transport} for Apple Push Notification service over HTTP/2 with token (`.p8`) authentication.
+ *
+ * It keeps a few long-lived HTTP/2 connections per host, signs one provider JWT and reuses it on all of them for
+ * 50 minutes (Apple: refresh no more than once every 20 minutes and no less than once every 60), bounds requests in
+ * flight, times out each request, and retries 429, 5xx and network failures with jittered backoff that honours
+ * `Retry-After`, within a budget; past it, a device's result is `retry-after` and the engine's outbox takes over.
+ *
+ * Results: 200 → `delivered` with the `apns-id`; 410 and `BadDeviceToken`/`DeviceTokenNotForTopic` →
+ * `invalid-token`; 429/5xx/timeouts/network → `retry-after`; `ExpiredProviderToken` → one re-sign and retry;
+ * anything else → `rejected` with the APNs reason as `code`. Oversized payloads are refused before sending.
+ *
+ * @throws IdrelayError `ERR_APNS_KEY_INVALID` for a key that is not P-256, `ERR_TRANSPORT_CONFIG` for bad options.
+ * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createApnsTransport } from '@idrelay/transport-apns';
+ *
+ * const apns = createApnsTransport({
+ *   signingKey: readFileSync('AuthKey_ABC123DEFG.p8', 'utf8'),
+ *   teamId: 'DEF123GHIJ',
+ *   keyId: 'ABC123DEFG',
+ *   defaultTopic: 'com.example.authenticator',
+ * });
+ * const [result] = await apns.send(message, [{ deviceId: 'iphone-1', platform: 'apns', token }]);
+ * await apns.close();
+ * ```
+ */
+export function createApnsTransport(options: ApnsTransportOptions): Transport {
+  checkOptions(options);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const tokens = createProviderTokenSource({
+    signingKey: options.signingKey,
+    teamId: options.teamId,
+    keyId: options.keyId,
+    clock,
+    ...(options.tokenRefreshMs === undefined ? {} : { refreshAfterMs: options.tokenRefreshMs }),
+  });
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const retry = {
+    attempts: options.retry?.attempts ?? 3,
+    maxDelayMs: options.retry?.maxDelayMs ?? 5000,
+    budgetMs: options.retry?.budgetMs ?? 10_000,
+  };
+  const backoff = createBackoff({
+    baseDelayMs: options.retry?.baseDelayMs ?? 250,
+    maxDelayMs: retry.maxDelayMs,
+    random: options.random ?? Math.random,
+  });
+  const defaultEnvironment = options.environment ?? 'production';
+  const pools = new Map<string, SessionPool>();
+  let closed = false;
+
+  const poolFor = (environment: ApnsEnvironment | undefined): SessionPool => {
+    const origin = options.origin ?? APNS_HOSTS[environment ?? defaultEnvironment];
+    let pool = pools.get(origin);
+    if (pool === undefined) {
+      pool = createSessionPool({
+        origin,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        connections: options.connections ?? 4,
+        streamsPerConnection: options.streamsPerConnection ?? 100,
+        concurrency: options.concurrency ?? 256,
+        pingIntervalMs: options.pingIntervalMs ?? 600_000,
+      });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
+
+  async function deliver(
+    encoded: EncodedApnsMessage,
+    device: ApnsDevice,
+    signal: AbortSignal | undefined,
+  ): Promise<DeliveryResult> {
+    const { deviceId } = device;
+    let body: string;
+    try {
+      body = encoded.body(device.data);
+    } catch (error) {
+      if (isIdrelayError(error)) return { deviceId, status: 'rejected', code: error.code, reason: error.message };
+      throw error;
+    }
+    let topic = device.topic ?? encoded.topic;
+    if (encoded.pushType === 'voip' && !topic.endsWith('.voip')) topic = `${topic}.voip`;
+    const headers: Record<string, string> = {
+      ':method': 'POST',
+      ':path': `/3/device/${encodeURIComponent(device.token)}`,
+      'apns-topic': topic,
+      ...encoded.headers,
+    };
+    const pool = poolFor(device.environment);
+    const started = performance.now();
+    let reSigned = false;
+    for (let attempt = 1; ; attempt++) {
+      let lease: Awaited<ReturnType<SessionPool['acquire']>>;
+      try {
+        lease = await pool.acquire(signal);
+      } catch {
+        return signal?.aborted
+          ? { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT', reason: 'send aborted' }
+          : { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_CLOSED', reason: 'transport closed' };
+      }
+      const token = tokens.current();
+      headers.authorization = `bearer ${token}`;
+      const outcome = await post(lease.session, headers, body, timeoutMs, signal);
+      lease.release(outcome.kind === 'response' && outcome.status !== 403);
+
+      let result: DeliveryResult;
+      if (outcome.kind === 'response') {
+        const reason = outcome.body?.reason;
+        if (outcome.status === 403 && reason === 'ExpiredProviderToken' && !reSigned) {
+          reSigned = true;
+          // A young token rejected as expired means a skewed clock: re-signing would only earn
+          // TooManyProviderTokenUpdates, so the device gets `rejected` instead.
+          if (tokens.refreshAfterExpiry(token) !== undefined) {
+            attempt--;
+            continue;
+          }
+        }
+        result = mapApnsResponse(deviceId, {
+          status: outcome.status,
+          ...(outcome.apnsId === undefined ? {} : { apnsId: outcome.apnsId }),
+          ...(reason === undefined ? {} : { reason }),
+          ...(outcome.body?.timestamp === undefined ? {} : { timestamp: outcome.body.timestamp }),
+          ...optionalRetryAfter(parseRetryAfter(outcome.retryAfter, clock.now())),
+        });
+        if (result.status !== 'retry-after') return result;
+      } else if (outcome.kind === 'network') {
+        result = { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK', reason: outcome.error.message };
+      } else {
+        // Not retried here: APNs may already have the message, and the outbox owns what happens next.
+        const reason = outcome.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : 'send aborted';
+        return { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT', reason };
+      }
+
+      const asked = result.retryAfterMs;
+      const delay = asked ?? backoff.delay(attempt);
+      if (
+        attempt >= retry.attempts ||
+        closed ||
+        (asked !== undefined && asked > retry.maxDelayMs) ||
+        performance.now() - started + delay > retry.budgetMs
+      ) {
+        return result;
+      }
+      logger.debug({ deviceId, attempt, delayMs: delay, code: result.code }, 'apns: retrying');
+      if (!(await backoff.sleep(delay, signal))) return result;
+    }
+  }
+
+  return {
+    platform: 'apns',
+    name: `apns:${options.defaultTopic}`,
+    async send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions?: SendOptions) {
+      if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', 'The APNs transport was closed.');
+      let encoded: EncodedApnsMessage;
+      try {
+        encoded = encodeApnsMessage(message, { defaultTopic: options.defaultTopic, now: clock.now() });
+      } catch (error) {
+        if (!isIdrelayError(error)) throw error;
+        return targets.map((t) => ({ deviceId: t.deviceId, status: 'rejected', code: error.code, reason: error.message }));
+      }
+      const signal = sendOptions?.signal;
+      return Promise.all(
+        targets.map((target): DeliveryResult | Promise<DeliveryResult> =>
+          target.platform === 'apns'
+            ? deliver(encoded, target, signal)
+            : {
+                deviceId: target.deviceId,
+                status: 'rejected',
+                code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+                reason: `a ${target.platform} device was handed to the APNs transport`,
+              },
+        ),
+      );
+    },
+    async close() {
+      closed = true;
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((pool) => pool.close()));
+    },
+  };
+}
+
+function optionalRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
+
+function checkOptions(options: ApnsTransportOptions): void {
+  const problems: string[] = [];
+  for (const key of ['teamId', 'keyId', 'defaultTopic'] as const) {
+    if (typeof options[key] !== 'string' || options[key] === '') problems.push(`${key} must be a non-empty string`);
+  }
+  for (const key of ['connections', 'streamsPerConnection', 'concurrency', 'requestTimeoutMs'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) problems.push(`${key} must be a positive integer`);
+  }
+  if (options.origin !== undefined && !/^https:\/\/[^/]+$/.test(options.origin)) {
+    problems.push('origin must look like https://host[:port]');
+  }
+  if (problems.length > 0) {
+    throw new IdrelayError('ERR_TRANSPORT_CONFIG', `Invalid APNs transport options: ${problems.join('; ')}.`, {
+      details: { problems },
+    });
+  }
+}

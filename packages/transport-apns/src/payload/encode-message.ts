@@ -1,0 +1,137 @@
+import type { PushMessage } from '@idrelay/core';
+import { IdrelayError } from '@idrelay/core';
+
+/** The `apns-push-type` values idrelay sends. */
+export type ApnsPushType = 'alert' | 'background' | 'voip';
+
+/** A message turned into what APNs wants, computed once per send and shared by every device. */
+export interface EncodedApnsMessage {
+  pushType: ApnsPushType;
+  /** `apns-topic` unless the device names its own: the message's `platform.apns.topic` or the default topic. */
+  topic: string;
+  /** Request headers besides `:path`, `authorization` and `apns-topic`. */
+  headers: Readonly<Record<string, string>>;
+  /**
+   * The JSON body for one device: `message.data` with the device's `data` merged over it.
+   *
+   * @throws IdrelayError `ERR_APNS_PAYLOAD_TOO_LARGE` when the body is over {@link payloadLimit} bytes.
+   */
+  body(deviceData?: Readonly<Record<string, string>>): string;
+}
+
+/** Options of {@link encodeApnsMessage}. */
+export interface EncodeApnsOptions {
+  /** The bundle id used when neither the message nor the device names a topic. */
+  defaultTopic: string;
+  /** Now, in ms since the epoch: `apns-expiration` is now + `ttlSeconds`. */
+  now: number;
+}
+
+/** APNs payload limits in bytes: 4096, and 5120 for VoIP. */
+export function payloadLimit(pushType: ApnsPushType): number {
+  return pushType === 'voip' ? 5120 : 4096;
+}
+
+/**
+ * Maps a rendered {@link PushMessage} onto an APNs request: the `aps` dictionary (alert, badge, sound, category,
+ * thread-id, interruption-level, mutable-content, content-available), custom data at the top level, and the
+ * `apns-push-type`, `apns-priority`, `apns-expiration` and `apns-collapse-id` headers.
+ *
+ * Priority: 10 for `high` and `normal`, 5 for `low` and `very-low`, and always 5 for background pushes (Apple
+ * rejects or throttles background pushes sent at 10). A message with no alert text and `contentAvailable` is a
+ * background push.
+ *
+ * @throws IdrelayError `ERR_APNS_BAD_COLLAPSE_ID` when `collapseId` is over 64 bytes.
+ * @see https://developer.apple.com/documentation/usernotifications/generating-a-remote-notification
+ * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
+ * @example
+ * ```ts
+ * const encoded = encodeApnsMessage(message, { defaultTopic: 'com.example.authenticator', now: Date.now() });
+ * const body = encoded.body({ actionToken: 'tok-1' });
+ * ```
+ */
+export function encodeApnsMessage(message: PushMessage, options: EncodeApnsOptions): EncodedApnsMessage {
+  const apns = message.platform?.apns;
+  const hasAlert = message.title !== undefined || message.subtitle !== undefined || message.body !== undefined;
+  const pushType: ApnsPushType = apns?.pushType ?? (!hasAlert && message.contentAvailable ? 'background' : 'alert');
+  let topic = apns?.topic ?? options.defaultTopic;
+  // VoIP pushes go to the `<bundle id>.voip` topic (Apple: apns-topic for the voip push type).
+  if (pushType === 'voip' && !topic.endsWith('.voip')) topic = `${topic}.voip`;
+
+  const low = message.urgency === 'low' || message.urgency === 'very-low';
+  const headers: Record<string, string> = {
+    'apns-push-type': pushType,
+    'apns-priority': pushType === 'background' || low ? '5' : '10',
+  };
+  if (message.ttlSeconds !== undefined) {
+    // 0 means "deliver now or never"; any other value is an absolute UNIX time in seconds.
+    const ttl = Math.max(0, Math.floor(message.ttlSeconds));
+    headers['apns-expiration'] = ttl === 0 ? '0' : String(Math.floor(options.now / 1000) + ttl);
+  }
+  if (message.collapseId !== undefined) {
+    const bytes = Buffer.byteLength(message.collapseId);
+    if (bytes === 0 || bytes > 64) {
+      throw new IdrelayError('ERR_APNS_BAD_COLLAPSE_ID', 'apns-collapse-id must be 1 to 64 bytes.', {
+        details: { bytes },
+      });
+    }
+    headers['apns-collapse-id'] = message.collapseId;
+  }
+
+  const aps = buildAps(message);
+  const extra = apns?.payload;
+  const limit = payloadLimit(pushType);
+  const serialise = (deviceData?: Readonly<Record<string, string>>): string => {
+    // Custom data sits beside `aps` (Apple's convention); `aps` and the template's `platform.apns.payload` win.
+    const payload: Record<string, unknown> = { ...message.data, ...deviceData, ...extra };
+    const extraAps = extra?.aps;
+    payload.aps = isRecord(extraAps) ? { ...aps, ...extraAps } : aps;
+    const json = JSON.stringify(payload);
+    // Cheap pre-check: UTF-8 is never shorter than the UTF-16 length, so only long strings need counting.
+    if (json.length * 3 > limit) {
+      const bytes = Buffer.byteLength(json);
+      if (bytes > limit) {
+        throw new IdrelayError('ERR_APNS_PAYLOAD_TOO_LARGE', `The APNs payload is ${bytes} bytes; the limit is ${limit}.`, {
+          details: { bytes, limit, pushType },
+        });
+      }
+    }
+    return json;
+  };
+  let shared: string | undefined;
+
+  return {
+    pushType,
+    topic,
+    headers,
+    body(deviceData) {
+      if (deviceData !== undefined) return serialise(deviceData);
+      shared ??= serialise();
+      return shared;
+    },
+  };
+}
+
+function buildAps(message: PushMessage): Record<string, unknown> {
+  const aps: Record<string, unknown> = {};
+  if (message.title !== undefined || message.subtitle !== undefined || message.body !== undefined) {
+    const alert: Record<string, string> = {};
+    if (message.title !== undefined) alert.title = message.title;
+    if (message.subtitle !== undefined) alert.subtitle = message.subtitle;
+    if (message.body !== undefined) alert.body = message.body;
+    aps.alert = alert;
+  }
+  if (message.badge !== undefined) aps.badge = message.badge;
+  if (message.sound !== undefined) aps.sound = message.sound;
+  // The app registers the action buttons under this category identifier (UNNotificationCategory).
+  if (message.category !== undefined) aps.category = message.category;
+  if (message.threadId !== undefined) aps['thread-id'] = message.threadId;
+  if (message.interruptionLevel !== undefined) aps['interruption-level'] = message.interruptionLevel;
+  if (message.mutableContent) aps['mutable-content'] = 1;
+  if (message.contentAvailable) aps['content-available'] = 1;
+  return aps;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
