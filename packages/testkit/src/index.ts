@@ -62,3 +62,11 @@ export {
   type WebPushServiceCounts,
   type WebPushServiceOptions,
 } from './webpush/web-push-service.js';
+export {
+  DEFAULT_POSTGRES_TEST_URL,
+  type PostgresTestDatabase,
+  postgresTestUrl,
+  type RequirePostgresOptions,
+  randomSchemaName,
+  requirePostgres,
+} from './postgres/test-database.js';
