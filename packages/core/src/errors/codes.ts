@@ -36,6 +36,11 @@ export const ERROR_CODES = {
   ERR_WEBPUSH_SUBSCRIPTION_INVALID: 'The push subscription has a malformed endpoint, p256dh or auth key.',
   ERR_WEBPUSH_VAPID_INVALID: 'The VAPID keys or subject are malformed (RFC 8292).',
   ERR_WEBPUSH_VAPID_REJECTED: 'The push service rejected the VAPID authorization (403).',
+  ERR_WEBPUSH_SUBSCRIPTION_GONE: 'The push service reports the subscription expired or unsubscribed (404/410).',
+  ERR_WEBPUSH_RATE_LIMITED: 'The push service is throttling the sender (429); retry after `retryAfterMs`.',
+  ERR_WEBPUSH_SERVICE_UNAVAILABLE: 'The push service failed (5xx); retry later.',
+  ERR_WEBPUSH_PAYLOAD_REJECTED: 'The push service refused the message body as too large (413).',
+  ERR_WEBPUSH_REJECTED: 'The push service refused the message with a 4xx status; `reason` carries it.',
 
   // stores
   ERR_STORE_MIGRATION: 'A store schema migration failed or the schema is newer than this library.',

@@ -1,0 +1,158 @@
+import { Agent } from 'node:https';
+import {
+  type DeliveryResult,
+  type DeviceTarget,
+  IdrelayError,
+  type PushMessage,
+  type SendOptions,
+  systemClock,
+  type Transport,
+} from '@idrelay/core';
+import { mapResponse } from './delivery/map-response.js';
+import { postPush } from './delivery/post.js';
+import { decodeSubscriberKeys, encryptWebPushPayload } from './encryption/encrypt.js';
+import type { WebPushTransportOptions } from './options.js';
+import { buildPayload, MAX_PLAINTEXT_BYTES, toTopic } from './payload/build-payload.js';
+import { parseVapidKeys } from './vapid/vapid-keys.js';
+import { createVapidSigner } from './vapid/vapid-signer.js';
+
+/**
+ * Creates a Web Push {@link Transport}: each message is rendered to JSON, encrypted per subscription with RFC 8291
+ * `aes128gcm`, and POSTed to the subscription's endpoint (RFC 8030) with `TTL`, `Urgency`, `Topic` (from
+ * `collapseId`) and an RFC 8292 VAPID `Authorization` that is signed once per push-service origin and reused until
+ * shortly before it expires. Requests share one keep-alive agent with bounded sockets.
+ *
+ * Results per device: 201 → delivered; 404/410 → invalid-token; 429, 5xx, network errors and timeouts →
+ * retry-after (with `retryAfterMs` from `Retry-After`); 403 → rejected `ERR_WEBPUSH_VAPID_REJECTED`; 413 and other
+ * 4xx → rejected. A plaintext over 3993 bytes is refused before sending (`ERR_WEBPUSH_PAYLOAD_TOO_LARGE`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8030 · https://www.rfc-editor.org/rfc/rfc8291 · https://www.rfc-editor.org/rfc/rfc8292
+ * @example
+ * ```ts
+ * const webpush = createWebPushTransport({
+ *   vapid: { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject: 'mailto:ops@example.com' },
+ * });
+ * const [result] = await webpush.send(
+ *   { id: 'n1', title: 'Approve access?', urgency: 'high', collapseId: 'req-42' },
+ *   [{ deviceId: 'browser-1', platform: 'webpush', subscription }],
+ * );
+ * await webpush.close();
+ * ```
+ */
+export function createWebPushTransport(options: WebPushTransportOptions): Transport {
+  const keys = parseVapidKeys(options.vapid);
+  const clock = options.clock ?? systemClock;
+  const maxSockets = options.maxSockets ?? 64;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const defaultTtl = options.defaultTtlSeconds ?? 86_400;
+  if (!Number.isInteger(maxSockets) || maxSockets < 1) {
+    throw new IdrelayError('ERR_TRANSPORT_CONFIG', 'maxSockets must be a positive integer');
+  }
+  if (!(timeoutMs > 0)) throw new IdrelayError('ERR_TRANSPORT_CONFIG', 'timeoutMs must be positive');
+  const signer = createVapidSigner({
+    keys,
+    clock,
+    ...(options.vapidExpirySeconds === undefined ? {} : { expirySeconds: options.vapidExpirySeconds }),
+  });
+  const ownAgent = options.agent === undefined;
+  const agent =
+    options.agent ??
+    new Agent({
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      scheduling: 'lifo',
+      ...(options.ca === undefined ? {} : { ca: options.ca as string | Buffer | (string | Buffer)[] }),
+    });
+  let closed = false;
+
+  async function sendOne(
+    message: PushMessage,
+    base: ReturnType<typeof buildPayload>,
+    baseJson: string,
+    target: DeviceTarget,
+    signal: AbortSignal | undefined,
+  ): Promise<DeliveryResult> {
+    const deviceId = target.deviceId;
+    if (target.platform !== 'webpush') {
+      return {
+        deviceId,
+        status: 'rejected',
+        code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+        reason: `platform ${target.platform}`,
+      };
+    }
+    const json = target.data ? JSON.stringify({ ...base, data: { ...base.data, ...target.data } }) : baseJson;
+    const plaintext = Buffer.from(json, 'utf8');
+    if (plaintext.length > MAX_PLAINTEXT_BYTES) {
+      const reason = `plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`;
+      return { deviceId, status: 'rejected', code: 'ERR_WEBPUSH_PAYLOAD_TOO_LARGE', reason };
+    }
+    const invalid = (reason: string): DeliveryResult => ({
+      deviceId,
+      status: 'invalid-token',
+      code: 'ERR_WEBPUSH_SUBSCRIPTION_INVALID',
+      reason,
+    });
+    const subscription = target.subscription;
+    let url: URL;
+    try {
+      url = new URL(subscription?.endpoint);
+    } catch {
+      return invalid('endpoint is not a URL');
+    }
+    if (url.protocol !== 'https:') return invalid('endpoint must use https (RFC 8030 §8)');
+    const subscriberKeys = decodeSubscriberKeys(subscription.keys);
+    if (typeof subscriberKeys === 'string') return invalid(subscriberKeys);
+    let body: Buffer;
+    try {
+      body = encryptWebPushPayload(plaintext, subscriberKeys);
+    } catch {
+      return invalid('keys.p256dh is not a point on P-256');
+    }
+    const headers: Record<string, string | number> = {
+      TTL: message.ttlSeconds ?? defaultTtl,
+      Urgency: message.urgency,
+      'Content-Encoding': 'aes128gcm',
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': body.length,
+      Authorization: signer.authorization(url.origin),
+    };
+    if (message.collapseId !== undefined) headers.Topic = toTopic(message.collapseId);
+    const outcome = await postPush({ url, headers, body, agent, timeoutMs, signal });
+    if (!outcome.ok) return { deviceId, status: 'retry-after', code: outcome.code, reason: outcome.reason };
+    return mapResponse(
+      deviceId,
+      outcome.status,
+      { location: outcome.location, 'retry-after': outcome.retryAfter },
+      outcome.body,
+      clock.now(),
+    );
+  }
+
+  return {
+    platform: 'webpush',
+    name: options.name ?? 'webpush',
+    async send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions: SendOptions = {}) {
+      if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', `transport ${options.name ?? 'webpush'} is closed`);
+      const base = buildPayload(message);
+      const baseJson = JSON.stringify(base);
+      const results = new Array<DeliveryResult>(targets.length);
+      let next = 0;
+      // Bounded so a batch of 10 000 devices encrypts as sockets free up instead of all at once.
+      const worker = async () => {
+        while (next < targets.length) {
+          const i = next++;
+          results[i] = await sendOne(message, base, baseJson, targets[i]!, sendOptions.signal);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(maxSockets, targets.length) }, worker));
+      return results;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownAgent) agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { PushMessage } from '@idrelay/core';
+
+/**
+ * The JSON a service worker receives in `event.data.json()`: what `registration.showNotification(title, options)`
+ * needs, plus the notification id and the action category for the response flow.
+ */
+export interface WebPushPayload {
+  id: string;
+  title?: string;
+  body?: string;
+  subtitle?: string;
+  category?: string;
+  /** Notification `tag`: replaces an earlier notification with the same tag on the device. */
+  tag?: string;
+  actions?: { action: string; title: string; destructive?: boolean }[];
+  icon?: string;
+  badge?: string;
+  url?: string;
+  requireInteraction?: boolean;
+  urgency: PushMessage['urgency'];
+  data: Record<string, string>;
+}
+
+/** RFC 8291 §4: a 4096-byte record minus 16 (tag), 1 (delimiter) and 86 (header) leaves 3993 octets of plaintext. */
+export const MAX_PLAINTEXT_BYTES = 3993;
+
+/**
+ * Renders a {@link PushMessage} to the Web Push payload, without the per-device `data` (merged later). `tag` is
+ * `platform.webpush.tag`, else `threadId`.
+ *
+ * @example
+ * ```ts
+ * const base = buildPayload(message);
+ * const json = JSON.stringify({ ...base, data: { ...base.data, ...target.data } });
+ * ```
+ */
+export function buildPayload(message: PushMessage): WebPushPayload {
+  const web = message.platform?.webpush;
+  const payload: WebPushPayload = { id: message.id, urgency: message.urgency, data: { ...message.data } };
+  if (message.title !== undefined) payload.title = message.title;
+  if (message.body !== undefined) payload.body = message.body;
+  if (message.subtitle !== undefined) payload.subtitle = message.subtitle;
+  if (message.category !== undefined) payload.category = message.category;
+  const tag = web?.tag ?? message.threadId;
+  if (tag !== undefined) payload.tag = tag;
+  if (message.actions?.length) {
+    payload.actions = message.actions.map((a) => ({
+      action: a.id,
+      title: a.title,
+      ...(a.destructive ? { destructive: true } : {}),
+    }));
+  }
+  if (web?.icon !== undefined) payload.icon = web.icon;
+  if (web?.badge !== undefined) payload.badge = web.badge;
+  if (web?.url !== undefined) payload.url = web.url;
+  if (web?.requireInteraction !== undefined) payload.requireInteraction = web.requireInteraction;
+  return payload;
+}
+
+const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * Turns a collapse id into an RFC 8030 `Topic`: kept as is when it is already at most 32 base64url characters,
+ * otherwise the first 32 characters of its SHA-256 in base64url (192 bits, so distinct ids stay distinct).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8030#section-5.4
+ * @example
+ * ```ts
+ * toTopic('approval-42'); // 'approval-42'
+ * toTopic('access.requested:tenant-7:req-1234567890'); // 32 base64url characters
+ * ```
+ */
+export function toTopic(collapseId: string): string {
+  if (TOPIC.test(collapseId)) return collapseId;
+  return createHash('sha256').update(collapseId).digest('base64url').slice(0, 32);
+}
