@@ -49,6 +49,8 @@ export {
 } from './fcm/service-account.js';
 export { FCM_STAND_IN_HOSTS, type FcmStandIn, type FcmStandInOptions, startFcmStandIn } from './fcm/stand-in.js';
 export { FCM_MAX_PAYLOAD_BYTES, fcmPayloadBytes, validateFcmSendBody } from './fcm/validate-message.js';
+export type { StoreMigrationHooks } from './store-contract/fixtures.js';
+export { type StoreContractOptions, storeContract } from './store-contract/store-contract.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
 export { DecryptError, decryptWebPushBody } from './webpush/decrypt.js';
 export { type VapidCheck, type VapidClaims, verifyVapid } from './webpush/vapid-verify.js';

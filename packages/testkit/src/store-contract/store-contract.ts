@@ -1,0 +1,64 @@
+import type { Store } from '@idrelay/core';
+import { describe } from 'vitest';
+import type { StoreMigrationHooks } from './fixtures.js';
+import { useFreshStore } from './fixtures.js';
+import { describeLifecycle } from './lifecycle.js';
+import { describeOutbox } from './outbox.js';
+import { describeEventsDevicesPreferences } from './people.js';
+import { describeTimersDigestsAudit } from './timers-digests-audit.js';
+import { describeTokensAndFlows } from './tokens-flows.js';
+
+/** Options of {@link storeContract}. */
+export interface StoreContractOptions {
+  /** Shown in the suite title, e.g. `sqlite (memory)`. */
+  name: string;
+  /**
+   * Opens a migrated store over an EMPTY database, once per test: a fresh file, a fresh schema, or truncated
+   * tables. Counts, wake-up times and the audit chain are checked absolutely, so no leftovers may be visible.
+   */
+  create: () => Promise<Store>;
+  /** Runs after the suite closed a store (remove a temp file, drop a schema). */
+  cleanup?: (store: Store) => Promise<void>;
+  /** Hooks for the migration checks; see {@link StoreMigrationHooks}. */
+  migrations?: StoreMigrationHooks;
+  /**
+   * How many calls the concurrency checks fire at once (claims, token consumes, flow updates, audit appends).
+   * Default 50. A pooled store should allow at least a few connections so the calls really overlap.
+   */
+  concurrency?: number;
+}
+
+/**
+ * The behaviour every idrelay {@link Store} must show, as one vitest suite: event dedupe by source and id,
+ * unplanned and rejected events; devices with tokens that move between installs; preferences; the outbox
+ * (idempotent enqueue, claim order by priority then due time, leases that expire, concurrent claims that never
+ * share a delivery, settle as delivered/retry/failed/dead, late outcomes ignored, cancellation, wake-up time,
+ * counts); single-use action tokens under concurrency, expiry and revocation; flows with idempotent start and
+ * optimistic concurrency; timers with leases; digest windows; an audit chain that verifies with
+ * `verifyAuditChain` and does not fork under concurrent appends; migrations from empty and from the previous
+ * version; `close()`.
+ *
+ * Call it at the top level of a test file; it declares one `describe` block. vitest is a peer dependency.
+ *
+ * @example
+ * ```ts
+ * import { storeContract } from '@idrelay/testkit';
+ * import { createSqliteStore } from '@idrelay/store-sqlite';
+ *
+ * storeContract({
+ *   name: 'sqlite (memory)',
+ *   create: () => createSqliteStore({ path: ':memory:' }),
+ *   migrations: { openEmpty: () => createSqliteStore({ path: ':memory:', migrate: false }) },
+ * });
+ * ```
+ */
+export function storeContract(options: StoreContractOptions): void {
+  describe(`store contract: ${options.name}`, () => {
+    const ctx = useFreshStore(options.create, options.cleanup, options.concurrency ?? 50);
+    describeEventsDevicesPreferences(ctx);
+    describeOutbox(ctx);
+    describeTokensAndFlows(ctx);
+    describeTimersDigestsAudit(ctx);
+    describeLifecycle(ctx, options.migrations ?? {}, options.cleanup);
+  });
+}
