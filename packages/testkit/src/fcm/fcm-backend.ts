@@ -61,13 +61,15 @@ export interface FcmBackend {
   readonly messages: readonly RecordedFcmMessage[];
   /** Access tokens issued so far. */
   readonly tokensIssued: number;
+  /** `messages:send` requests that named `registrationToken`, whatever the answer (faults and refusals too). */
+  attempts(registrationToken: string): number;
   /** `POST /token` with a form body. */
   token(formBody: string): FcmReply;
   /** `POST /v1/projects/{project}/messages:send`. */
   send(project: string, authorization: string | undefined, body: string): FcmOutcome;
   fail(registrationToken: string, fault: FcmFault, options?: FaultOptions): void;
   clearFaults(): void;
-  /** Forgets messages, faults and issued tokens. */
+  /** Forgets messages, attempts and faults; issued access tokens stay valid, as they would at Google. */
   reset(): void;
 }
 
@@ -89,6 +91,7 @@ export function createFcmBackend(options: FcmBackendOptions): FcmBackend {
   const accessTokens = new Map<string, number>();
   const faults = new Map<string, { fault: FcmFault; left: number }>();
   const messages: RecordedFcmMessage[] = [];
+  const attempts = new Map<string, number>();
   let tokensIssued = 0;
 
   const json = (status: number, body: unknown): FcmReply => ({
@@ -153,6 +156,8 @@ export function createFcmBackend(options: FcmBackendOptions): FcmBackend {
       } catch {
         return { type: 'reply', reply: fcmErrorReply(400, 'Invalid JSON payload received.') };
       }
+      const named = (parsed as { message?: { token?: unknown } } | null)?.message?.token;
+      if (typeof named === 'string') attempts.set(named, (attempts.get(named) ?? 0) + 1);
       const problem = validateFcmSendBody(parsed);
       if (problem) return { type: 'reply', reply: fcmErrorReply(400, problem, 'INVALID_ARGUMENT') };
       const request = parsed as { message: Record<string, unknown>; validate_only?: boolean };
@@ -165,6 +170,9 @@ export function createFcmBackend(options: FcmBackendOptions): FcmBackend {
         ? { type: 'reply', reply: accepted, delayMs: fault.delayMs }
         : { type: 'reply', reply: accepted };
     },
+    attempts(registrationToken) {
+      return attempts.get(registrationToken) ?? 0;
+    },
     fail(registrationToken, fault, faultOptions = {}) {
       faults.set(registrationToken, { fault, left: faultOptions.times ?? Number.POSITIVE_INFINITY });
     },
@@ -174,8 +182,7 @@ export function createFcmBackend(options: FcmBackendOptions): FcmBackend {
     reset() {
       faults.clear();
       messages.length = 0;
-      accessTokens.clear();
-      tokensIssued = 0;
+      attempts.clear();
     },
   };
 }

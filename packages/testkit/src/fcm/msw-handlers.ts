@@ -78,6 +78,7 @@ export function fcmHandlers(options: FcmHandlersOptions = {}): FcmMswHandlers {
     get tokensIssued() {
       return backend.tokensIssued;
     },
+    attempts: backend.attempts,
     fail: backend.fail,
     clearFaults: backend.clearFaults,
     reset: backend.reset,

@@ -17,6 +17,11 @@ export interface FirebaseRedirect {
    * token fetch and the HTTP/1.1 `send()`/legacy `sendEach()` requests to the stand-in.
    */
   readonly httpAgent: Agent;
+  /**
+   * A new agent like `httpAgent`, owned by the caller (for a transport that destroys its agent on `close()`, or
+   * to count one sender's sockets).
+   */
+  createHttpAgent(options?: AgentOptions): Agent;
   /** Puts `http2.connect` and `https.globalAgent` back and destroys the agent's sockets. */
   restore(): void;
 }
@@ -78,7 +83,9 @@ export function redirectFirebaseToStandIn(target: FirebaseRedirectTarget): Fireb
     const request = session.request.bind(session);
     session.request = ((headers, requestOptions) =>
       request(
-        headers?.[':scheme'] === 'https:' ? { ...headers, ':scheme': 'https' } : headers,
+        !Array.isArray(headers) && (headers as Record<string, unknown> | undefined)?.[':scheme'] === 'https:'
+          ? { ...headers, ':scheme': 'https' }
+          : headers,
         requestOptions,
       )) as typeof session.request;
     return session;
@@ -92,20 +99,23 @@ export function redirectFirebaseToStandIn(target: FirebaseRedirectTarget): Fireb
       return super.createConnection(options as never, callback as never);
     }
   }
-  const agentOptions: AgentOptions = { keepAlive: true };
-  const httpAgent = new StandInAgent(agentOptions);
+  const httpAgent = new StandInAgent({ keepAlive: true });
   // firebase-admin 14.5 hands a service-account *object* to google-auth-library without its httpAgent, so the
-  // OAuth fetch (node-fetch) goes through https.globalAgent; only the two Google hosts are diverted there.
+  // OAuth fetch (node-fetch) goes through https.globalAgent; only the two Google hosts are diverted there, and
+  // without keep-alive so that a token fetch leaves no socket behind.
   const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
   const originalGlobalAgent = https.globalAgent;
-  https.globalAgent = httpAgent;
+  const globalAgent = new StandInAgent({ keepAlive: false });
+  https.globalAgent = globalAgent;
 
   return {
     httpAgent,
+    createHttpAgent: (options) => new StandInAgent({ keepAlive: true, ...options }),
     restore() {
       if (http2.connect === redirected) http2.connect = original;
-      if (https.globalAgent === httpAgent) https.globalAgent = originalGlobalAgent;
+      if (https.globalAgent === globalAgent) https.globalAgent = originalGlobalAgent;
       httpAgent.destroy();
+      globalAgent.destroy();
     },
   };
 }

@@ -38,6 +38,8 @@ export interface FcmStandIn extends Omit<FcmBackend, 'token' | 'send'> {
   readonly serviceAccount: TestServiceAccount;
   /** Requests served per protocol, e.g. `{ h2: 10, 'http/1.1': 1 }`: shows which firebase-admin path ran. */
   readonly requestsByProtocol: Readonly<Record<'h2' | 'http/1.1', number>>;
+  /** TLS connections currently open (HTTP/2 sessions and HTTP/1.1 sockets). */
+  openConnections(): number;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
@@ -129,8 +131,10 @@ export async function startFcmStandIn(options: FcmStandInOptions = {}): Promise<
     get tokensIssued() {
       return backend.tokensIssued;
     },
+    attempts: backend.attempts,
     fail: backend.fail,
     clearFaults: backend.clearFaults,
+    openConnections: () => sockets.size,
     reset() {
       backend.reset();
       counts.h2 = 0;

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:https';
+import {
+  type DeliveryResult,
+  type DeviceTarget,
+  type ErrorCode,
+  IdrelayError,
+  type Logger,
+  type PushMessage,
+  type SendOptions,
+  silentLogger,
+  type Transport,
+} from '@idrelay/core';
+import type { App, Credential } from 'firebase-admin/app';
+import type { Messaging } from 'firebase-admin/messaging';
+import { buildTemplate, FCM_MAX_PAYLOAD_BYTES, messageFor, payloadBytes } from './build-message.js';
+import { type FcmServiceAccount, loadServiceAccount } from './credentials.js';
+import { deliverBatch, type PendingMessage, runLimited } from './deliver.js';
+import { type FcmRetryOptions, retryPolicy } from './retry-policy.js';
+
+/** firebase-admin's `sendEach` limit. */
+const MAX_BATCH = 500;
+
+/** Options of {@link createFcmTransport}. */
+export interface FcmTransportOptions {
+  /** The Firebase project messages are sent from; explicit so firebase-admin never probes the metadata server. */
+  projectId: string;
+  /** A service-account key file: its path, or the parsed JSON. Checked when the transport is created. */
+  serviceAccount?: string | FcmServiceAccount;
+  /** Instead of `serviceAccount`: any firebase-admin `Credential` (`applicationDefault()`, or a fake in tests). */
+  credential?: Credential;
+  /**
+   * The agent for firebase-admin's HTTP/1.1 requests and, with a service-account path, its OAuth token fetch.
+   * An `Agent` stays the caller's; a factory's agent is the transport's and is destroyed by `close()`. Default:
+   * a keep-alive agent owned by the transport. It does not carry HTTP/2 `sendEach` (firebase-admin opens those
+   * sessions itself).
+   */
+  httpAgent?: Agent | (() => Agent);
+  /**
+   * Send batches over HTTP/1.1 (firebase-admin's deprecated `enableLegacyHttpTransport()`), one request per message
+   * through `httpAgent`, instead of one HTTP/2 session per `sendEach`. Needed under msw, which cannot intercept
+   * HTTP/2. Default false.
+   */
+  legacyHttpTransport?: boolean;
+  /** For logs and metrics; default `fcm:<projectId>`. */
+  name?: string;
+  /** Messages per `sendEach` call, 1–500; default 500. */
+  maxBatchSize?: number;
+  /** `sendEach` calls in flight at once when a send has more devices than one batch; default 4. */
+  batchesInFlight?: number;
+  /** Our retry of rate limits, FCM 500/503 and network failures; `false` hands every failure to the outbox. */
+  retry?: FcmRetryOptions | false;
+  logger?: Logger;
+  /** Milliseconds since the epoch (APNs expiration, HTTP-date `Retry-After`); default `Date.now`. */
+  now?: () => number;
+  /** Waits between retries; inject a fake in tests. Must reject when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Jitter source in [0, 1); default `Math.random`. */
+  random?: () => number;
+}
+
+const configError = (message: string): never => {
+  throw new IdrelayError('ERR_TRANSPORT_CONFIG', message);
+};
+
+function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Creates a {@link Transport} for Firebase Cloud Messaging HTTP v1 on firebase-admin, which is loaded on the first
+ * send. Each transport has its own named Firebase app (deleted by `close()`); batches go through `sendEach`
+ * (≤ 500 per call); rate limits, FCM 500/503 and network failures are retried with backoff and jitter, honouring
+ * `Retry-After`, before they are handed back as `retry-after`.
+ *
+ * @example
+ * ```ts
+ * const fcm = createFcmTransport({ projectId: 'my-project', serviceAccount: '/run/secrets/firebase-sa.json' });
+ * const [result] = await fcm.send(
+ *   { id: 'n-1', title: 'Approve access?', urgency: 'high' },
+ *   [{ deviceId: 'd-1', platform: 'fcm', token: registrationToken }],
+ * );
+ * await fcm.close();
+ * ```
+ * @see https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send
+ * @see https://firebase.google.com/docs/cloud-messaging/send/admin-sdk
+ */
+export function createFcmTransport(options: FcmTransportOptions): Transport {
+  if (typeof options.projectId !== 'string' || options.projectId === '') configError('projectId is required.');
+  if (!options.credential && options.serviceAccount === undefined) {
+    throw new IdrelayError('ERR_FCM_CREDENTIALS', 'Give serviceAccount (a key-file path or object) or credential.');
+  }
+  const account = options.credential ? undefined : loadServiceAccount(options.serviceAccount!);
+  const batchSize = options.maxBatchSize ?? MAX_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH)
+    configError('maxBatchSize must be 1–500.');
+  const inFlight = options.batchesInFlight ?? 4;
+  if (!Number.isInteger(inFlight) || inFlight < 1) configError('batchesInFlight must be an integer ≥ 1.');
+  const checked = retryPolicy(options.retry);
+  const policy = typeof checked === 'string' ? configError(checked) : checked;
+
+  const now = options.now ?? Date.now;
+  const appName = `idrelay-fcm-${randomUUID()}`;
+  const ownsAgent = !(options.httpAgent instanceof Agent);
+  let agent: Agent | undefined = options.httpAgent instanceof Agent ? options.httpAgent : undefined;
+  const closing = new AbortController();
+  const running = new Set<Promise<unknown>>();
+  let started: Promise<{ app: App; messaging: Messaging; deleteApp: (app: App) => Promise<void> }> | undefined;
+  let closed = false;
+
+  function start() {
+    started ??= (async () => {
+      const [{ initializeApp, cert, deleteApp }, { getMessaging }] = await Promise.all([
+        import('firebase-admin/app'),
+        import('firebase-admin/messaging'),
+      ]);
+      agent ??= typeof options.httpAgent === 'function' ? options.httpAgent() : new Agent({ keepAlive: true });
+      const credential = options.credential ?? cert(account as never, agent);
+      const app = initializeApp({ credential, projectId: options.projectId, httpAgent: agent }, appName);
+      const messaging = getMessaging(app);
+      if (options.legacyHttpTransport) messaging.enableLegacyHttpTransport();
+      return { app, messaging, deleteApp };
+    })();
+    return started;
+  }
+
+  async function send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions: SendOptions = {}) {
+    if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', 'The FCM transport was closed.');
+    const results: DeliveryResult[] = new Array(targets.length);
+    const template = buildTemplate(message, now());
+    const pending: PendingMessage[] = [];
+    let sharedBytes: number | undefined;
+    targets.forEach((target, index) => {
+      if (target.platform !== 'fcm') {
+        const reason = `A ${target.platform} device was handed to the FCM transport.`;
+        results[index] = {
+          deviceId: target.deviceId,
+          status: 'rejected',
+          code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+          reason,
+        };
+        return;
+      }
+      const built = messageFor(template, target);
+      // Without per-device data every message has the same size but for the token, which is not counted.
+      if (!target.data && sharedBytes === undefined) sharedBytes = payloadBytes(built);
+      const bytes = target.data ? payloadBytes(built) : sharedBytes!;
+      if (bytes > FCM_MAX_PAYLOAD_BYTES) {
+        const reason = `The FCM message is ${bytes} bytes; the limit is ${FCM_MAX_PAYLOAD_BYTES}.`;
+        results[index] = { deviceId: target.deviceId, status: 'rejected', code: 'ERR_FCM_PAYLOAD_TOO_LARGE', reason };
+        return;
+      }
+      pending.push({ index, deviceId: target.deviceId, message: built });
+    });
+    if (pending.length === 0) return results;
+
+    const { messaging } = await start();
+    const signal = sendOptions.signal ? AbortSignal.any([closing.signal, sendOptions.signal]) : closing.signal;
+    const abortCode = (): ErrorCode => (closing.signal.aborted ? 'ERR_TRANSPORT_CLOSED' : 'ERR_TRANSPORT_TIMEOUT');
+    const context = {
+      messaging,
+      policy,
+      now,
+      random: options.random ?? Math.random,
+      sleep: options.sleep ?? defaultSleep,
+      logger: options.logger ?? silentLogger,
+      signal,
+      abortCode,
+    };
+    const batches: (() => Promise<void>)[] = [];
+    for (let i = 0; i < pending.length; i += batchSize) {
+      const batch = pending.slice(i, i + batchSize);
+      batches.push(() => deliverBatch(batch, results, context));
+    }
+    await runLimited(batches, inFlight);
+    return results;
+  }
+
+  return {
+    platform: 'fcm',
+    name: options.name ?? `fcm:${options.projectId}`,
+    send(message, targets, sendOptions) {
+      const work = send(message, targets, sendOptions);
+      running.add(work);
+      void work.finally(() => running.delete(work)).catch(() => {});
+      return work;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      closing.abort();
+      await Promise.allSettled([...running]);
+      const app = await started?.catch(() => undefined);
+      if (app) await app.deleteApp(app.app);
+      if (ownsAgent) agent?.destroy();
+    },
+  };
+}
