@@ -226,8 +226,9 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
       if (scripted.fault === 'reset') stream.close(constants.NGHTTP2_INTERNAL_ERROR);
       else if (scripted.fault === 'drop') session?.destroy();
       else if (scripted.fault === 'goaway' && session !== undefined) {
+        // APNs puts the reason in the GOAWAY's debug data, then drops the connection.
         session.goaway(constants.NGHTTP2_NO_ERROR, Math.max(0, stream.id - 2), Buffer.from('{"reason":"Shutdown"}'));
-        session.close();
+        setImmediate(() => session.destroy());
       }
       return;
     }

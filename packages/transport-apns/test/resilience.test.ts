@@ -1,0 +1,127 @@
+import { isIdrelayError } from '@idrelay/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { alert, device, world } from './fixtures.js';
+
+let w: Awaited<ReturnType<typeof world>>;
+afterEach(() => w.close());
+
+describe('timeouts, resets and closing', () => {
+  it('a request with no answer within requestTimeoutMs → retry-after ERR_TRANSPORT_TIMEOUT, not retried', async () => {
+    w = await world({ transport: { requestTimeoutMs: 50 } });
+    const d = device();
+    w.standIn.script(d.token, { fault: 'hang', times: Infinity });
+    const [result] = await w.transport.send(alert(), [d]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' });
+    expect(w.standIn.requestsFor(d.token)).toHaveLength(1);
+  });
+
+  it('an answer slower than the timeout counts as a timeout; a fast one on the same connection still lands', async () => {
+    w = await world({ transport: { requestTimeoutMs: 100 } });
+    const slow = device();
+    const fast = device();
+    w.standIn.script(slow.token, { delayMs: 2000 });
+    const results = await w.transport.send(alert(), [slow, fast]);
+    expect(results.map((r) => r.status)).toEqual(['retry-after', 'delivered']);
+  });
+
+  it.each(['reset', 'drop', 'goaway'] as const)('a %s is retried on a healthy connection and delivered', async (fault) => {
+    w = await world();
+    const d = device();
+    w.standIn.script(d.token, { fault });
+    const [result] = await w.transport.send(alert(), [d]);
+    expect(result).toMatchObject({ status: 'delivered' });
+    expect(w.standIn.requestsFor(d.token)).toHaveLength(2);
+  });
+
+  it('network failures past the attempts → retry-after ERR_TRANSPORT_NETWORK', async () => {
+    w = await world({ transport: { retry: { attempts: 2, baseDelayMs: 1 } } });
+    const d = device();
+    w.standIn.script(d.token, { fault: 'reset', times: Infinity });
+    const [result] = await w.transport.send(alert(), [d]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
+  });
+
+  it('an unreachable origin → retry-after ERR_TRANSPORT_NETWORK', async () => {
+    w = await world();
+    const port = w.standIn.port;
+    await w.standIn.close();
+    const t = w.create({ origin: `https://localhost:${port}`, retry: { attempts: 2, baseDelayMs: 1 } });
+    const [result] = await t.send(alert(), [device()]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
+  });
+
+  it('an aborted send answers the devices still in flight with retry-after ERR_TRANSPORT_TIMEOUT', async () => {
+    w = await world();
+    const d = device();
+    w.standIn.script(d.token, { fault: 'hang' });
+    const controller = new AbortController();
+    const pending = w.transport.send(alert(), [d], { signal: controller.signal });
+    await vi.waitFor(() => expect(w.standIn.requestsFor(d.token)).toHaveLength(1), { interval: 2 });
+    controller.abort();
+    await expect(pending).resolves.toEqual([expect.objectContaining({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' })]);
+  });
+
+  it('close() while a request hangs ends it and frees the connection', async () => {
+    w = await world();
+    const d = device();
+    w.standIn.script(d.token, { fault: 'hang' });
+    const pending = w.transport.send(alert(), [d]);
+    await vi.waitFor(() => expect(w.standIn.requestsFor(d.token)).toHaveLength(1), { interval: 2 });
+    await w.transport.close();
+    const [result] = await pending;
+    expect(result?.status).toBe('retry-after');
+    await vi.waitFor(() => expect(w.standIn.openSessions()).toBe(0), { interval: 2 });
+    const error = await w.transport.send(alert(), [d]).catch((e: unknown) => e);
+    expect(isIdrelayError(error, 'ERR_TRANSPORT_CLOSED')).toBe(true);
+  });
+});
+
+describe('connections and concurrency', () => {
+  it('never has more than `concurrency` requests in flight at the stand-in', async () => {
+    w = await world({ transport: { concurrency: 5, connections: 2 } });
+    const devices = Array.from({ length: 40 }, () => device());
+    for (const d of devices) w.standIn.script(d.token, { delayMs: 5 });
+    const results = await w.transport.send(alert(), devices);
+    expect(results.every((r) => r.status === 'delivered')).toBe(true);
+    expect(w.standIn.stats().peakStreams).toBe(5);
+  });
+
+  it('reuses its connections across sends, up to `connections`', async () => {
+    w = await world({ transport: { connections: 3 } });
+    for (let i = 0; i < 5; i++) {
+      const devices = Array.from({ length: 50 }, () => device());
+      await w.transport.send(alert(), devices);
+    }
+    expect(w.standIn.stats().sessionsAccepted).toBeLessThanOrEqual(3);
+    expect(w.standIn.openSessions()).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps to the stream limit the server announces', async () => {
+    w = await world({ standIn: { maxConcurrentStreams: 3 }, transport: { connections: 1, concurrency: 50 } });
+    await w.transport.send(alert(), [device()]);
+    const devices = Array.from({ length: 30 }, () => device());
+    for (const d of devices) w.standIn.script(d.token, { delayMs: 5 });
+    const results = await w.transport.send(alert(), devices);
+    expect(results.every((r) => r.status === 'delivered')).toBe(true);
+    expect(w.standIn.stats().peakStreams).toBeLessThanOrEqual(3);
+  });
+
+  it('sends one stream on a new connection until APNs has accepted the provider token', async () => {
+    w = await world({ transport: { connections: 1, concurrency: 50 } });
+    const devices = Array.from({ length: 10 }, () => device());
+    for (const d of devices) w.standIn.script(d.token, { delayMs: 5 });
+    await w.transport.send(alert(), devices);
+    const connectionOfFirst = w.standIn.requests[0]?.connection;
+    expect(w.standIn.requests.every((r) => r.connection === connectionOfFirst)).toBe(true);
+    // The first request ran alone; later ones overlapped.
+    expect(w.standIn.stats().peakStreams).toBeGreaterThan(1);
+  });
+
+  it('sends results in input order for a large mixed batch', async () => {
+    w = await world({ transport: { concurrency: 16 } });
+    const devices = Array.from({ length: 200 }, (_, i) => device(i % 7 === 0 ? { token: `bad-${i}` } : {}));
+    const results = await w.transport.send(alert(), devices);
+    expect(results.map((r) => r.deviceId)).toEqual(devices.map((d) => d.deviceId));
+    expect(results.filter((r) => r.status === 'invalid-token')).toHaveLength(29);
+  });
+});
