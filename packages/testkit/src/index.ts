@@ -27,6 +27,17 @@ export {
   transportContract,
 } from './contract/transport-contract.js';
 export {
+  DIRECTORY_FIXTURE,
+  type DirectoryContractOptions,
+  directoryContract,
+} from './directory/directory-contract.js';
+export {
+  createMemoryDirectory,
+  type MemoryDirectoryOptions,
+  type MemoryGroup,
+  type MemoryUser,
+} from './directory/memory-directory.js';
+export {
   createFcmBackend,
   type FaultOptions,
   type FcmBackend,
