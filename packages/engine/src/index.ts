@@ -1,1 +1,58 @@
-export {};
+/**
+ * `@idrelay/engine`: `createRelay()` turns identity events into push notifications — ingest, rules, audiences,
+ * preferences, templates, a durable outbox and dispatch — and explains its decisions with `relay.preview()`.
+ *
+ * @packageDocumentation
+ */
+
+export { bindAudience, fillText } from './audience/bind-audience.js';
+export { type AudiencePageOptions, attributesMatch, audiencePages } from './audience/resolve-audience.js';
+export { createRelay, type Relay, type RelayOptions } from './create-relay.js';
+export { createRelayDevices, type DeviceRegistration, type RelayDevices } from './devices/relay-devices.js';
+export { type RetryPolicy, retryDelay } from './dispatch/backoff.js';
+export { createOutboxQueue, type OutboxQueue, type OutboxQueueOptions } from './dispatch/outbox-queue.js';
+export type { RelayListener } from './dispatch/receipts.js';
+export { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
+export type { IngestResult } from './ingest/ingest-event.js';
+export { eventKey, idempotencyKeys, notificationId } from './outbox/keys.js';
+export type { PlannedNotification, PlanResult } from './outbox/plan-event.js';
+export { type DeliveryFacts, decideDelivery, type PreferenceDecision } from './preferences/decide.js';
+export { decodePreferences, encodePreferences } from './preferences/preferences-codec.js';
+export { createZoneClock, quietHoursAt, type ZoneClock } from './preferences/quiet-hours.js';
+export type { RelayPreferences } from './preferences/relay-preferences.js';
+export type {
+  PreviewDevice,
+  PreviewNotification,
+  PreviewRecipient,
+  PreviewResult,
+  RelayPreview,
+} from './preview/preview-event.js';
+export { defaultTemplates } from './render/default-templates.js';
+export { type RenderOptions, renderMessage } from './render/render-message.js';
+export {
+  type CompiledTemplate,
+  defineTemplate,
+  type TemplateDefinition,
+  type TemplateField,
+} from './render/template.js';
+export {
+  type CreateTemplatesOptions,
+  createTemplates,
+  localeChain,
+  type TemplateRegistry,
+} from './render/template-registry.js';
+export { type Condition, readPath, testCondition } from './rules/conditions.js';
+export { type DefaultRulesOptions, defaultRules } from './rules/default-rules.js';
+export { evaluateRules, type RuleEvaluation, type RuleTrailEntry } from './rules/evaluate-rules.js';
+export {
+  type AudienceTemplate,
+  type CodeRule,
+  type CodeRuleResult,
+  type DeclarativeRule,
+  type DigestOptions,
+  defineRules,
+  type IntentSpec,
+  type NotificationIntent,
+  type Rule,
+  type RuleContext,
+} from './rules/rule.js';

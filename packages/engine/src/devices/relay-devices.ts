@@ -1,0 +1,132 @@
+import {
+  type Clock,
+  type DeviceRecord,
+  IdrelayError,
+  type Platform,
+  type Store,
+  type WebPushSubscription,
+} from '@idrelay/core';
+
+/** A device registration as an app or the gateway sends it. */
+export type DeviceRegistration = {
+  userId: string;
+  deviceId: string;
+  name?: string;
+  /** SPKI DER, base64url: the key that signs action responses. */
+  publicKey?: string;
+  keyAlgorithm?: 'ES256' | 'Ed25519';
+} & (
+  | { platform: 'apns'; token: string; topic?: string; environment?: 'production' | 'sandbox' }
+  | { platform: 'fcm'; token: string }
+  | { platform: 'webpush'; subscription: WebPushSubscription }
+);
+
+/** Device registration, as exposed on `relay.devices`. */
+export interface RelayDevices {
+  /**
+   * Registers (or re-registers) a device. A token already held by another device moves to this one, so a
+   * reinstalled app never gets a push twice; the displaced device ids are returned.
+   *
+   * @throws {IdrelayError} `ERR_DEVICE_INVALID` for a malformed registration, `ERR_DEVICE_LIMIT` when the user
+   * already has the maximum number of devices.
+   */
+  register(registration: DeviceRegistration): Promise<{ device: DeviceRecord; displaced: string[] }>;
+  /** Changes a registered device (new token after rotation, new name). */
+  update(
+    deviceId: string,
+    patch: Partial<Omit<DeviceRegistration, 'deviceId' | 'userId' | 'platform'>>,
+  ): Promise<DeviceRecord>;
+  /** Removes a device; `false` when it was not registered. */
+  unregister(deviceId: string): Promise<boolean>;
+  list(userId: string): Promise<DeviceRecord[]>;
+}
+
+const PLATFORMS: readonly Platform[] = ['apns', 'fcm', 'webpush'];
+
+function invalid(message: string): IdrelayError<'ERR_DEVICE_INVALID'> {
+  return new IdrelayError('ERR_DEVICE_INVALID', message, { details: {} });
+}
+
+function check(registration: DeviceRegistration): void {
+  const r = registration as Partial<DeviceRegistration> & {
+    token?: unknown;
+    subscription?: Partial<WebPushSubscription>;
+  };
+  if (typeof r.userId !== 'string' || r.userId.length === 0) throw invalid('A device needs a userId');
+  if (typeof r.deviceId !== 'string' || r.deviceId.length === 0 || r.deviceId.length > 512)
+    throw invalid('A device needs a deviceId of 1-512 characters');
+  if (!PLATFORMS.includes(r.platform as Platform)) throw invalid(`Unknown platform "${String(r.platform)}"`);
+  if (r.platform === 'webpush') {
+    const s = r.subscription;
+    if (!s || typeof s.endpoint !== 'string' || !/^https:\/\//.test(s.endpoint) || !s.keys?.p256dh || !s.keys?.auth) {
+      throw invalid('A Web Push device needs a subscription with an https endpoint and p256dh/auth keys');
+    }
+  } else if (typeof r.token !== 'string' || r.token.length < 8 || r.token.length > 4096) {
+    throw invalid(`A ${r.platform} device needs a token`);
+  }
+}
+
+/**
+ * Device registration on the store, with a per-user cap and token de-duplication across users.
+ *
+ * @example
+ * ```ts
+ * const devices = createRelayDevices({ store, clock, maxDevicesPerUser: 10, audit: true });
+ * await devices.register({ userId: 'u-1', deviceId: 'iphone', platform: 'apns', token: 'ab12…' });
+ * ```
+ */
+export function createRelayDevices(options: { store: Store; clock: Clock; maxDevicesPerUser: number }): RelayDevices {
+  const { store, clock } = options;
+  async function save(device: DeviceRecord, action: string): Promise<string[]> {
+    const { displaced } = await store.devices.upsert(device);
+    await store.audit.append([
+      {
+        at: clock.now(),
+        action,
+        actor: device.userId,
+        target: device.deviceId,
+        details: { platform: device.platform, displaced },
+      },
+    ]);
+    return displaced;
+  }
+  return {
+    async register(registration) {
+      check(registration);
+      const existing = await store.devices.get(registration.deviceId);
+      if (existing && existing.userId !== registration.userId) {
+        throw invalid(`Device ${registration.deviceId} belongs to another user; unregister it first`);
+      }
+      if (!existing && (await store.devices.countByUser(registration.userId)) >= options.maxDevicesPerUser) {
+        throw new IdrelayError('ERR_DEVICE_LIMIT', `User already has ${options.maxDevicesPerUser} devices`, {
+          details: { userId: registration.userId, limit: options.maxDevicesPerUser },
+        });
+      }
+      const now = clock.now();
+      const device = { ...registration, createdAt: existing?.createdAt ?? now, updatedAt: now } as DeviceRecord;
+      const displaced = await save(device, existing ? 'device.updated' : 'device.registered');
+      return { device, displaced };
+    },
+    async update(deviceId, patch) {
+      const existing = await store.devices.get(deviceId);
+      if (!existing) throw invalid(`Device ${deviceId} is not registered`);
+      const device = { ...existing, ...patch, updatedAt: clock.now() } as DeviceRecord;
+      check(device as DeviceRegistration);
+      await save(device, 'device.updated');
+      return device;
+    },
+    async unregister(deviceId) {
+      const existing = await store.devices.get(deviceId);
+      const removed = await store.devices.remove(deviceId);
+      if (removed) {
+        await store.audit.append([
+          { at: clock.now(), action: 'device.unregistered', actor: existing?.userId ?? 'system', target: deviceId },
+        ]);
+      }
+      return removed;
+    },
+    list(userId) {
+      return store.devices.listByUser(userId);
+    },
+  };
+}

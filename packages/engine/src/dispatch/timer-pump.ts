@@ -1,0 +1,86 @@
+import type { Clock, Logger, TimerRecord, TimerStore } from '@idrelay/core';
+import { createWake, type Scheduler } from './scheduler.js';
+
+/** Options of {@link createTimerPump}. */
+export interface TimerPumpOptions {
+  timers: TimerStore;
+  clock: Clock;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** Handlers by timer kind; timers of other kinds are left for whoever owns them. */
+  handlers: Readonly<Record<string, (timer: TimerRecord) => Promise<unknown>>>;
+  leaseMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * Fires durable timers (digest flushes) when due: claims them from the store, runs the handler for their kind and
+ * completes them. A timer whose handler fails is left to its lease and fired again.
+ *
+ * @example
+ * ```ts
+ * const pump = createTimerPump({ timers: store.timers, clock, scheduler, logger, handlers: { digest: flush } });
+ * pump.start();
+ * ```
+ */
+export function createTimerPump(options: TimerPumpOptions) {
+  const leaseMs = options.leaseMs ?? 60_000;
+  const pollMs = options.pollMs ?? 30_000;
+  let running = false;
+  let current: Promise<number> | undefined;
+  const wake = createWake(options.scheduler, options.clock, () => void tick());
+
+  async function runDue(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const due = await options.timers.claimDue(options.clock.now(), 100, leaseMs);
+      const mine = due.filter((t) => options.handlers[t.kind]);
+      const done: string[] = [];
+      for (const timer of mine) {
+        try {
+          await options.handlers[timer.kind]!(timer);
+          done.push(timer.id);
+        } catch (error) {
+          options.logger.error({ err: error, timer: timer.id }, 'timer handler failed; it fires again after its lease');
+        }
+      }
+      if (done.length > 0) await options.timers.complete(done);
+      fired += done.length;
+      if (due.length < 100) return fired;
+    }
+  }
+
+  async function tick(): Promise<void> {
+    if (!running) return;
+    try {
+      current = runDue();
+      await current;
+    } catch (error) {
+      options.logger.error({ err: error }, 'claiming timers failed');
+    } finally {
+      current = undefined;
+    }
+    if (!running) return;
+    const next = await options.timers.nextDueAt().catch(() => undefined);
+    const now = options.clock.now();
+    wake.arm(next !== undefined && next > now ? Math.min(next, now + pollMs) : now + pollMs);
+  }
+
+  return {
+    start(): void {
+      running = true;
+      void tick();
+    },
+    /** A timer was scheduled for `dueAt`: wake then if that is earlier than planned. */
+    notify(dueAt: number): void {
+      if (running) wake.arm(dueAt);
+    },
+    /** Fires every due timer now (for `drain()`); returns how many fired. */
+    runDue,
+    async stop(): Promise<void> {
+      running = false;
+      wake.clear();
+      await current?.catch(() => undefined);
+    },
+  };
+}

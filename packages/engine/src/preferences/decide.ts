@@ -1,0 +1,61 @@
+import type { Platform, UserPreferences } from '@idrelay/core';
+import { quietHoursAt, type ZoneClock } from './quiet-hours.js';
+
+/** What preferences and quiet hours did to one delivery. */
+export type PreferenceDecision =
+  | { action: 'send'; reason: string }
+  | { action: 'defer'; dueAt: number; reason: string }
+  | { action: 'suppress'; reason: string };
+
+/** The facts {@link decideDelivery} needs about one delivery. */
+export interface DeliveryFacts {
+  category: string;
+  channel: Platform;
+  /** Critical categories bypass opt-outs and quiet hours. */
+  critical: boolean;
+  now: number;
+  /** The user's directory time zone, used when the quiet hours name none. */
+  timeZone?: string;
+}
+
+/**
+ * Applies a user's preferences to one delivery: the most specific opt-in/out rule wins (category and channel
+ * beat category, which beats channel, which beats `*`/`*`; later rules win ties); quiet hours defer to their end
+ * in the user's time zone; critical deliveries are never muted or deferred, and the decision says so.
+ *
+ * @example
+ * ```ts
+ * decideDelivery(prefs, { category: 'announcement', channel: 'apns', critical: false, now: Date.now() }, zones);
+ * // { action: 'defer', dueAt: …, reason: 'quiet hours 22:00–07:00 Europe/Zurich' }
+ * ```
+ */
+export function decideDelivery(
+  preferences: UserPreferences | undefined,
+  facts: DeliveryFacts,
+  zones: ZoneClock,
+): PreferenceDecision {
+  if (!preferences) return { action: 'send', reason: 'no preferences: defaults apply' };
+  let best: { score: number; enabled: boolean; label: string } | undefined;
+  for (const rule of preferences.rules) {
+    if (rule.category !== '*' && rule.category !== facts.category) continue;
+    if (rule.channel !== '*' && rule.channel !== facts.channel) continue;
+    const score = (rule.category === '*' ? 0 : 2) + (rule.channel === '*' ? 0 : 1);
+    if (!best || score >= best.score)
+      best = { score, enabled: rule.enabled, label: `${rule.category}/${rule.channel}` };
+  }
+  if (best && !best.enabled) {
+    if (facts.critical) return { action: 'send', reason: `opted out (${best.label}) but the category is critical` };
+    return { action: 'suppress', reason: `opted out (${best.label})` };
+  }
+  const quiet = preferences.quietHours;
+  if (quiet) {
+    const zoned = { ...quiet, timeZone: quiet.timeZone || facts.timeZone || 'UTC' };
+    const state = quietHoursAt(zoned, facts.now, zones);
+    if (state.quiet) {
+      const label = `quiet hours ${quiet.start}–${quiet.end} ${zoned.timeZone}`;
+      if (facts.critical) return { action: 'send', reason: `${label}, overridden: the category is critical` };
+      return { action: 'defer', dueAt: state.endsAt, reason: label };
+    }
+  }
+  return { action: 'send', reason: best ? `opted in (${best.label})` : 'no matching rule: defaults apply' };
+}

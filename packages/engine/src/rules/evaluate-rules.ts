@@ -1,0 +1,135 @@
+import { type DirectoryUser, type IdentityEvent, IdrelayError } from '@idrelay/core';
+import { bindAudience, fillText } from '../audience/bind-audience.js';
+import { testCondition } from './conditions.js';
+import {
+  type CodeRuleResult,
+  type IntentSpec,
+  type NotificationIntent,
+  type Rule,
+  type RuleContext,
+  typeMatches,
+  validateIntent,
+} from './rule.js';
+
+/** One step of the explanation trail: a rule, whether it matched, and why. */
+export interface RuleTrailEntry {
+  ruleId: string;
+  matched: boolean;
+  reason: string;
+}
+
+/** What {@link evaluateRules} found. */
+export interface RuleEvaluation {
+  intents: NotificationIntent[];
+  trail: RuleTrailEntry[];
+}
+
+function toIntent(ruleId: string, spec: IntentSpec, event: IdentityEvent): NotificationIntent | { missing: string } {
+  const audience = bindAudience(spec.audience, event);
+  if ('missing' in audience) return audience;
+  const intent: NotificationIntent = {
+    ruleId,
+    audience,
+    template: spec.template ?? event.type,
+    category: spec.category,
+    urgency: spec.urgency ?? (spec.critical ? 'high' : 'normal'),
+    critical: spec.critical === true,
+    priority: spec.priority ?? (spec.critical ? 50 : 0),
+  };
+  if (spec.collapseId !== undefined) intent.collapseId = fillText(spec.collapseId, event);
+  if (spec.digest) intent.digest = { windowMs: spec.digest.windowMs, key: fillText(spec.digest.key ?? ruleId, event) };
+  if (spec.recipients) intent.recipients = spec.recipients;
+  return intent;
+}
+
+/**
+ * Evaluates `rules` in order against an event, returning an intent per matching rule and a trail that explains
+ * every rule's verdict. A `final` rule that matches stops evaluation. A code rule that throws is reported in the
+ * trail and skipped, so one faulty rule cannot stop the others.
+ *
+ * @example
+ * ```ts
+ * const { intents, trail } = await evaluateRules(rules, event, { user: async () => undefined });
+ * for (const step of trail) console.log(step.ruleId, step.matched, step.reason);
+ * ```
+ */
+export async function evaluateRules(
+  rules: readonly Rule[],
+  event: IdentityEvent,
+  context: RuleContext,
+): Promise<RuleEvaluation> {
+  const intents: NotificationIntent[] = [];
+  const trail: RuleTrailEntry[] = [];
+  let user: DirectoryUser | undefined;
+  let userLoaded = false;
+  const loadUser = async () => {
+    if (!userLoaded) {
+      user = await context.user();
+      userLoaded = true;
+    }
+    return user;
+  };
+  for (const rule of rules) {
+    if (!typeMatches(rule.types, event.type)) continue;
+    let specs: IntentSpec[];
+    if ('evaluate' in rule) {
+      let result: CodeRuleResult;
+      try {
+        result = await rule.evaluate(event, { user: loadUser });
+      } catch (error) {
+        trail.push({ ruleId: rule.id, matched: false, reason: `threw: ${(error as Error)?.message ?? String(error)}` });
+        continue;
+      }
+      if (result === undefined) {
+        trail.push({ ruleId: rule.id, matched: false, reason: 'returned no intent' });
+        continue;
+      }
+      if ('skip' in result) {
+        trail.push({ ruleId: rule.id, matched: false, reason: String(result.skip) });
+        continue;
+      }
+      specs = Array.isArray(result) ? [...result] : [result as IntentSpec];
+      try {
+        for (const spec of specs) validateIntent(spec, rule.id);
+      } catch (error) {
+        if (error instanceof IdrelayError) {
+          trail.push({ ruleId: rule.id, matched: false, reason: error.message });
+          continue;
+        }
+        throw error;
+      }
+    } else {
+      const needsUser = rule.when?.some((c) => c.path.startsWith('user.')) ?? false;
+      const subject = needsUser ? { ...event, user: await loadUser() } : event;
+      const results = (rule.when ?? []).map((condition) => testCondition(condition, subject));
+      const failed = results.find((r) => !r.ok);
+      if (failed) {
+        trail.push({ ruleId: rule.id, matched: false, reason: `condition failed: ${failed.reason}` });
+        continue;
+      }
+      specs = [rule.notify];
+      const why = results.map((r) => r.reason).join(', ');
+      trail.push({ ruleId: rule.id, matched: true, reason: why ? `type matched; ${why}` : 'type matched' });
+    }
+    const before = intents.length;
+    const problems: string[] = [];
+    for (const spec of specs) {
+      const intent = toIntent(rule.id, spec, event);
+      if ('missing' in intent) problems.push(`audience needs ${intent.missing}`);
+      else intents.push(intent);
+    }
+    if ('evaluate' in rule) {
+      trail.push({
+        ruleId: rule.id,
+        matched: intents.length > before,
+        reason: problems.length > 0 ? problems.join('; ') : `code rule returned ${specs.length} intent(s)`,
+      });
+    } else if (problems.length > 0) {
+      const last = trail.at(-1)!;
+      last.matched = false;
+      last.reason = `${last.reason}; but ${problems.join('; ')}`;
+    }
+    if (rule.final && intents.length > before) break;
+  }
+  return { intents, trail };
+}
