@@ -1,0 +1,146 @@
+import { IdrelayError } from '@idrelay/core';
+import type { Pool, PoolClient, QueryResult } from 'pg';
+
+/** A row as node-postgres returns it: `bigint` columns arrive as strings, `json` columns already parsed. */
+export type Row = Record<string, unknown>;
+
+/** Runs one statement; inside a transaction it runs on the transaction's connection. */
+export type Query = (text: string, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
+
+/** What every port of one store shares: the pool, the schema, the clock, the closed flag. */
+export interface PgContext {
+  /** `postgres:<schema>@<host>`, for messages. */
+  readonly name: string;
+  /** The schema, validated, unquoted. */
+  readonly schema: string;
+  /** A table name qualified with the quoted schema: `"idrelay".deliveries`. */
+  table(name: string): string;
+  now(): number;
+  query: Query;
+  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
+  transaction<T>(work: (query: Query) => Promise<T>): Promise<T>;
+  /** Marks the store closed, then ends the pool when the store created it. */
+  close(): Promise<void>;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Throws a `TypeError` unless `schema` is a plain identifier, so it can be quoted into SQL safely. */
+export function assertSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new TypeError(
+      `schema: expected 1-63 letters, digits or _ not starting with a digit, got ${JSON.stringify(schema)}`,
+    );
+  }
+}
+
+// SQLSTATE classes that mean "no usable connection": 08 connection exception, 28 invalid authorization,
+// 3D000 unknown database, 53300 too many connections, 57P01-57P03 server shutting down or starting up.
+const UNAVAILABLE_STATE = /^(08|28|3D000|53300|57P0[1-3])/;
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const CONNECTION_MESSAGE = /connect|terminated|timeout|socket|ECONN|pool after calling end/i;
+
+/** True when `error` means the database could not be reached, rather than a statement failing. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && SQLSTATE.test(code)) return UNAVAILABLE_STATE.test(code);
+  // Node socket errors (ECONNREFUSED, ENOTFOUND, ETIMEDOUT …) and node-postgres's own connection messages.
+  return typeof code === 'string' || CONNECTION_MESSAGE.test(error.message);
+}
+
+/** Wraps a driver error at the package boundary: unreachable → `ERR_STORE_UNAVAILABLE`, else `ERR_STORE_QUERY`. */
+export function wrapError(error: unknown, name: string): unknown {
+  if (error instanceof IdrelayError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isUnavailable(error)) {
+    return new IdrelayError('ERR_STORE_UNAVAILABLE', `PostgreSQL for ${name} could not be reached: ${message}`, {
+      cause: error,
+    });
+  }
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return new IdrelayError('ERR_STORE_QUERY', `PostgreSQL failed in ${name}: ${message}`, {
+    cause: error,
+    details: typeof code === 'string' ? { sqlstate: code } : {},
+  });
+}
+
+/** Builds the shared context over `pool`; `ownsPool` decides whether `close()` ends it. */
+export function createContext(options: {
+  pool: Pool;
+  ownsPool: boolean;
+  schema: string;
+  name: string;
+  now: () => number;
+}): PgContext {
+  const { pool, ownsPool, schema, name, now } = options;
+  const quoted = `"${schema}"`;
+  let closed = false;
+
+  const checkOpen = (): void => {
+    if (closed) throw new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
+  };
+
+  const query: Query = async (text, values) => {
+    checkOpen();
+    try {
+      return await pool.query<Row>(text, values as unknown[] | undefined);
+    } catch (error) {
+      throw wrapError(error, name);
+    }
+  };
+
+  const transaction = async <T>(work: (query: Query) => Promise<T>): Promise<T> => {
+    checkOpen();
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw wrapError(error, name);
+    }
+    const onClient: Query = async (text, values) => {
+      try {
+        return await client.query<Row>(text, values as unknown[] | undefined);
+      } catch (error) {
+        throw wrapError(error, name);
+      }
+    };
+    try {
+      await onClient('BEGIN');
+      const result = await work(onClient);
+      await onClient('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      const broken = isUnavailable((error as { cause?: unknown }).cause ?? error);
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that failed mid-transaction is destroyed rather than handed to the next caller.
+      client.release(broken ? (error as Error) : undefined);
+      throw error;
+    }
+  };
+
+  return {
+    name,
+    schema,
+    table: (table) => `${quoted}.${table}`,
+    now,
+    query,
+    transaction,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (ownsPool) await pool.end();
+    },
+  };
+}
+
+/** A `bigint`/`integer` column as a number (`undefined` for NULL). Millisecond times fit in 2^53. */
+export function num(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+/** A text column (`undefined` for NULL). */
+export function str(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}

@@ -1,0 +1,71 @@
+import type { EventStore, IdentityEvent, StoredEvent } from '@idrelay/core';
+import type { PgContext, Row } from './context.js';
+import { num, str } from './context.js';
+
+type Rejected = Awaited<ReturnType<EventStore['listRejected']>>[number];
+
+/** The dedupe key of an event: CloudEvents identifies an event by `source` and `id` together. */
+export function eventKey(event: Pick<IdentityEvent, 'source' | 'id'>): string {
+  return `${event.source}#${event.id}`;
+}
+
+const toStoredEvent = (row: Row): StoredEvent => ({
+  key: str(row.key)!,
+  event: row.body as IdentityEvent,
+  status: str(row.status) as StoredEvent['status'],
+  receivedAt: num(row.received_at)!,
+});
+
+/** {@link EventStore} on the `events` and `rejected_events` tables. */
+export function createEventStore(context: PgContext): EventStore {
+  const { query } = context;
+  const events = context.table('events');
+  const rejected = context.table('rejected_events');
+  return {
+    record: async (event, receivedAt) => {
+      const key = eventKey(event);
+      const result = await query(
+        `INSERT INTO ${events} (key, source, id, type, status, received_at, body)
+         VALUES ($1, $2, $3, $4, 'received', $5, $6) ON CONFLICT (key) DO NOTHING`,
+        [key, event.source, event.id, event.type, receivedAt, JSON.stringify(event)],
+      );
+      return { inserted: result.rowCount === 1, key };
+    },
+    get: async (key) => {
+      const { rows } = await query(`SELECT * FROM ${events} WHERE key = $1`, [key]);
+      return rows[0] === undefined ? undefined : toStoredEvent(rows[0]);
+    },
+    markPlanned: async (key) => {
+      await query(`UPDATE ${events} SET status = 'planned' WHERE key = $1`, [key]);
+    },
+    listUnplanned: async (limit) => {
+      const { rows } = await query(
+        `SELECT * FROM ${events} WHERE status = 'received' ORDER BY received_at, key LIMIT $1`,
+        [Math.max(0, limit)],
+      );
+      return rows.map(toStoredEvent);
+    },
+    recordRejected: async (entry) => {
+      await query(`INSERT INTO ${rejected} (received_at, code, reason, raw) VALUES ($1, $2, $3, $4)`, [
+        entry.receivedAt,
+        entry.code,
+        entry.reason,
+        entry.raw,
+      ]);
+    },
+    listRejected: async (limit) => {
+      const { rows } = await query(
+        `SELECT received_at, code, reason, raw FROM ${rejected} ORDER BY received_at DESC, id DESC LIMIT $1`,
+        [Math.max(0, limit)],
+      );
+      return rows.map(
+        (row): Rejected => ({
+          receivedAt: num(row.received_at)!,
+          code: str(row.code)!,
+          reason: str(row.reason)!,
+          raw: str(row.raw)!,
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { FlowRecord, FlowStore } from '@idrelay/core';
+import { IdrelayError } from '@idrelay/core';
+import type { PgContext, Row } from './context.js';
+import { num, str } from './context.js';
+
+const toFlow = (row: Row): FlowRecord => ({
+  id: str(row.id)!,
+  kind: str(row.kind)!,
+  definitionVersion: num(row.definition_version)!,
+  key: str(row.key)!,
+  state: str(row.state)!,
+  data: row.data as Record<string, unknown>,
+  transitions: num(row.transitions)!,
+  version: num(row.version)!,
+  createdAt: num(row.created_at)!,
+  updatedAt: num(row.updated_at)!,
+});
+
+/** {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update. */
+export function createFlowStore(context: PgContext): FlowStore {
+  const { query } = context;
+  const flows = context.table('flows');
+  const byId = async (id: string) => (await query(`SELECT * FROM ${flows} WHERE id = $1`, [id])).rows[0];
+  const byKey = async (kind: string, key: string) =>
+    (await query(`SELECT * FROM ${flows} WHERE kind = $1 AND key = $2`, [kind, key])).rows[0];
+
+  return {
+    create: async (flow) => {
+      const inserted = await query(
+        `INSERT INTO ${flows} (id, kind, key, definition_version, state, data, transitions, version, created_at,
+           updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [
+          flow.id,
+          flow.kind,
+          flow.key,
+          flow.definitionVersion,
+          flow.state,
+          JSON.stringify(flow.data),
+          flow.transitions,
+          flow.createdAt,
+          flow.updatedAt,
+        ],
+      );
+      if (inserted.rows[0] !== undefined) return { created: true, flow: toFlow(inserted.rows[0]) };
+      // ON CONFLICT waited for a concurrent creator to commit, so its flow is visible to this next statement.
+      const existing = await byKey(flow.kind, flow.key);
+      if (existing !== undefined) return { created: false, flow: toFlow(existing) };
+      throw new IdrelayError(
+        'ERR_STORE_CONFLICT',
+        `A flow with id ${flow.id} already exists for another kind or key.`,
+        {
+          details: { id: flow.id, kind: flow.kind, key: flow.key },
+        },
+      );
+    },
+    get: async (id) => {
+      const row = await byId(id);
+      return row === undefined ? undefined : toFlow(row);
+    },
+    findByKey: async (kind, key) => {
+      const row = await byKey(kind, key);
+      return row === undefined ? undefined : toFlow(row);
+    },
+    update: async (id, expectedVersion, patch) => {
+      const { rows } = await query(
+        `UPDATE ${flows} SET state = coalesce($1, state), data = coalesce($2::json, data),
+           transitions = coalesce($3, transitions), updated_at = $4, version = version + 1
+         WHERE id = $5 AND version = $6 RETURNING *`,
+        [
+          patch.state ?? null,
+          patch.data === undefined ? null : JSON.stringify(patch.data),
+          patch.transitions ?? null,
+          patch.updatedAt,
+          id,
+          expectedVersion,
+        ],
+      );
+      if (rows[0] !== undefined) return toFlow(rows[0]);
+      const actual = num((await byId(id))?.version);
+      throw new IdrelayError(
+        'ERR_STORE_CONFLICT',
+        actual === undefined
+          ? `Flow ${id} does not exist.`
+          : `Flow ${id} is at version ${actual}, not ${expectedVersion}: another update came first.`,
+        { details: { id, expectedVersion, actualVersion: actual } },
+      );
+    },
+  };
+}
