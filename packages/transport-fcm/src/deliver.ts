@@ -86,27 +86,30 @@ export async function deliverBatch(
     });
     if (retry.length === 0) return;
 
-    const retryAfterMs = Math.max(0, ...retry.map((r) => r.retryAfterMs ?? 0));
-    const giveUp = attempt >= context.policy.attempts || retryAfterMs > context.policy.maxDelayMs;
-    if (!giveUp) {
+    // A device whose Retry-After is longer than we wait in-process goes back to the outbox now; the rest retry.
+    const lastAttempt = attempt >= context.policy.attempts;
+    const again = lastAttempt ? [] : retry.filter((r) => (r.retryAfterMs ?? 0) <= context.policy.maxDelayMs);
+    const retrying = new Set(again);
+    const done = retry.filter((r) => !retrying.has(r));
+    let retried = false;
+    if (again.length > 0) {
+      const retryAfterMs = Math.max(0, ...again.map((r) => r.retryAfterMs ?? 0));
       const delay = backoffDelay(attempt, context.policy, context.random, retryAfterMs);
-      context.logger.debug({ attempt, delay, messages: retry.length, code: retry[0]!.code }, 'fcm retry');
-      const slept = await context.sleep(delay, context.signal).then(
-        () => true,
+      context.logger.debug({ attempt, delay, messages: again.length, code: again[0]!.code }, 'fcm retry');
+      retried = await context.sleep(delay, context.signal).then(
+        () => !context.signal.aborted,
         () => false,
       );
-      if (slept && !context.signal.aborted) {
-        pending = retry.map((r) => r.pending);
-        continue;
-      }
     }
-    for (const { pending: p, code, reason, retryAfterMs: after } of retry) {
+    const settle = retried ? done : retry;
+    for (const { pending: p, code, reason, retryAfterMs: after } of settle) {
       results[p.index] =
         after === undefined
           ? { deviceId: p.deviceId, status: 'retry-after', code, reason }
           : { deviceId: p.deviceId, status: 'retry-after', code, reason, retryAfterMs: after };
     }
-    return;
+    if (!retried) return;
+    pending = again.map((r) => r.pending);
   }
 }
 

@@ -75,9 +75,10 @@ export function redirectFirebaseToStandIn(target: FirebaseRedirectTarget): Fireb
     if (origin !== FCM_ORIGIN) return (original as (...args: unknown[]) => unknown)(authority, ...rest);
     const listener = typeof rest[0] === 'function' ? rest[0] : rest[1];
     const options = typeof rest[0] === 'object' && rest[0] !== null ? rest[0] : {};
+    // A redirect installed later (nested) has already chosen the socket; keep its choice.
     const session = original(authority, {
-      ...options,
       createConnection: () => dial(new URL(origin).hostname, 'h2') as Duplex,
+      ...options,
     });
     if (typeof listener === 'function') session.once('connect', listener as () => void);
     const request = session.request.bind(session);
