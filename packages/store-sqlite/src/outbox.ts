@@ -50,13 +50,15 @@ const INSERT = `INSERT INTO deliveries (idempotency_key, event_key, notification
   VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?)
   ON CONFLICT (idempotency_key) DO NOTHING`;
 
-// A crashed worker's claim goes back to pending once its lease ends; the partial index keeps this cheap.
-const RELEASE_EXPIRED = `UPDATE deliveries SET status = 'pending', lease_until = NULL
+/** @internal A crashed worker's claim goes back to pending once its lease ends; the partial index keeps it cheap. */
+export const RELEASE_EXPIRED = `UPDATE deliveries INDEXED BY deliveries_lease SET status = 'pending', lease_until = NULL
   WHERE status = 'claimed' AND lease_until <= ?`;
 
-// `status = 'pending'` is written as a literal so the planner can use the partial index `deliveries_ready`,
-// which walks rows already in claim order: no sort, and the scan stops after `LIMIT` rows.
-const claimSql = (byPlatform: boolean): string => `UPDATE deliveries
+/**
+ * @internal `status = 'pending'` is written as a literal so the planner can use the partial index
+ * `deliveries_ready`, which walks rows already in claim order: no sort, and the scan stops after `LIMIT` rows.
+ */
+export const claimSql = (byPlatform: boolean): string => `UPDATE deliveries
   SET status = 'claimed', attempts = attempts + 1, lease_until = ?, updated_at = ?
   WHERE id IN (
     SELECT id FROM deliveries INDEXED BY deliveries_ready
@@ -164,7 +166,7 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
       run(() => {
         const row = statement(
           `SELECT (SELECT min(due_at) FROM deliveries WHERE status = 'pending') AS due,
-                  (SELECT min(lease_until) FROM deliveries WHERE status = 'claimed') AS lease`,
+                  (SELECT min(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'claimed') AS lease`,
         ).get() as Row;
         const candidates = [int(row.due), int(row.lease)].filter((v): v is number => v !== undefined);
         return candidates.length === 0 ? undefined : Math.min(...candidates);

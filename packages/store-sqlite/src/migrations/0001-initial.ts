@@ -115,7 +115,7 @@ export const initial: Migration = {
       payload TEXT NOT NULL,
       lease_until INTEGER
     );
-    CREATE INDEX timers_due ON timers (due_at);
+    CREATE INDEX timers_due ON timers (due_at, id);
     CREATE INDEX timers_flow ON timers (flow_id) WHERE flow_id IS NOT NULL;
 
     CREATE TABLE audit (

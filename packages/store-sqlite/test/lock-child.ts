@@ -1,0 +1,40 @@
+/**
+ * A second process for the ownership tests (run with tsx). `hold <file>` opens the store, enqueues one delivery,
+ * prints `ready` and keeps the file until stdin closes or it is killed. `open <file>` tries to open the store,
+ * prints the outcome as JSON, then raises an unrelated warning to show that warnings still reach stderr.
+ */
+import { createSqliteStore } from '../src/index.js';
+
+const [mode, file] = process.argv.slice(2);
+if (file === undefined) throw new Error('usage: lock-child.ts hold|open <file>');
+
+if (mode === 'hold') {
+  const store = await createSqliteStore({ path: file });
+  await store.outbox.enqueue([
+    {
+      idempotencyKey: 'from-child',
+      eventKey: 'child#1',
+      notificationId: 'n-child',
+      ruleId: 'r',
+      userId: 'u',
+      deviceId: 'd',
+      platform: 'fcm',
+      dueAt: 0,
+      message: { id: 'n-child', urgency: 'normal', title: 'written by the child' },
+      target: { deviceId: 'd', platform: 'fcm', token: 't' },
+    },
+  ]);
+  process.stdout.write('ready\n');
+  process.stdin.resume();
+  process.stdin.on('end', () => void store.close().then(() => process.exit(0)));
+} else {
+  try {
+    const store = await createSqliteStore({ path: file });
+    await store.close();
+    process.stdout.write(`${JSON.stringify({ opened: true })}\n`);
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    process.stdout.write(`${JSON.stringify({ opened: false, code, message })}\n`);
+  }
+  process.emitWarning('an unrelated warning', 'DeprecationWarning');
+}
