@@ -1,0 +1,105 @@
+import type { PushMessage } from '@idrelay/core';
+import { describe, expect, it } from 'vitest';
+import { encodeApnsMessage } from './encode-message.js';
+
+const NOW = Date.UTC(2026, 10, 23, 12);
+const encode = (message: Partial<PushMessage>) =>
+  encodeApnsMessage({ id: 'm', urgency: 'high', ...message }, { defaultTopic: 'com.example.app', now: NOW });
+
+describe('encodeApnsMessage', () => {
+  it('builds the aps dictionary of a security approval push', () => {
+    const encoded = encode({
+      title: 'Approve sign-in?',
+      subtitle: 'Payroll',
+      body: 'Match 42 on your screen',
+      badge: 3,
+      sound: 'default',
+      category: 'APPROVAL',
+      threadId: 'req-42',
+      interruptionLevel: 'time-sensitive',
+      mutableContent: true,
+      data: { requestId: 'req-42' },
+    });
+    expect(JSON.parse(encoded.body())).toEqual({
+      requestId: 'req-42',
+      aps: {
+        alert: { title: 'Approve sign-in?', subtitle: 'Payroll', body: 'Match 42 on your screen' },
+        badge: 3,
+        sound: 'default',
+        category: 'APPROVAL',
+        'thread-id': 'req-42',
+        'interruption-level': 'time-sensitive',
+        'mutable-content': 1,
+      },
+    });
+    expect(encoded.headers).toEqual({ 'apns-push-type': 'alert', 'apns-priority': '10' });
+    expect(encoded.topic).toBe('com.example.app');
+  });
+
+  it('merges the device data over the message data, and the template payload last', () => {
+    const encoded = encode({
+      body: 'b',
+      data: { kind: 'access', requestId: 'r' },
+      platform: { apns: { payload: { extra: true, aps: { sound: 'alarm.caf' } } } },
+    });
+    expect(JSON.parse(encoded.body({ kind: 'override', actionToken: 't' }))).toEqual({
+      kind: 'override',
+      requestId: 'r',
+      actionToken: 't',
+      extra: true,
+      aps: { alert: { body: 'b' }, sound: 'alarm.caf' },
+    });
+  });
+
+  it('a silent content-available message is a background push at priority 5', () => {
+    const encoded = encode({ contentAvailable: true, urgency: 'high' });
+    expect(encoded.pushType).toBe('background');
+    expect(encoded.headers['apns-priority']).toBe('5');
+    expect(JSON.parse(encoded.body())).toEqual({ aps: { 'content-available': 1 } });
+  });
+
+  it.each([
+    ['high', '10'],
+    ['normal', '10'],
+    ['low', '5'],
+    ['very-low', '5'],
+  ] as const)('urgency %s → apns-priority %s', (urgency, priority) => {
+    expect(encode({ body: 'b', urgency }).headers['apns-priority']).toBe(priority);
+  });
+
+  it('turns ttlSeconds into an absolute apns-expiration, keeping 0 as "now or never"', () => {
+    expect(encode({ body: 'b', ttlSeconds: 300 }).headers['apns-expiration']).toBe(String(NOW / 1000 + 300));
+    expect(encode({ body: 'b', ttlSeconds: 0 }).headers['apns-expiration']).toBe('0');
+    expect(encode({ body: 'b' }).headers['apns-expiration']).toBeUndefined();
+  });
+
+  it('sends collapseId as apns-collapse-id (replaces a stale approval push) and refuses more than 64 bytes', () => {
+    expect(encode({ body: 'b', collapseId: 'approval-req-42' }).headers['apns-collapse-id']).toBe('approval-req-42');
+    expect(() => encode({ body: 'b', collapseId: 'é'.repeat(33) })).toThrowError(
+      expect.objectContaining({ code: 'ERR_APNS_BAD_COLLAPSE_ID' }),
+    );
+  });
+
+  it('voip pushes go to the .voip topic, with a 5120-byte limit', () => {
+    const encoded = encode({ body: 'x'.repeat(4500), platform: { apns: { pushType: 'voip' } } });
+    expect(encoded.topic).toBe('com.example.app.voip');
+    expect(() => encoded.body()).not.toThrow();
+    expect(() => encode({ body: 'x'.repeat(5200), platform: { apns: { pushType: 'voip' } } }).body()).toThrowError(
+      expect.objectContaining({ code: 'ERR_APNS_PAYLOAD_TOO_LARGE' }),
+    );
+  });
+
+  it('counts the limit in UTF-8 bytes, not characters', () => {
+    const encoded = encode({ body: '€'.repeat(1400) });
+    expect(() => encoded.body()).toThrowError(
+      expect.objectContaining({ code: 'ERR_APNS_PAYLOAD_TOO_LARGE', details: expect.objectContaining({ limit: 4096 }) }),
+    );
+  });
+
+  it('does not touch the caller’s message', () => {
+    const message: PushMessage = { id: 'm', urgency: 'high', body: 'b', data: { a: '1' } };
+    const before = structuredClone(message);
+    encodeApnsMessage(message, { defaultTopic: 't', now: NOW }).body({ a: '2' });
+    expect(message).toEqual(before);
+  });
+});
