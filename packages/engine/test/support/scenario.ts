@@ -77,7 +77,15 @@ export const manualScheduler = { setTimeout: () => undefined, clearTimeout: () =
 
 export async function createScenario(store: Store, overrides: Partial<RelayOptions> = {}): Promise<Scenario> {
   let now = T0;
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms), set: (at: number) => void (now = at) };
+  const clock = {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+    set(at: number) {
+      now = at;
+    },
+  };
   const transports = {
     apns: createRecordingTransport('apns'),
     fcm: createRecordingTransport('fcm'),
