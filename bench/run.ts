@@ -11,7 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
   .filter((file) => file.endsWith('.ts') && file !== 'run.ts')
   .map((file) => file.slice(0, -3));
-const names = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+// The first argument names the benchmark; the rest are its own arguments (e.g. `transports webpush`).
+const names = process.argv.slice(2, 3).filter((arg) => !arg.startsWith('-'));
 
 if (names.length === 0) {
   console.log(`usage: pnpm bench <name> [...]\navailable: ${available.join(', ')}`);

@@ -8,13 +8,17 @@ import {
   systemClock,
   type Transport,
 } from '@idrelay/core';
+import { createHttp1Pool } from './delivery/http1-pool.js';
 import { mapResponse } from './delivery/map-response.js';
-import { postPush } from './delivery/post.js';
+import { type PostOutcome, postPush } from './delivery/post.js';
 import { decodeSubscriberKeys, encryptWebPushPayload } from './encryption/encrypt.js';
 import type { WebPushTransportOptions } from './options.js';
 import { buildPayload, MAX_PLAINTEXT_BYTES, toTopic } from './payload/build-payload.js';
 import { parseVapidKeys } from './vapid/vapid-keys.js';
 import { createVapidSigner } from './vapid/vapid-signer.js';
+
+// Checked at runtime too: both end up in a request header.
+const URGENCIES = new Set<unknown>(['very-low', 'low', 'normal', 'high']);
 
 /**
  * Creates a Web Push {@link Transport}: each message is rendered to JSON, encrypted per subscription with RFC 8291
@@ -54,16 +58,10 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     clock,
     ...(options.vapidExpirySeconds === undefined ? {} : { expirySeconds: options.vapidExpirySeconds }),
   });
-  const ownAgent = options.agent === undefined;
-  const agent =
-    options.agent ??
-    new Agent({
-      keepAlive: true,
-      maxSockets,
-      maxFreeSockets: maxSockets,
-      scheduling: 'lifo',
-      ...(options.ca === undefined ? {} : { ca: options.ca as string | Buffer | (string | Buffer)[] }),
-    });
+  const ca = options.ca as string | Buffer | (string | Buffer)[] | undefined;
+  // With no agent given, requests go through our lean HTTP/1.1 pool; a given agent (a proxy, say) goes through node:https.
+  const agent = options.agent;
+  const pool = agent ? undefined : createHttp1Pool({ maxSockets, ...(ca === undefined ? {} : { ca }) });
   let closed = false;
 
   async function sendOne(
@@ -74,6 +72,7 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     signal: AbortSignal | undefined,
   ): Promise<DeliveryResult> {
     const deviceId = target.deviceId;
+    const ttl = message.ttlSeconds ?? defaultTtl;
     if (target.platform !== 'webpush') {
       return {
         deviceId,
@@ -81,6 +80,9 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
         code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
         reason: `platform ${target.platform}`,
       };
+    }
+    if (!URGENCIES.has(message.urgency) || !(Number.isInteger(ttl) && ttl >= 0)) {
+      return { deviceId, status: 'rejected', code: 'ERR_INVALID_ARGUMENT', reason: 'urgency or ttlSeconds is invalid' };
     }
     const json = target.data ? JSON.stringify({ ...base, data: { ...base.data, ...target.data } }) : baseJson;
     const plaintext = Buffer.from(json, 'utf8');
@@ -110,16 +112,27 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     } catch {
       return invalid('keys.p256dh is not a point on P-256');
     }
-    const headers: Record<string, string | number> = {
-      TTL: message.ttlSeconds ?? defaultTtl,
-      Urgency: message.urgency,
-      'Content-Encoding': 'aes128gcm',
-      'Content-Type': 'application/octet-stream',
-      'Content-Length': body.length,
-      Authorization: signer.authorization(url.origin),
-    };
-    if (message.collapseId !== undefined) headers.Topic = toTopic(message.collapseId);
-    const outcome = await postPush({ url, headers, body, agent, timeoutMs, signal });
+    const authorization = signer.authorization(url.origin);
+    const topic = message.collapseId === undefined ? undefined : toTopic(message.collapseId);
+    let outcome: PostOutcome;
+    if (pool) {
+      const head =
+        `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nTTL: ${ttl}\r\nUrgency: ${message.urgency}\r\n` +
+        `${topic === undefined ? '' : `Topic: ${topic}\r\n`}Content-Encoding: aes128gcm\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nAuthorization: ${authorization}\r\n\r\n`;
+      outcome = await pool.post(url, head, body, timeoutMs, signal);
+    } else {
+      const headers: Record<string, string | number> = {
+        TTL: ttl,
+        Urgency: message.urgency,
+        'Content-Encoding': 'aes128gcm',
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': body.length,
+        Authorization: authorization,
+      };
+      if (topic !== undefined) headers.Topic = topic;
+      outcome = await postPush({ url, headers, body, agent: agent!, timeoutMs, signal });
+    }
     if (!outcome.ok) return { deviceId, status: 'retry-after', code: outcome.code, reason: outcome.reason };
     return mapResponse(
       deviceId,
@@ -152,7 +165,7 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     async close() {
       if (closed) return;
       closed = true;
-      if (ownAgent) agent.destroy();
+      pool?.close();
     },
   };
 }

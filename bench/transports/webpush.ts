@@ -1,0 +1,222 @@
+/**
+ * Web Push: our transport vs `web-push@3.6.7` `sendNotification`, sender CPU per message and messages/s, each
+ * against the testkit push service running in a child process (it verifies VAPID and decrypts every message; a
+ * case counts only if the service accepted and decrypted all of them). 10,000 messages per case after a warm-up,
+ * in-flight concurrency swept over 1, 32, 128, 256; the best of the sweep is reported.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { Agent } from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DeviceTarget, PushMessage, WebPushSubscription } from '@idrelay/core';
+import { buildPayload, createWebPushTransport, generateVapidKeys } from '@idrelay/transport-webpush';
+import webpush from 'web-push';
+import { type Measurement, measureConcurrent } from '../lib/measure.js';
+import { type Report, round } from '../lib/report.js';
+
+const TOTAL = Number(process.env.BENCH_MESSAGES ?? 10_000);
+const WARMUP = Math.min(1_000, TOTAL);
+const CONCURRENCY = [1, 32, 128, 256];
+const PEER = 'web-push@3.6.7';
+
+interface Counts {
+  requests: number;
+  accepted: number;
+  decrypted: number;
+  refused: number;
+}
+interface ServiceProcess {
+  origin: string;
+  ca: string;
+  subscriptions: WebPushSubscription[];
+  counts(): Promise<{ counts: Counts; cpuUs: number }>;
+  stop(): Promise<void>;
+}
+
+async function startServiceProcess(): Promise<ServiceProcess> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child: ChildProcess = fork(join(here, 'webpush-service-process.ts'), ['64'], {
+    execArgv: ['--conditions=@idrelay/source', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T>(type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (msg: { type: string }) => {
+        if (msg.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(msg as T);
+      };
+      const onExit = (code: number | null) => reject(new Error(`stand-in exited with ${code}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next<{ origin: string; ca: string; subscriptions: WebPushSubscription[] }>('ready');
+  return {
+    ...ready,
+    counts() {
+      const reply = next<{ counts: Counts; cpuUs: number }>('counts');
+      child.send({ type: 'counts' });
+      return reply;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
+}
+
+const message: PushMessage = {
+  id: 'bench-1',
+  title: 'Approve access to payroll?',
+  body: 'Alice Example requests membership of finance-admins until Friday.',
+  urgency: 'high',
+  collapseId: 'access-req-42',
+  ttlSeconds: 3600,
+  category: 'approval',
+  actions: [
+    { id: 'approve', title: 'Approve' },
+    { id: 'deny', title: 'Deny', destructive: true },
+  ],
+  data: { requestId: 'req-42', kind: 'access.requested' },
+};
+
+type Sender = { send(i: number): Promise<void>; close(): Promise<void> };
+
+interface CaseResult extends Measurement {
+  concurrency: number;
+  standInCpuShare: number;
+}
+
+async function runCase(service: ServiceProcess, sender: Sender, concurrency: number): Promise<CaseResult> {
+  const before = await service.counts();
+  await measureConcurrent(sender.send, { total: WARMUP, concurrency });
+  globalThis.gc?.();
+  const mid = await service.counts();
+  const t0 = process.hrtime.bigint();
+  const m = await measureConcurrent(sender.send, { total: TOTAL, concurrency });
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+  const after = await service.counts();
+  const accepted = after.counts.accepted - before.counts.accepted;
+  const decrypted = after.counts.decrypted - before.counts.decrypted;
+  const refused = after.counts.refused - before.counts.refused;
+  if (accepted !== TOTAL + WARMUP || decrypted !== TOTAL + WARMUP || refused !== 0) {
+    throw new Error(
+      `run does not count: accepted ${accepted}, decrypted ${decrypted}, refused ${refused} of ${TOTAL + WARMUP}`,
+    );
+  }
+  return { ...m, concurrency, standInCpuShare: (after.cpuUs - mid.cpuUs) / wallUs };
+}
+
+export async function run(report: Report): Promise<void> {
+  const service = await startServiceProcess();
+  const vapid = { ...generateVapidKeys(), subject: 'mailto:bench@example.com' };
+  const targets: DeviceTarget[] = service.subscriptions.map((subscription, i) => ({
+    deviceId: `browser-${i}`,
+    platform: 'webpush',
+    subscription,
+  }));
+  const n = targets.length;
+
+  const ours = (): Sender => {
+    const transport = createWebPushTransport({ vapid, ca: service.ca, maxSockets: 256 });
+    return {
+      async send(i) {
+        const [r] = await transport.send(message, [targets[i % n]!]);
+        if (r?.status !== 'delivered') throw new Error(`ours: ${JSON.stringify(r)}`);
+      },
+      close: () => transport.close(),
+    };
+  };
+  // The same JSON our transport renders, so both encrypt the same plaintext.
+  const payload = JSON.stringify(buildPayload(message));
+  const peer = (): Sender => {
+    const agent = new Agent({ ca: service.ca, keepAlive: true });
+    const options = { vapidDetails: vapid, agent, TTL: 3600, urgency: 'high' as const, topic: 'access-req-42' };
+    return {
+      async send(i) {
+        const r = await webpush.sendNotification(service.subscriptions[i % n]!, payload, options);
+        if (r.statusCode !== 201) throw new Error(`web-push: ${r.statusCode}`);
+      },
+      close: async () => agent.destroy(),
+    };
+  };
+
+  const results: { ours: CaseResult[]; peer: CaseResult[] } = { ours: [], peer: [] };
+  try {
+    for (const c of CONCURRENCY) {
+      // Alternate so drift on a shared machine hits both sides alike; a fresh client per case, as after a deploy.
+      for (const side of ['ours', 'peer'] as const) {
+        const sender = side === 'ours' ? ours() : peer();
+        try {
+          const r = await runCase(service, sender, c);
+          results[side].push(r);
+          console.log(
+            `  ${side.padEnd(4)} c=${String(c).padStart(3)}  ${Math.round(r.opsPerSec)} msg/s  cpu ${r.cpuUs.toFixed(1)} µs/msg  p50 ${r.p50Us.toFixed(0)} µs  p99 ${r.p99Us.toFixed(0)} µs  stand-in cpu ${(r.standInCpuShare * 100).toFixed(0)}%`,
+          );
+        } finally {
+          await sender.close();
+        }
+      }
+    }
+  } finally {
+    await service.stop();
+  }
+
+  const best = (rs: CaseResult[], by: (r: CaseResult) => number) => rs.reduce((a, b) => (by(b) < by(a) ? b : a));
+  const cpuOurs = best(results.ours, (r) => r.cpuUs);
+  const cpuPeer = best(results.peer, (r) => r.cpuUs);
+  const tpOurs = best(results.ours, (r) => -r.opsPerSec);
+  const tpPeer = best(results.peer, (r) => -r.opsPerSec);
+  const standInBound = tpOurs.standInCpuShare > 0.9;
+  const shared =
+    'shared 2-core machine, other sessions running; stand-in in its own process verifies VAPID and decrypts every message';
+
+  report.compare(
+    {
+      case: 'webpush-cpu',
+      metric: 'cpu-per-message',
+      value: round(cpuOurs.cpuUs, 1),
+      unit: 'µs',
+      peer: PEER,
+      peer_value: round(cpuPeer.cpuUs, 1),
+      note: `best of c=${CONCURRENCY.join('/')} (ours at c=${cpuOurs.concurrency}, peer at c=${cpuPeer.concurrency}); ${TOTAL} msgs after ${WARMUP} warm-up; all accepted and decrypted; ${shared}`,
+    },
+    true,
+  );
+  report.compare(
+    {
+      case: 'webpush-throughput',
+      metric: 'messages/s',
+      value: Math.round(tpOurs.opsPerSec),
+      unit: 'msg/s',
+      peer: PEER,
+      peer_value: Math.round(tpPeer.opsPerSec),
+      note: `ours at c=${tpOurs.concurrency}, peer at c=${tpPeer.concurrency}; stand-in CPU ${(tpOurs.standInCpuShare * 100).toFixed(0)}% of one core during ours, ${(tpPeer.standInCpuShare * 100).toFixed(0)}% during peer${standInBound ? ' — the stand-in, not the sender, limits our throughput' : ''}`,
+    },
+    false,
+  );
+  // Latency is compared at the same concurrency on both sides: unloaded (c=1) and under load (c=32).
+  for (const c of [1, 32]) {
+    const o = results.ours.find((r) => r.concurrency === c)!;
+    const p = results.peer.find((r) => r.concurrency === c)!;
+    for (const [metric, key] of [
+      ['latency-p50', 'p50Us'],
+      ['latency-p99', 'p99Us'],
+    ] as const) {
+      report.compare(
+        {
+          case: `webpush-${metric}-c${c}`,
+          metric,
+          value: round(o[key], 0),
+          unit: 'µs',
+          peer: PEER,
+          peer_value: round(p[key], 0),
+          note: `${c} message(s) in flight on both sides`,
+        },
+        true,
+      );
+    }
+  }
+}
