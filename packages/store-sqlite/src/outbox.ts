@@ -14,6 +14,7 @@ import { fromJson, int, text } from './driver.js';
 const STATUSES: readonly OutboxStatus[] = ['pending', 'claimed', 'delivered', 'failed', 'dead', 'cancelled'];
 
 const toDelivery = (row: Row): Delivery => {
+  const status = text(row.status) as OutboxStatus;
   const delivery: Delivery = {
     id: String(row.id),
     idempotencyKey: text(row.idempotency_key)!,
@@ -27,15 +28,15 @@ const toDelivery = (row: Row): Delivery => {
     message: JSON.parse(text(row.message)!) as PushMessage,
     target: JSON.parse(text(row.target)!) as DeviceTarget,
     priority: int(row.priority)!,
-    status: text(row.status) as OutboxStatus,
+    status,
     attempts: int(row.attempts)!,
     createdAt: int(row.created_at)!,
     updatedAt: int(row.updated_at)!,
   };
-  const leaseUntil = int(row.lease_until);
+  const readyAt = int(row.ready_at);
   const lastError = fromJson<Delivery['lastError']>(row.last_error);
   const providerMessageId = text(row.provider_message_id);
-  if (leaseUntil !== undefined) delivery.leaseUntil = leaseUntil;
+  if (status === 'claimed' && readyAt !== undefined) delivery.leaseUntil = readyAt;
   if (lastError !== undefined) delivery.lastError = lastError;
   if (providerMessageId !== undefined) delivery.providerMessageId = providerMessageId;
   return delivery;
@@ -46,31 +47,44 @@ const claimOrder = (a: Delivery, b: Delivery): number =>
   (b.priority ?? 0) - (a.priority ?? 0) || a.dueAt - b.dueAt || Number(a.id) - Number(b.id);
 
 const INSERT = `INSERT INTO deliveries (idempotency_key, event_key, notification_id, rule_id, user_id, device_id, platform,
-    status, priority, due_at, attempts, message, target, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?)
+    status, priority, due_at, ready_at, attempts, message, target, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?)
   ON CONFLICT (idempotency_key) DO NOTHING`;
 
-/** @internal A crashed worker's claim goes back to pending once its lease ends; the partial index keeps it cheap. */
-export const RELEASE_EXPIRED = `UPDATE deliveries INDEXED BY deliveries_lease SET status = 'pending', lease_until = NULL
-  WHERE status = 'claimed' AND lease_until <= ?`;
-
 /**
- * @internal `status = 'pending'` is written as a literal so the planner can use the partial index
- * `deliveries_ready`, which walks rows already in claim order: no sort, and the scan stops after `LIMIT` rows.
+ * @internal One scan of `deliveries_ready` finds both due pending rows and claims whose lease ran out (a crashed
+ * worker's): `ready_at` is the due time of the one and the lease end of the other. The index is already in claim
+ * order, so there is no sort and the scan stops after `LIMIT` rows. RETURNING reports the new lease as `ready_at`.
  */
 export const claimSql = (byPlatform: boolean): string => `UPDATE deliveries
-  SET status = 'claimed', attempts = attempts + 1, lease_until = ?, updated_at = ?
+  SET status = 'claimed', attempts = attempts + 1, ready_at = ?, updated_at = ?
   WHERE id IN (
     SELECT id FROM deliveries INDEXED BY deliveries_ready
-    WHERE status = 'pending' AND due_at <= ?${byPlatform ? ' AND platform IN (SELECT value FROM json_each(?))' : ''}
-    ORDER BY priority DESC, due_at, id LIMIT ?)
+    WHERE ready_at <= ?${byPlatform ? ' AND platform IN (SELECT value FROM json_each(?))' : ''}
+    ORDER BY priority DESC, ready_at, id LIMIT ?)
   RETURNING *`;
 
-const SETTLE_DELIVERED = `UPDATE deliveries SET status = 'delivered', lease_until = NULL, provider_message_id = ?,
+/**
+ * @internal The earliest `ready_at`, without reading every live row: the index leads with `priority`, so this
+ * visits each priority level (a handful) and takes the first `ready_at` in each — a loose index scan.
+ */
+export const NEXT_READY = `WITH RECURSIVE levels (priority) AS (
+    SELECT (SELECT priority FROM deliveries INDEXED BY deliveries_ready WHERE ready_at IS NOT NULL
+            ORDER BY priority DESC, ready_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT priority FROM deliveries INDEXED BY deliveries_ready WHERE ready_at IS NOT NULL
+            AND priority < levels.priority ORDER BY priority DESC, ready_at LIMIT 1)
+    FROM levels WHERE levels.priority IS NOT NULL)
+  SELECT min((SELECT ready_at FROM deliveries INDEXED BY deliveries_ready WHERE ready_at IS NOT NULL
+              AND priority = levels.priority ORDER BY priority DESC, ready_at LIMIT 1)) AS next
+  FROM levels WHERE levels.priority IS NOT NULL`;
+
+// Every settle checks `status = 'claimed'`: an outcome for a delivery cancelled, settled or never claimed is a no-op.
+const SETTLE_DELIVERED = `UPDATE deliveries SET status = 'delivered', ready_at = NULL, provider_message_id = ?,
     updated_at = ? WHERE id = ? AND status = 'claimed'`;
-const SETTLE_RETRY = `UPDATE deliveries SET status = 'pending', lease_until = NULL, due_at = ?, last_error = ?,
+const SETTLE_RETRY = `UPDATE deliveries SET status = 'pending', due_at = ?, ready_at = ?, last_error = ?,
     updated_at = ? WHERE id = ? AND status = 'claimed'`;
-const SETTLE_FINAL = `UPDATE deliveries SET status = ?, lease_until = NULL, last_error = ?, updated_at = ?
+const SETTLE_FINAL = `UPDATE deliveries SET status = ?, ready_at = NULL, last_error = ?, updated_at = ?
     WHERE id = ? AND status = 'claimed'`;
 
 /** {@link OutboxStore} on the `deliveries` table: the truth about every delivery. */
@@ -85,7 +99,7 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
         statement(SETTLE_DELIVERED).run(outcome.providerMessageId ?? null, outcome.at, id);
         return;
       case 'retry':
-        statement(SETTLE_RETRY).run(outcome.dueAt, JSON.stringify(outcome.error), outcome.at, id);
+        statement(SETTLE_RETRY).run(outcome.dueAt, outcome.dueAt, JSON.stringify(outcome.error), outcome.at, id);
         return;
       case 'failed':
       case 'dead':
@@ -100,9 +114,16 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
         if (deliveries.length === 0) return { inserted: 0 };
         const insert = statement(INSERT);
         const now = context.now();
+        // A fan-out hands the same message object to every device: serialise it once per run of equal objects.
+        let lastMessage: unknown;
+        let lastMessageJson = '';
         return transaction(() => {
           let inserted = 0;
           for (const d of deliveries) {
+            if (d.message !== lastMessage) {
+              lastMessage = d.message;
+              lastMessageJson = JSON.stringify(d.message);
+            }
             const result = insert.run(
               d.idempotencyKey,
               d.eventKey,
@@ -113,7 +134,8 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
               d.platform,
               d.priority ?? 0,
               d.dueAt,
-              JSON.stringify(d.message),
+              d.dueAt,
+              lastMessageJson,
               JSON.stringify(d.target),
               now,
               now,
@@ -126,14 +148,12 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
     claim: ({ limit, now, leaseMs, platforms }) =>
       run(() => {
         if (limit <= 0 || platforms?.length === 0) return [];
-        return transaction(() => {
-          statement(RELEASE_EXPIRED).run(now);
-          const rows =
-            platforms === undefined
-              ? statement(claimSql(false)).all(now + leaseMs, now, now, limit)
-              : statement(claimSql(true)).all(now + leaseMs, now, now, JSON.stringify(platforms), limit);
-          return (rows as Row[]).map(toDelivery).sort(claimOrder);
-        });
+        // One statement: node:sqlite runs it to completion before any other call, so claims never overlap.
+        const rows =
+          platforms === undefined
+            ? statement(claimSql(false)).all(now + leaseMs, now, now, limit)
+            : statement(claimSql(true)).all(now + leaseMs, now, now, JSON.stringify(platforms), limit);
+        return (rows as Row[]).map(toDelivery).sort(claimOrder);
       }),
     settle: (outcomes) =>
       run(() => {
@@ -146,8 +166,8 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
       run(() =>
         Number(
           statement(
-            `UPDATE deliveries SET status = 'cancelled', lease_until = NULL, updated_at = ?
-               WHERE notification_id = ? AND status IN ('pending', 'claimed')`,
+            `UPDATE deliveries SET status = 'cancelled', ready_at = NULL, updated_at = ?
+               WHERE notification_id = ? AND ready_at IS NOT NULL`,
           ).run(at, notificationId).changes,
         ),
       ),
@@ -164,16 +184,13 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
       ),
     nextDueAt: () =>
       run(() => {
-        const row = statement(
-          `SELECT (SELECT min(due_at) FROM deliveries WHERE status = 'pending') AS due,
-                  (SELECT min(lease_until) FROM deliveries INDEXED BY deliveries_lease WHERE status = 'claimed') AS lease`,
-        ).get() as Row;
-        const candidates = [int(row.due), int(row.lease)].filter((v): v is number => v !== undefined);
-        return candidates.length === 0 ? undefined : Math.min(...candidates);
+        const row = statement(NEXT_READY).get() as Row | undefined;
+        return int(row?.next);
       }),
     counts: () =>
       run(() => {
         const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<OutboxStatus, number>;
+        // A table scan: there is deliberately no index on status (see migration 1). Fine for metrics and health.
         const rows = statement('SELECT status, count(*) AS n FROM deliveries GROUP BY status').all() as Row[];
         for (const row of rows) counts[text(row.status) as OutboxStatus] = int(row.n) ?? 0;
         return counts;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createContext, loadSqlite } from './driver.js';
 import { migrate } from './migrations/migrate.js';
-import { claimSql, RELEASE_EXPIRED } from './outbox.js';
+import { claimSql, NEXT_READY } from './outbox.js';
 
 /**
  * The outbox's speed rests on a few query plans: a claim must walk an index already in claim order (a sort
- * would read every due row per batch), and the lease sweep must read claimed rows only. These pin the plans.
+ * would read every due row per batch), and the wake-up time must not read every live row. These pin the plans.
  */
 function plan(sql: string, ...params: (number | string)[]): string {
   const { DatabaseSync } = loadSqlite();
@@ -27,7 +27,10 @@ describe('outbox query plans', () => {
     }
   });
 
-  it('sweeps expired leases through the index of claimed rows only', () => {
-    expect(plan(RELEASE_EXPIRED, 1)).toContain('deliveries_lease (lease_until<?)');
+  it('finds the next wake-up time by seeking into each priority level', () => {
+    const detail = plan(NEXT_READY);
+    expect(detail).toContain('SEARCH deliveries USING COVERING INDEX deliveries_ready (priority<?)');
+    expect(detail).toContain('SEARCH deliveries USING COVERING INDEX deliveries_ready (priority=? AND ready_at>?)');
+    expect(detail).not.toContain('TEMP B-TREE');
   });
 });

@@ -2,8 +2,9 @@ import type { Migration } from './migrate.js';
 
 /**
  * The first schema: every port but digests. Times are integer milliseconds since the epoch; JSON columns hold
- * what is only ever read back whole (messages, targets, details). Partial indexes cover live rows only, so the
- * millions of settled deliveries a busy relay accumulates do not slow claims down.
+ * what is only ever read back whole (messages, targets, details). The outbox has as few indexes as its queries
+ * allow, and none on `status`: every index a status change touches costs each delivery several b-tree writes
+ * over its life, and the dispatch rate is what the embedded store is chosen for.
  */
 export const initial: Migration = {
   version: 1,
@@ -51,6 +52,8 @@ export const initial: Migration = {
       updated_at INTEGER NOT NULL
     );
 
+    -- ready_at: when the row can next be claimed. due_at while pending, the lease end while claimed, NULL once
+    -- final. One partial index on it serves claims, lease expiry and the wake-up time, and settled rows leave it.
     CREATE TABLE deliveries (
       id INTEGER PRIMARY KEY,
       idempotency_key TEXT NOT NULL UNIQUE,
@@ -63,7 +66,7 @@ export const initial: Migration = {
       status TEXT NOT NULL,
       priority INTEGER NOT NULL,
       due_at INTEGER NOT NULL,
-      lease_until INTEGER,
+      ready_at INTEGER,
       attempts INTEGER NOT NULL,
       message TEXT NOT NULL,
       target TEXT NOT NULL,
@@ -72,11 +75,9 @@ export const initial: Migration = {
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     );
-    CREATE INDEX deliveries_status ON deliveries (status, due_at);
-    CREATE INDEX deliveries_ready ON deliveries (priority DESC, due_at, id) WHERE status = 'pending';
-    CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE status = 'claimed';
+    CREATE INDEX deliveries_ready ON deliveries (priority DESC, ready_at, id) WHERE ready_at IS NOT NULL;
     CREATE INDEX deliveries_event ON deliveries (event_key);
-    CREATE INDEX deliveries_live_notification ON deliveries (notification_id) WHERE status IN ('pending', 'claimed');
+    CREATE INDEX deliveries_notification ON deliveries (notification_id);
 
     CREATE TABLE action_tokens (
       token_hash TEXT PRIMARY KEY,
