@@ -1,4 +1,3 @@
-import { Agent } from 'node:https';
 import {
   type DeliveryResult,
   type DeviceTarget,

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import type { DeviceTarget, PushMessage, Transport, WebPushSubscription } from '@idrelay/core';
 import { isIdrelayError } from '@idrelay/core';
 import { startWebPushService, type WebPushService } from '@idrelay/testkit';
@@ -12,12 +13,20 @@ const fakeClock = (start = Date.now()) => {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 };
 
-describe('createWebPushTransport against the testkit push service', () => {
+// Both request paths: the built-in HTTP/1.1 pool, and node:https through an agent the caller supplies.
+describe.each(['pool', 'agent'] as const)('createWebPushTransport (%s) against the testkit push service', (mode) => {
   let service: WebPushService;
   let transport: Transport;
   const open: Transport[] = [];
+  const agents: Agent[] = [];
   const create = (options: Partial<WebPushTransportOptions> = {}) => {
-    const t = createWebPushTransport({ vapid, ca: service.ca, ...options });
+    let extra: Partial<WebPushTransportOptions> = { ca: service.ca };
+    if (mode === 'agent') {
+      const agent = new Agent({ ca: service.ca, keepAlive: true, maxSockets: options.maxSockets ?? 64 });
+      agents.push(agent);
+      extra = { agent };
+    }
+    const t = createWebPushTransport({ vapid, ...extra, ...options });
     open.push(t);
     return t;
   };
@@ -35,6 +44,7 @@ describe('createWebPushTransport against the testkit push service', () => {
   });
   afterEach(async () => {
     for (const t of open.splice(0)) await t.close();
+    for (const a of agents.splice(0)) a.destroy();
     await service.close();
   });
 
@@ -242,5 +252,52 @@ describe('createWebPushTransport against the testkit push service', () => {
     expect(codeOf(() => createWebPushTransport({ vapid: { ...vapid, subject: 'nobody' } }))).toBe(
       'ERR_WEBPUSH_VAPID_INVALID',
     );
+  });
+});
+
+describe('createWebPushTransport connection handling', () => {
+  it('settles requests still waiting for a socket when closed, and frees every socket', async () => {
+    const service = await startWebPushService();
+    const transport = createWebPushTransport({ vapid, ca: service.ca, maxSockets: 1 });
+    const slow = service.subscribe();
+    service.script(slow, { hang: true });
+    const queued = service.subscribe();
+    const pending = transport.send(message, [
+      { deviceId: 'slow', platform: 'webpush', subscription: slow },
+      { deviceId: 'queued', platform: 'webpush', subscription: queued },
+    ]);
+    await expect.poll(() => service.requests(slow).length).toBe(1);
+    await transport.close();
+    const results = await pending;
+    expect(results.map((r) => [r.deviceId, r.status])).toEqual([
+      ['slow', 'retry-after'],
+      ['queued', 'retry-after'],
+    ]);
+    await expect.poll(() => service.openConnections()).toBe(0);
+    await service.close();
+  });
+
+  it('refuses a service whose certificate it does not trust (no CA given) as a network failure', async () => {
+    const service = await startWebPushService();
+    const transport = createWebPushTransport({ vapid });
+    const [result] = await transport.send(message, [
+      { deviceId: 'd', platform: 'webpush', subscription: service.subscribe() },
+    ]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
+    expect(service.counts().requests).toBe(0);
+    await transport.close();
+    await service.close();
+  });
+
+  it('opens a new connection when the service closes one after answering', async () => {
+    const service = await startWebPushService();
+    const transport = createWebPushTransport({ vapid, ca: service.ca, maxSockets: 1 });
+    const subscription = service.subscribe();
+    service.script(subscription, { reset: true }, { times: 1 });
+    const target: DeviceTarget = { deviceId: 'd', platform: 'webpush', subscription };
+    const results = [...(await transport.send(message, [target])), ...(await transport.send(message, [target]))];
+    expect(results.map((r) => r.status)).toEqual(['retry-after', 'delivered']);
+    await transport.close();
+    await service.close();
   });
 });
