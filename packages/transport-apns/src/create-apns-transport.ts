@@ -173,7 +173,12 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
         encoded = encodeApnsMessage(message, { defaultTopic: options.defaultTopic, now: clock.now() });
       } catch (error) {
         if (!isIdrelayError(error)) throw error;
-        return targets.map((t) => ({ deviceId: t.deviceId, status: 'rejected', code: error.code, reason: error.message }));
+        return targets.map((t) => ({
+          deviceId: t.deviceId,
+          status: 'rejected',
+          code: error.code,
+          reason: error.message,
+        }));
       }
       const signal = sendOptions?.signal;
       return Promise.all(
@@ -209,7 +214,8 @@ function checkOptions(options: ApnsTransportOptions): void {
   }
   for (const key of ['connections', 'streamsPerConnection', 'concurrency', 'requestTimeoutMs'] as const) {
     const value = options[key];
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) problems.push(`${key} must be a positive integer`);
+    if (value !== undefined && !(Number.isInteger(value) && value > 0))
+      problems.push(`${key} must be a positive integer`);
   }
   if (options.origin !== undefined && !/^https:\/\/[^/]+$/.test(options.origin)) {
     problems.push('origin must look like https://host[:port]');

@@ -23,7 +23,12 @@ transportContract({
         if (kind === 'invalid-token') {
           w.standIn.script(target.token, { status: 410, reason: 'Unregistered', times: Infinity });
         } else if (kind === 'retry-after') {
-          w.standIn.script(target.token, { status: 429, reason: 'TooManyRequests', retryAfterSeconds: 7, times: Infinity });
+          w.standIn.script(target.token, {
+            status: 429,
+            reason: 'TooManyRequests',
+            retryAfterSeconds: 7,
+            times: Infinity,
+          });
         } else if (kind === 'rejected') {
           w.standIn.script(target.token, { status: 400, reason: 'TopicDisallowed', times: Infinity });
         }

@@ -53,7 +53,13 @@ export async function world(
   close(): Promise<void>;
 }> {
   const { privateKey, publicKey } = makeKeyPair();
-  const standIn = await startApnsStandIn({ publicKey, teamId: TEAM_ID, keyId: KEY_ID, topics: [TOPIC], ...opts.standIn });
+  const standIn = await startApnsStandIn({
+    publicKey,
+    teamId: TEAM_ID,
+    keyId: KEY_ID,
+    topics: [TOPIC],
+    ...opts.standIn,
+  });
   const made: Transport[] = [];
   const create = (over: Partial<ApnsTransportOptions> = {}) => {
     const t = createApnsTransport({

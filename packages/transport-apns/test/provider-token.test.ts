@@ -53,7 +53,13 @@ it('over three hours of traffic, refreshes only between 20 and 60 minutes apart 
 it('refuses a refresh interval outside 20–55 minutes', () => {
   const { privateKey } = makeKeyPair();
   const make = (tokenRefreshMs: number) => () =>
-    createApnsTransport({ signingKey: privateKey, teamId: TEAM_ID, keyId: KEY_ID, defaultTopic: TOPIC, tokenRefreshMs });
+    createApnsTransport({
+      signingKey: privateKey,
+      teamId: TEAM_ID,
+      keyId: KEY_ID,
+      defaultTopic: TOPIC,
+      tokenRefreshMs,
+    });
   expect(make(10 * MINUTE)).toThrowError(expect.objectContaining({ code: 'ERR_TRANSPORT_CONFIG' }));
   expect(make(61 * MINUTE)).toThrowError(expect.objectContaining({ code: 'ERR_TRANSPORT_CONFIG' }));
 });

@@ -24,14 +24,17 @@ describe('timeouts, resets and closing', () => {
     expect(results.map((r) => r.status)).toEqual(['retry-after', 'delivered']);
   });
 
-  it.each(['reset', 'drop', 'goaway'] as const)('a %s is retried on a healthy connection and delivered', async (fault) => {
-    w = await world();
-    const d = device();
-    w.standIn.script(d.token, { fault });
-    const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'delivered' });
-    expect(w.standIn.requestsFor(d.token)).toHaveLength(2);
-  });
+  it.each(['reset', 'drop', 'goaway'] as const)(
+    'a %s is retried on a healthy connection and delivered',
+    async (fault) => {
+      w = await world();
+      const d = device();
+      w.standIn.script(d.token, { fault });
+      const [result] = await w.transport.send(alert(), [d]);
+      expect(result).toMatchObject({ status: 'delivered' });
+      expect(w.standIn.requestsFor(d.token)).toHaveLength(2);
+    },
+  );
 
   it('network failures past the attempts → retry-after ERR_TRANSPORT_NETWORK', async () => {
     w = await world({ transport: { retry: { attempts: 2, baseDelayMs: 1 } } });
@@ -58,7 +61,9 @@ describe('timeouts, resets and closing', () => {
     const pending = w.transport.send(alert(), [d], { signal: controller.signal });
     await vi.waitFor(() => expect(w.standIn.requestsFor(d.token)).toHaveLength(1), { interval: 2 });
     controller.abort();
-    await expect(pending).resolves.toEqual([expect.objectContaining({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' })]);
+    await expect(pending).resolves.toEqual([
+      expect.objectContaining({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' }),
+    ]);
   });
 
   it('close() while a request hangs ends it and frees the connection', async () => {

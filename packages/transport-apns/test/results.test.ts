@@ -31,7 +31,11 @@ describe('APNs answers become delivery results', () => {
     w = await world();
     const d = device({ token: 'not-a-token' });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'invalid-token', code: 'ERR_APNS_BAD_DEVICE_TOKEN', reason: 'BadDeviceToken' });
+    expect(result).toMatchObject({
+      status: 'invalid-token',
+      code: 'ERR_APNS_BAD_DEVICE_TOKEN',
+      reason: 'BadDeviceToken',
+    });
     expect(w.standIn.requestsFor('not-a-token')).toHaveLength(1);
   });
 
@@ -40,7 +44,11 @@ describe('APNs answers become delivery results', () => {
     const d = device({ topic: 'com.example.other' });
     w.standIn.registerDevice(d.token, TOPIC);
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'invalid-token', code: 'ERR_APNS_BAD_DEVICE_TOKEN', reason: 'DeviceTokenNotForTopic' });
+    expect(result).toMatchObject({
+      status: 'invalid-token',
+      code: 'ERR_APNS_BAD_DEVICE_TOKEN',
+      reason: 'DeviceTokenNotForTopic',
+    });
   });
 
   it('429 with Retry-After beyond the retry budget → retry-after at once, with retryAfterMs', async () => {
@@ -91,7 +99,11 @@ describe('APNs answers become delivery results', () => {
   it('403 InvalidProviderToken (a key APNs does not know) → rejected with the reason as code', async () => {
     w = await world({ transport: { signingKey: makeKeyPair().privateKey } });
     const [result] = await w.transport.send(alert(), [device()]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'InvalidProviderToken', reason: 'APNs 403 InvalidProviderToken' });
+    expect(result).toMatchObject({
+      status: 'rejected',
+      code: 'InvalidProviderToken',
+      reason: 'APNs 403 InvalidProviderToken',
+    });
   });
 
   it('400 BadTopic → rejected', async () => {
@@ -203,7 +215,10 @@ it('uses the team and key ids it was given', async () => {
   const d = device();
   await w.transport.send(alert(), [d]);
   const jwt = w.standIn.requestsFor(d.token)[0]?.headers.authorization?.replace(/^bearer /, '') ?? '';
-  const [header, claims] = jwt.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+  const [header, claims] = jwt
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
   expect(header).toEqual({ alg: 'ES256', kid: KEY_ID });
   expect(claims).toMatchObject({ iss: TEAM_ID, iat: expect.any(Number) });
 });

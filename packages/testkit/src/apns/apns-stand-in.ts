@@ -1,97 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import {
   constants,
   createSecureServer,
+  type Http2Session,
   type IncomingHttpHeaders,
-  type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '@idrelay/core';
-import { createTestCertificate, type TestCertificate } from '../tls/self-signed.js';
+import { createTestCertificate } from '../tls/self-signed.js';
 import { type ApnsRefusal, checkApnsRequest } from './check-request.js';
 import { createProviderTokenVerifier } from './provider-token-verifier.js';
+import type { ApnsRecordedRequest, ApnsScriptedResponse, ApnsStandIn, ApnsStandInOptions } from './stand-in-types.js';
 
-/** Options of {@link startApnsStandIn}. */
-export interface ApnsStandInOptions {
-  /** The public key of the `.p8` signing key (PEM or `KeyObject`; a private key works too). */
-  publicKey: string | Buffer | KeyObject;
-  /** Expected JWT `iss`. */
-  teamId: string;
-  /** Expected JWT header `kid`. */
-  keyId: string;
-  /** Bundle ids accepted as `apns-topic` (suffixes `.voip`/`.complication` allowed); default any. */
-  topics?: readonly string[];
-  /** SETTINGS_MAX_CONCURRENT_STREAMS announced per connection; default 1000. */
-  maxConcurrentStreams?: number;
-  /** A connection whose provider token changes sooner than this gets 429 `TooManyProviderTokenUpdates`; default 20 min, 0 = off. */
-  tokenUpdateIntervalMs?: number;
-  /** Provider tokens older than this get 403 `ExpiredProviderToken`; default 1 hour. */
-  tokenMaxAgeMs?: number;
-  /** Time source for token ages and 410 timestamps; pass the same fake clock as the transport under test. */
-  clock?: Clock;
-  /** Keep every request in {@link ApnsStandIn.requests}; default true (benchmarks turn it off). */
-  record?: boolean;
-  /** TLS certificate; default a fresh one from {@link createTestCertificate}. */
-  certificate?: TestCertificate;
-  /** Port on 127.0.0.1; default 0 (any free port). */
-  port?: number;
-}
-
-/**
- * A scripted answer for one device token, used before the normal answer. Each entry applies `times` times
- * (default 1; `Infinity` for always) and only to requests that passed authentication and validation.
- */
-export type ApnsScriptedResponse =
-  /** An APNs answer: e.g. `{ status: 410, reason: 'Unregistered' }`, `{ status: 429, reason: 'TooManyRequests', retryAfterSeconds: 7 }`. */
-  | { status: number; reason?: string; timestamp?: number; retryAfterSeconds?: number; delayMs?: number; times?: number }
-  /** The normal 200, after `delayMs`. */
-  | { delayMs: number; times?: number }
-  /**
-   * A failure below HTTP: `reset` = RST_STREAM on this request, `goaway` = GOAWAY refusing this stream then close,
-   * `drop` = destroy the TCP connection, `hang` = never answer.
-   */
-  | { fault: 'reset' | 'goaway' | 'drop' | 'hang'; times?: number };
-
-/** One request as the stand-in saw it, with its answer. */
-export interface ApnsRecordedRequest {
-  token: string;
-  /** Request headers, pseudo-headers included (`:path`, `:method`). */
-  headers: Record<string, string>;
-  /** The body parsed as JSON, or the raw text when it is not JSON. */
-  payload: unknown;
-  /** HTTP status sent, or 0 for a scripted fault. */
-  status: number;
-  reason?: string;
-  apnsId?: string;
-  /** Which connection carried it (1, 2, … in accept order). */
-  connection: number;
-}
-
-/** A running APNs stand-in. */
-export interface ApnsStandIn {
-  /** `https://localhost:PORT`: pass as the transport's `origin`. */
-  readonly origin: string;
-  readonly port: number;
-  /** The certificate (PEM) to trust: pass as the transport's `ca`. */
-  readonly ca: string;
-  /** Every request so far, oldest first. */
-  readonly requests: readonly ApnsRecordedRequest[];
-  /** Requests for one device token. */
-  requestsFor(token: string): ApnsRecordedRequest[];
-  /** Queues answers for `token`, used in order before normal handling. */
-  script(token: string, ...responses: ApnsScriptedResponse[]): void;
-  /** Binds `token` to `topic`: other topics get 400 `DeviceTokenNotForTopic`. */
-  registerDevice(token: string, topic: string): void;
-  /** HTTP/2 connections open now. */
-  openSessions(): number;
-  /** Streams open now, the most open at once since start (or {@link resetStats}), and connections accepted. */
-  stats(): { activeStreams: number; peakStreams: number; sessionsAccepted: number; requests: number };
-  resetStats(): void;
-  /** Drops every connection and stops listening; pending timers are cleared. */
-  close(): Promise<void>;
-}
+export type { ApnsRecordedRequest, ApnsScriptedResponse, ApnsStandIn, ApnsStandInOptions } from './stand-in-types.js';
 
 interface Script {
   response: ApnsScriptedResponse;
@@ -130,7 +51,7 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
   const rules = { topics: options.topics ?? [], deviceTopics: new Map<string, string>() };
   const scripts = new Map<string, Script[]>();
   const requests: ApnsRecordedRequest[] = [];
-  const sessions = new Map<ServerHttp2Session, { id: number; token?: string; tokenSetAt: number }>();
+  const sessions = new Map<Http2Session, { id: number; token?: string; tokenSetAt: number }>();
   const timers = new Set<NodeJS.Timeout>();
   const stats = { activeStreams: 0, peakStreams: 0, sessionsAccepted: 0, requests: 0 };
 
@@ -171,6 +92,30 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
     timers.add(timer);
   };
 
+  // Authentication first, then the documented request checks, as APNs orders them.
+  function refuse(
+    state: { token?: string; tokenSetAt: number } | undefined,
+    headers: IncomingHttpHeaders,
+    path: string,
+    token: string,
+    body: Buffer,
+  ): ApnsRefusal | undefined {
+    if (headers[':method'] !== 'POST') return { status: 405, reason: 'MethodNotAllowed' };
+    if (!path.startsWith('/3/device/')) return { status: 404, reason: 'BadPath' };
+    const authorization = headers.authorization;
+    const problem = verifier.check(authorization, clock.now());
+    if (problem !== undefined) return { status: 403, reason: problem };
+    if (state !== undefined && state.token !== authorization) {
+      // Apple: refreshing the token more than once every 20 minutes on a connection → TooManyProviderTokenUpdates.
+      if (state.token !== undefined && updateInterval > 0 && clock.now() - state.tokenSetAt < updateInterval) {
+        return { status: 429, reason: 'TooManyProviderTokenUpdates' };
+      }
+      state.token = authorization;
+      state.tokenSetAt = clock.now();
+    }
+    return checkApnsRequest(token, headers, body, rules);
+  }
+
   function handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer): void {
     stats.requests++;
     const session = stream.session;
@@ -185,7 +130,10 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
       connection: state?.id ?? 0,
     };
     if (record) requests.push(entry);
-    const answer = (refusal: ApnsRefusal | undefined, extra: { timestamp?: number; retryAfterSeconds?: number } = {}) => {
+    const answer = (
+      refusal: ApnsRefusal | undefined,
+      extra: { timestamp?: number; retryAfterSeconds?: number } = {},
+    ) => {
       const apnsId = typeof headers['apns-id'] === 'string' ? headers['apns-id'] : randomUUID();
       entry.status = refusal?.status ?? 200;
       entry.apnsId = apnsId;
@@ -200,34 +148,32 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
       out['content-type'] = 'application/json';
       stream.respond(out);
       const timestamp = extra.timestamp ?? (refusal.status === 410 ? clock.now() : undefined);
-      stream.end(JSON.stringify(timestamp === undefined ? { reason: refusal.reason } : { reason: refusal.reason, timestamp }));
+      stream.end(
+        JSON.stringify(timestamp === undefined ? { reason: refusal.reason } : { reason: refusal.reason, timestamp }),
+      );
     };
 
-    if (headers[':method'] !== 'POST') return answer({ status: 405, reason: 'MethodNotAllowed' });
-    if (!path.startsWith('/3/device/')) return answer({ status: 404, reason: 'BadPath' });
-    const authorization = headers.authorization;
-    const problem = verifier.check(authorization, clock.now());
-    if (problem !== undefined) return answer({ status: 403, reason: problem });
-    if (state !== undefined && state.token !== authorization) {
-      // Apple: refreshing the token more than once every 20 minutes on a connection → TooManyProviderTokenUpdates.
-      if (state.token !== undefined && updateInterval > 0 && clock.now() - state.tokenSetAt < updateInterval) {
-        return answer({ status: 429, reason: 'TooManyProviderTokenUpdates' });
-      }
-      state.token = authorization;
-      state.tokenSetAt = clock.now();
+    const refusal = refuse(state, headers, path, token, body);
+    if (refusal !== undefined) {
+      answer(refusal);
+      return;
     }
-    const refusal = checkApnsRequest(token, headers, body, rules);
-    if (refusal !== undefined) return answer(refusal);
-
     const scripted = nextScript(token);
-    if (scripted === undefined) return answer(undefined);
+    if (scripted === undefined) {
+      answer(undefined);
+      return;
+    }
     if ('fault' in scripted) {
       entry.reason = scripted.fault;
       if (scripted.fault === 'reset') stream.close(constants.NGHTTP2_INTERNAL_ERROR);
       else if (scripted.fault === 'drop') session?.destroy();
       else if (scripted.fault === 'goaway' && session !== undefined) {
         // APNs puts the reason in the GOAWAY's debug data, then drops the connection.
-        session.goaway(constants.NGHTTP2_NO_ERROR, Math.max(0, stream.id - 2), Buffer.from('{"reason":"Shutdown"}'));
+        session.goaway(
+          constants.NGHTTP2_NO_ERROR,
+          Math.max(0, (stream.id ?? 1) - 2),
+          Buffer.from('{"reason":"Shutdown"}'),
+        );
         setImmediate(() => session.destroy());
       }
       return;
@@ -273,8 +219,14 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions.keys()) session.destroy();
-      await closed;
+      const ended = [...sessions.keys()].map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            session.once('close', () => resolve());
+            session.destroy();
+          }),
+      );
+      await Promise.all([closed, ...ended]);
     },
   };
 }

@@ -92,7 +92,10 @@ describe('encodeApnsMessage', () => {
   it('counts the limit in UTF-8 bytes, not characters', () => {
     const encoded = encode({ body: '€'.repeat(1400) });
     expect(() => encoded.body()).toThrowError(
-      expect.objectContaining({ code: 'ERR_APNS_PAYLOAD_TOO_LARGE', details: expect.objectContaining({ limit: 4096 }) }),
+      expect.objectContaining({
+        code: 'ERR_APNS_PAYLOAD_TOO_LARGE',
+        details: expect.objectContaining({ limit: 4096 }),
+      }),
     );
   });
 

@@ -91,9 +91,13 @@ export function encodeApnsMessage(message: PushMessage, options: EncodeApnsOptio
     if (json.length * 3 > limit) {
       const bytes = Buffer.byteLength(json);
       if (bytes > limit) {
-        throw new IdrelayError('ERR_APNS_PAYLOAD_TOO_LARGE', `The APNs payload is ${bytes} bytes; the limit is ${limit}.`, {
-          details: { bytes, limit, pushType },
-        });
+        throw new IdrelayError(
+          'ERR_APNS_PAYLOAD_TOO_LARGE',
+          `The APNs payload is ${bytes} bytes; the limit is ${limit}.`,
+          {
+            details: { bytes, limit, pushType },
+          },
+        );
       }
     }
     return json;

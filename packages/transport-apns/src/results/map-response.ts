@@ -49,7 +49,12 @@ export function mapApnsResponse(deviceId: string, response: ApnsResponse): Deliv
     return { deviceId, status: 'invalid-token', code: 'ERR_APNS_BAD_DEVICE_TOKEN', reason };
   }
   if (isRetryable(status)) {
-    const result: DeliveryResult = { deviceId, status: 'retry-after', code: reason, reason: `APNs ${status} ${reason}` };
+    const result: DeliveryResult = {
+      deviceId,
+      status: 'retry-after',
+      code: reason,
+      reason: `APNs ${status} ${reason}`,
+    };
     if (response.retryAfterMs !== undefined) result.retryAfterMs = response.retryAfterMs;
     return result;
   }
