@@ -13,7 +13,6 @@ export interface FcmServiceAccount {
   clientEmail?: string;
   private_key?: string;
   privateKey?: string;
-  [key: string]: unknown;
 }
 
 const fail = (message: string, cause?: unknown): never => {

@@ -19,7 +19,7 @@ const transport = createFcmTransport({
   random: () => 0.5,
 });
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => {
   fcm.reset();
   clock.delays.length = 0;

@@ -34,7 +34,7 @@ export interface FcmMswHandlers extends Omit<FcmBackend, 'token' | 'send'> {
  * ```ts
  * const fcm = fcmHandlers();
  * const server = setupServer(...fcm.handlers);
- * server.listen({ onUnhandledRequest: 'error' });
+ * server.listen({ onUnhandledFrame: 'error' });
  * fcm.fail('token-gone', { kind: 'unregistered' });
  * ```
  * @see https://mswjs.io/docs/api/setup-server
