@@ -85,7 +85,10 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
         db.exec('COMMIT');
         return result;
       } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
+        // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR); a failed ROLLBACK must not hide `error`.
+        try {
+          db.exec('ROLLBACK');
+        } catch {}
         throw error;
       } finally {
         depth--;

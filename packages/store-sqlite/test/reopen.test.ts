@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyAuditChain } from '@idrelay/core';
+import { isIdrelayError, verifyAuditChain } from '@idrelay/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore, SCHEMA_VERSION } from '../src/index.js';
 import { writePreviousVersion } from './helpers.js';
@@ -91,5 +91,15 @@ describe('a store file outlives the process that wrote it', () => {
     const store = await createSqliteStore({ path: file, migrate: false });
     expect(await store.migrate()).toEqual({ from: 0, to: SCHEMA_VERSION });
     await store.close();
+  });
+});
+
+describe('a file that is not an idrelay store', () => {
+  it('is refused with ERR_STORE_QUERY and the driver error as cause', async () => {
+    const file = join(dir, 'not-a-database.db');
+    writeFileSync(file, 'this is a text file, not SQLite '.repeat(100));
+    const error = await createSqliteStore({ path: file }).catch((caught: unknown) => caught);
+    expect(isIdrelayError(error, 'ERR_STORE_QUERY')).toBe(true);
+    expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });
