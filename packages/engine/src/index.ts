@@ -8,7 +8,12 @@
 export { bindAudience, fillText } from './audience/bind-audience.js';
 export { type AudiencePageOptions, attributesMatch, audiencePages } from './audience/resolve-audience.js';
 export { createRelay, type Relay, type RelayOptions } from './create-relay.js';
-export { createRelayDevices, type DeviceRegistration, type RelayDevices } from './devices/relay-devices.js';
+export {
+  createRelayDevices,
+  type DevicePatch,
+  type DeviceRegistration,
+  type RelayDevices,
+} from './devices/relay-devices.js';
 export { type RetryPolicy, retryDelay } from './dispatch/backoff.js';
 export { createOutboxQueue, type OutboxQueue, type OutboxQueueOptions } from './dispatch/outbox-queue.js';
 export type { RelayListener } from './dispatch/receipts.js';

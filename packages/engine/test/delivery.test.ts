@@ -15,7 +15,11 @@ const ALL = [
 
 let counter = 0;
 const locked = (userId = 'dave') =>
-  createEvent('idrelay.account.locked', { userId, reason: 'risk' }, { source: '/test', id: `d-${++counter}`, time: new Date(T0).toISOString() });
+  createEvent(
+    'idrelay.account.locked',
+    { userId, reason: 'risk' },
+    { source: '/test', id: `d-${++counter}`, time: new Date(T0).toISOString() },
+  );
 
 for (const driver of ALL) {
   describe.skipIf(!driver.available)(`delivery on ${driver.name}`, () => {
@@ -39,7 +43,9 @@ for (const driver of ALL) {
       await s.relay.ingest(locked());
       await s.relay.drain();
       expect(await store.devices.get('dave-pixel')).toBeUndefined();
-      expect(emitted.map((e) => [e.type, (e.data as { outcome?: string }).outcome])).toEqual([['idrelay.notification.failed', 'invalid-token']]);
+      expect(emitted.map((e) => [e.type, (e.data as { outcome?: string }).outcome])).toEqual([
+        ['idrelay.notification.failed', 'invalid-token'],
+      ]);
       const audit = await store.audit.list({ limit: 100 });
       expect(audit.some((a) => a.action === 'device.pruned' && a.target === 'dave-pixel')).toBe(true);
       const next = await s.relay.ingest(locked());
@@ -48,7 +54,9 @@ for (const driver of ALL) {
 
     it('honours Retry-After to the millisecond, then delivers', async () => {
       s.transports.fcm.script = (t, _m, call) =>
-        call === 1 ? { deviceId: t.deviceId, status: 'retry-after', code: 'QUOTA_EXCEEDED', retryAfterMs: 30_000 } : undefined as never;
+        call === 1
+          ? { deviceId: t.deviceId, status: 'retry-after', code: 'QUOTA_EXCEEDED', retryAfterMs: 30_000 }
+          : (undefined as never);
       await s.relay.ingest(locked());
       await s.relay.drain();
       expect(s.received()).toEqual([]);
@@ -57,7 +65,9 @@ for (const driver of ALL) {
       s.clock.advance(1);
       await s.relay.drain();
       expect(s.received()).toEqual(['dave-pixel']);
-      expect(emitted.map((e) => [e.type, (e.data as { attempts: number }).attempts])).toEqual([['idrelay.notification.delivered', 2]]);
+      expect(emitted.map((e) => [e.type, (e.data as { attempts: number }).attempts])).toEqual([
+        ['idrelay.notification.delivered', 2],
+      ]);
     });
 
     it('retries with backoff when the transport throws, and loses nothing', async () => {
@@ -80,7 +90,7 @@ for (const driver of ALL) {
         await s.relay.drain();
         s.clock.advance(60_000);
       }
-      const [delivery] = await store.outbox.listByEvent('/test#' + `d-${counter}`);
+      const [delivery] = await store.outbox.listByEvent(`/test#d-${counter}`);
       expect(delivery).toMatchObject({ status: 'dead', attempts: 3, notificationId: notifications[0]!.notificationId });
       expect(delivery!.lastError?.reason).toContain('gave up after 3 attempts');
       expect(emitted.map((e) => (e.data as { outcome?: string }).outcome)).toEqual(['dead-letter']);
@@ -98,7 +108,10 @@ for (const driver of ALL) {
     });
 
     it('defers a delivery to the end of quiet hours in the user time zone, then sends it', async () => {
-      await s.relay.preferences.set('dave', { rules: [], quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' } });
+      await s.relay.preferences.set('dave', {
+        rules: [],
+        quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+      });
       s.clock.set(Date.parse('2026-11-23T22:30:00Z')); // 23:30 in Berlin
       const plan = await s.relay.ingest(
         createEvent('idrelay.policy.changed', { policy: { id: 'p', name: 'P' } }, { source: '/test', id: 'quiet-1' }),
@@ -122,9 +135,18 @@ for (const driver of ALL) {
     });
 
     it('suppresses an opted-out category but never a critical one', async () => {
-      await s.relay.preferences.set('dave', { rules: [{ category: 'account', channel: 'fcm', enabled: false }, { category: 'security-alert', channel: '*', enabled: false }] });
+      await s.relay.preferences.set('dave', {
+        rules: [
+          { category: 'account', channel: 'fcm', enabled: false },
+          { category: 'security-alert', channel: '*', enabled: false },
+        ],
+      });
       expect((await s.relay.ingest(locked())).suppressed).toBe(1);
-      const risk = createEvent('idrelay.auth.risk.detected', { userId: 'dave', level: 'high', reasons: ['failed-logins'] }, { source: '/test' });
+      const risk = createEvent(
+        'idrelay.auth.risk.detected',
+        { userId: 'dave', level: 'high', reasons: ['failed-logins'] },
+        { source: '/test' },
+      );
       await s.relay.ingest(risk);
       await s.relay.drain();
       expect(s.received()).toEqual(['dave-pixel', 'erin-pixel', 'frank-browser']);

@@ -35,23 +35,43 @@ for (const driver of ALL) {
       const auditBefore = (await store.audit.head())?.seq;
       const event = createEvent(
         'idrelay.announcement.published',
-        { announcementId: 'a-1', title: 'Badge renewal', body: 'b', audience: { kind: 'users', userIds: ['alice', 'bob'] } },
+        {
+          announcementId: 'a-1',
+          title: 'Badge renewal',
+          body: 'b',
+          audience: { kind: 'users', userIds: ['alice', 'bob'] },
+        },
         { source: '/test', id: 'p-1' },
       );
       const preview = await s.relay.preview(event);
-      expect(preview.rules).toContainEqual({ ruleId: 'announcement-to-audience', matched: true, reason: 'type matched' });
+      expect(preview.rules).toContainEqual({
+        ruleId: 'announcement-to-audience',
+        matched: true,
+        reason: 'type matched',
+      });
       const [notification] = preview.notifications;
-      expect(notification).toMatchObject({ ruleId: 'announcement-to-audience', category: 'announcement', critical: false, truncated: false });
+      expect(notification).toMatchObject({
+        ruleId: 'announcement-to-audience',
+        category: 'announcement',
+        critical: false,
+        truncated: false,
+      });
       const alice = notification!.recipients.find((r) => r.userId === 'alice')!;
       expect(alice).toMatchObject({ locale: 'de-CH', timeZone: 'Europe/Zurich' });
       const browser = alice.devices.find((d) => d.deviceId === 'alice-browser')!;
       expect(browser).toMatchObject({ action: 'suppress', reason: 'opted out (announcement/webpush)' });
       expect(browser.message).toBeUndefined();
       const phone = alice.devices.find((d) => d.deviceId === 'alice-iphone')!;
-      expect(phone).toMatchObject({ action: 'defer', reason: 'quiet hours 12:00–14:00 Europe/Zurich', dueAt: Date.parse('2026-11-23T13:00:00Z') });
+      expect(phone).toMatchObject({
+        action: 'defer',
+        reason: 'quiet hours 12:00–14:00 Europe/Zurich',
+        dueAt: Date.parse('2026-11-23T13:00:00Z'),
+      });
       expect(phone.message).toMatchObject({ title: 'Badge renewal', collapseId: 'announcement:a-1' });
       const bob = notification!.recipients.find((r) => r.userId === 'bob')!;
-      expect(bob.devices).toMatchObject([{ deviceId: 'bob-pixel', action: 'send', reason: 'no preferences: defaults apply' }]);
+      expect(bob.devices).toMatchObject([
+        { deviceId: 'bob-pixel', action: 'send', reason: 'no preferences: defaults apply' },
+      ]);
 
       expect(preview.alreadyIngested).toBe(false);
       expect(await store.events.get(preview.eventKey)).toBeUndefined();
@@ -70,7 +90,11 @@ for (const driver of ALL) {
       const preview = await s.relay.preview(event);
       expect(preview.rules).toEqual([
         { ruleId: 'access-request-named-approvers', matched: true, reason: 'type matched; data.approvers exists' },
-        { ruleId: 'access-request-resource-approvers', matched: false, reason: 'condition failed: data.approvers is absent' },
+        {
+          ruleId: 'access-request-resource-approvers',
+          matched: false,
+          reason: 'condition failed: data.approvers is absent',
+        },
       ]);
       expect(preview.notifications[0]!.recipients[0]!.devices[0]).toMatchObject({
         action: 'send',
@@ -79,14 +103,19 @@ for (const driver of ALL) {
     });
 
     it('says a critical verification overrides quiet hours, and caps long audiences at the limit', async () => {
-      await s.relay.preferences.set('alice', { rules: [], quietHours: { start: '00:00', end: '23:59', timeZone: 'UTC' } });
+      await s.relay.preferences.set('alice', {
+        rules: [],
+        quietHours: { start: '00:00', end: '23:59', timeZone: 'UTC' },
+      });
       const verify = createEvent(
         'idrelay.auth.verification.requested',
         { verificationId: 'v', userId: 'alice', application: { id: 'erp' }, expiresAt: '2026-11-23T12:05:00Z' },
         { source: '/test' },
       );
       const preview = await s.relay.preview(verify);
-      expect(preview.notifications[0]!.recipients[0]!.devices[0]!.reason).toBe('quiet hours 00:00–23:59 UTC, overridden: the category is critical');
+      expect(preview.notifications[0]!.recipients[0]!.devices[0]!.reason).toBe(
+        'quiet hours 00:00–23:59 UTC, overridden: the category is critical',
+      );
       const all = createEvent(
         'idrelay.announcement.published',
         { announcementId: 'x', title: 't', body: 'b', audience: { kind: 'group', groupId: 'all' } },

@@ -68,14 +68,26 @@ for (const target of targets) {
       for (let i = 0; i < USERS; i += 100) {
         await Promise.all(
           users.slice(i, i + 100).map((user) =>
-            first.devices.upsert({ userId: user.id, deviceId: `${user.id}-d`, platform: 'fcm', token: `tok-${user.id}-xxxx`, createdAt: T0, updatedAt: T0 }),
+            first.devices.upsert({
+              userId: user.id,
+              deviceId: `${user.id}-d`,
+              platform: 'fcm',
+              token: `tok-${user.id}-xxxx`,
+              createdAt: T0,
+              updatedAt: T0,
+            }),
           ),
         );
       }
       const relay1 = createRelay({ ...options, store: first, directory: failingDirectory(700) });
       const event = createEvent(
         'idrelay.announcement.published',
-        { announcementId: 'all-hands', title: 'All hands', body: 'b', audience: { kind: 'attributes', filter: { staff: 'yes' } } },
+        {
+          announcementId: 'all-hands',
+          title: 'All hands',
+          body: 'b',
+          audience: { kind: 'attributes', filter: { staff: 'yes' } },
+        },
         { source: '/test', id: 'restart-1' },
       );
       await expect(relay1.ingest(event)).rejects.toThrow('directory connection lost');

@@ -21,6 +21,17 @@ export type DeviceRegistration = {
   | { platform: 'webpush'; subscription: WebPushSubscription }
 );
 
+/** What `relay.devices.update` may change: a rotated token or subscription, a new name or key. */
+export interface DevicePatch {
+  name?: string;
+  publicKey?: string;
+  keyAlgorithm?: 'ES256' | 'Ed25519';
+  token?: string;
+  topic?: string;
+  environment?: 'production' | 'sandbox';
+  subscription?: WebPushSubscription;
+}
+
 /** Device registration, as exposed on `relay.devices`. */
 export interface RelayDevices {
   /**
@@ -32,10 +43,7 @@ export interface RelayDevices {
    */
   register(registration: DeviceRegistration): Promise<{ device: DeviceRecord; displaced: string[] }>;
   /** Changes a registered device (new token after rotation, new name). */
-  update(
-    deviceId: string,
-    patch: Partial<Omit<DeviceRegistration, 'deviceId' | 'userId' | 'platform'>>,
-  ): Promise<DeviceRecord>;
+  update(deviceId: string, patch: DevicePatch): Promise<DeviceRecord>;
   /** Removes a device; `false` when it was not registered. */
   unregister(deviceId: string): Promise<boolean>;
   list(userId: string): Promise<DeviceRecord[]>;

@@ -1,0 +1,145 @@
+import { createEvent, EVENT_TYPES } from '@idrelay/core';
+import { describe, expect, it } from 'vitest';
+import { defaultTemplates } from './default-templates.js';
+import { renderMessage } from './render-message.js';
+import { defineTemplate } from './template.js';
+import { createTemplates, localeChain } from './template-registry.js';
+
+const event = createEvent(
+  'idrelay.access.requested',
+  {
+    requestId: 'req-9',
+    requester: { id: 'alice', displayName: 'Alice' },
+    resource: { id: 'r', name: 'Payroll' },
+    justification: 'secret',
+  },
+  { source: '/t', id: '1', time: '2026-11-23T12:00:00Z' },
+);
+
+describe('defineTemplate', () => {
+  it('refuses visible text that shows a field not marked lock-screen safe, at definition time', () => {
+    const unsafe = {
+      key: 'k',
+      fields: { why: { path: 'data.justification' } },
+      title: 'Request',
+      body: 'Because {{why}}',
+    };
+    expect(() => defineTemplate(unsafe)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_TEMPLATE_UNSAFE',
+        details: expect.objectContaining({ field: 'why', where: 'body' }),
+      }),
+    );
+    expect(() => defineTemplate({ ...unsafe, body: undefined, subtitle: '{{why}}' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_TEMPLATE_UNSAFE' }),
+    );
+  });
+
+  it('allows unsafe fields in app data and refuses unknown fields', () => {
+    expect(() =>
+      defineTemplate({
+        key: 'k',
+        fields: { id: { path: 'data.requestId' } },
+        title: 'R',
+        data: { requestId: '{{id}}' },
+      }),
+    ).not.toThrow();
+    expect(() => defineTemplate({ key: 'k', title: 'Hello {{name}}' })).toThrow(
+      expect.objectContaining({ code: 'ERR_TEMPLATE_INVALID' }),
+    );
+    expect(() => defineTemplate({ title: 'x' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_TEMPLATE_INVALID' }),
+    );
+  });
+
+  it('renders deterministically, with fallbacks, truncation and per-platform mapping', () => {
+    const template = defineTemplate({
+      key: 'idrelay.access.requested',
+      fields: {
+        resource: { path: 'data.resource.name', lockScreenSafe: true, maxLength: 5 },
+        system: { path: 'data.resource.system', lockScreenSafe: true, fallback: 'IAM' },
+        id: { path: 'data.requestId' },
+      },
+      title: 'Access to {{resource}}',
+      body: 'via {{system}}',
+      data: { requestId: '{{id}}' },
+      actions: [{ id: 'approve', title: 'Approve' }],
+      platform: {
+        apns: { category: 'DECIDE', interruptionLevel: 'active' },
+        fcm: { channelId: 'approvals' },
+        webpush: { requireInteraction: true },
+      },
+    });
+    const options = {
+      notificationId: 'n-1',
+      urgency: 'high' as const,
+      critical: false,
+      type: event.type,
+      collapseId: 'access:req-9',
+    };
+    const first = renderMessage(template, event, options);
+    expect(first).toEqual({
+      id: 'n-1',
+      title: 'Access to Payr…',
+      body: 'via IAM',
+      data: { type: 'idrelay.access.requested', notificationId: 'n-1', requestId: 'req-9' },
+      actions: [{ id: 'approve', title: 'Approve' }],
+      category: 'DECIDE',
+      interruptionLevel: 'active',
+      collapseId: 'access:req-9',
+      urgency: 'high',
+      platform: { fcm: { channelId: 'approvals' }, webpush: { requireInteraction: true } },
+    });
+    expect(renderMessage(template, event, options)).toEqual(first);
+  });
+});
+
+describe('createTemplates', () => {
+  it('falls back de-CH → de → default', () => {
+    const templates = createTemplates([
+      { key: 'idrelay.account.locked', locale: 'de', title: 'Konto gesperrt' },
+      { key: 'idrelay.account.locked', locale: 'fr-CH', title: 'Compte bloqué' },
+    ]);
+    expect(localeChain('de-CH')).toEqual(['de-ch', 'de', 'default']);
+    expect(templates.get('idrelay.account.locked', 'de-CH').render({}).title).toBe('Konto gesperrt');
+    expect(templates.get('idrelay.account.locked', 'fr').render({}).title).toBe('Your account was locked');
+    expect(templates.get('idrelay.account.locked', 'fr_CH').render({}).title).toBe('Compte bloqué');
+    expect(templates.get('idrelay.account.locked').locale).toBe('default');
+  });
+
+  it('reports a missing template with ERR_TEMPLATE_MISSING', () => {
+    expect(() => createTemplates([], { defaults: false }).get('idrelay.account.locked', 'de')).toThrow(
+      expect.objectContaining({ code: 'ERR_TEMPLATE_MISSING' }),
+    );
+  });
+
+  it('ships a default template for every catalogue type, none of which leaks unsafe fields', () => {
+    const keys = new Set(defaultTemplates().map((t) => t.key));
+    for (const type of EVENT_TYPES) expect(keys.has(type), type).toBe(true);
+    expect(() => createTemplates()).not.toThrow();
+  });
+
+  it('never puts the number-matching code or the justification in a default verification or request push', () => {
+    const templates = createTemplates();
+    const verify = createEvent(
+      'idrelay.auth.verification.requested',
+      {
+        verificationId: 'v',
+        userId: 'u',
+        application: { id: 'a', name: 'Mail' },
+        numberMatch: { code: '87' },
+        expiresAt: '2026-11-23T12:00:00Z',
+      },
+      { source: '/t' },
+    );
+    const options = { notificationId: 'n', urgency: 'high' as const, critical: true, type: verify.type };
+    const message = renderMessage(templates.get(verify.type), verify, options);
+    expect(JSON.stringify(message)).not.toContain('87');
+    expect(message).toMatchObject({
+      body: 'Sign-in to Mail. Enter the number shown on screen.',
+      interruptionLevel: 'time-sensitive',
+      ttlSeconds: 120,
+    });
+    expect(JSON.stringify(renderMessage(templates.get(event.type), event, options))).not.toContain('secret');
+  });
+});
