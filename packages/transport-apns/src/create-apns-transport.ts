@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DeliveryResult, DeviceTarget, PushMessage, SendOptions, Transport } from '@idrelay/core';
 import { IdrelayError, isIdrelayError, silentLogger, systemClock } from '@idrelay/core';
 import { createProviderTokenSource } from './auth/provider-token.js';
@@ -180,19 +181,32 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
           reason: error.message,
         }));
       }
-      const signal = sendOptions?.signal;
-      return Promise.all(
-        targets.map((target): DeliveryResult | Promise<DeliveryResult> =>
-          target.platform === 'apns'
-            ? deliver(encoded, target, signal)
-            : {
-                deviceId: target.deviceId,
-                status: 'rejected',
-                code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
-                reason: `a ${target.platform} device was handed to the APNs transport`,
-              },
-        ),
-      );
+      const outer = sendOptions?.signal;
+      // One listener on the caller's signal, fanned out through our own: a batch of thousands of devices would
+      // otherwise hang thousands of listeners on it (and trip Node's MaxListenersExceededWarning).
+      const inner = outer === undefined ? undefined : new AbortController();
+      const forward = () => inner?.abort(outer?.reason);
+      if (inner !== undefined) {
+        setMaxListeners(0, inner.signal);
+        if (outer?.aborted) forward();
+        else outer?.addEventListener('abort', forward, { once: true });
+      }
+      try {
+        return await Promise.all(
+          targets.map((target): DeliveryResult | Promise<DeliveryResult> =>
+            target.platform === 'apns'
+              ? deliver(encoded, target, inner?.signal)
+              : {
+                  deviceId: target.deviceId,
+                  status: 'rejected',
+                  code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+                  reason: `a ${target.platform} device was handed to the APNs transport`,
+                },
+          ),
+        );
+      } finally {
+        outer?.removeEventListener('abort', forward);
+      }
     },
     async close() {
       closed = true;

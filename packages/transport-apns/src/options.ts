@@ -50,7 +50,7 @@ export interface ApnsTransportOptions {
   streamsPerConnection?: number;
   /** Requests in flight across all connections; default 256. Larger batches queue inside the transport. */
   concurrency?: number;
-  /** Time for one request, from the stream opening to the last byte of the answer; default 10 000 ms. */
+  /** Time for one request, from sending (including connecting, on a new connection) to the answer's last byte; default 10 000 ms. */
   requestTimeoutMs?: number;
   /** Provider-token refresh age, 20–55 minutes; default 50. */
   tokenRefreshMs?: number;

@@ -7,7 +7,8 @@ afterEach(() => w.close());
 
 describe('timeouts, resets and closing', () => {
   it('a request with no answer within requestTimeoutMs → retry-after ERR_TRANSPORT_TIMEOUT, not retried', async () => {
-    w = await world({ transport: { requestTimeoutMs: 50 } });
+    w = await world({ transport: { requestTimeoutMs: 250 } });
+    await w.transport.send(alert(), [device()]);
     const d = device();
     w.standIn.script(d.token, { fault: 'hang', times: Infinity });
     const [result] = await w.transport.send(alert(), [d]);
@@ -16,10 +17,11 @@ describe('timeouts, resets and closing', () => {
   });
 
   it('an answer slower than the timeout counts as a timeout; a fast one on the same connection still lands', async () => {
-    w = await world({ transport: { requestTimeoutMs: 100 } });
+    w = await world({ transport: { requestTimeoutMs: 250 } });
+    await w.transport.send(alert(), [device()]);
     const slow = device();
     const fast = device();
-    w.standIn.script(slow.token, { delayMs: 2000 });
+    w.standIn.script(slow.token, { delayMs: 5000 });
     const results = await w.transport.send(alert(), [slow, fast]);
     expect(results.map((r) => r.status)).toEqual(['retry-after', 'delivered']);
   });
@@ -64,6 +66,24 @@ describe('timeouts, resets and closing', () => {
     await expect(pending).resolves.toEqual([
       expect.objectContaining({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' }),
     ]);
+  });
+
+  it('one signal for a large batch: every device is answered, and no listener-leak warning', async () => {
+    w = await world({ transport: { concurrency: 8 } });
+    await w.transport.send(alert(), [device()]);
+    const devices = Array.from({ length: 60 }, () => device());
+    for (const d of devices) w.standIn.script(d.token, { fault: 'hang' });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    const pending = w.transport.send(alert(), devices, { signal: controller.signal });
+    await vi.waitFor(() => expect(w.standIn.stats().activeStreams).toBe(8), { interval: 2 });
+    controller.abort();
+    const results = await pending;
+    process.off('warning', onWarning);
+    expect(results.every((r) => r.status === 'retry-after' && r.code === 'ERR_TRANSPORT_TIMEOUT')).toBe(true);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
   it('close() while a request hangs ends it and frees the connection', async () => {
