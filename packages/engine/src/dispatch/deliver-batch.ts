@@ -52,6 +52,21 @@ export function retryOrDead(
   };
 }
 
+function addressOf(target: {
+  platform: string;
+  token?: string;
+  subscription?: { endpoint: string };
+}): string | undefined {
+  return target.platform === 'webpush' ? target.subscription?.endpoint : target.token;
+}
+
+/** Removes the device unless it re-registered with a new token since this delivery was planned. */
+async function prune(store: Store, delivery: Delivery): Promise<void> {
+  const device = await store.devices.get(delivery.deviceId);
+  if (device && addressOf(device as never) === addressOf(delivery.target as never))
+    await store.devices.remove(delivery.deviceId);
+}
+
 function groupKey(d: Delivery): string {
   const m = d.message;
   // Deliveries of one notification share a message per locale; title and body tell the locales apart.
@@ -150,7 +165,7 @@ export function createDeliveryHandler(options: DeliverOptions): DeliveryHandler 
             outcome: result.status === 'invalid-token' ? 'invalid-token' : 'rejected',
             ...error,
           });
-          if (result.status === 'invalid-token') await options.store.devices.remove(d.deviceId);
+          if (result.status === 'invalid-token') await prune(options.store, d);
         }
       }
     }

@@ -1,0 +1,56 @@
+/** Preferences from the store or a directory attribute, and write-back through `preference.changed`. */
+import { createEvent, type IdentityEvent } from '@idrelay/core';
+import { createMemoryDirectory } from '@idrelay/testkit';
+import { describe, expect, it } from 'vitest';
+import { encodePreferences } from '../src/index.js';
+import { createMemoryStore } from './support/memory-store.js';
+import { createScenario } from './support/scenario.js';
+
+const announcement = (userIds: string[]) =>
+  createEvent(
+    'idrelay.announcement.published',
+    { announcementId: 'a', title: 'News', body: 'b', audience: { kind: 'users', userIds } },
+    { source: '/p' },
+  );
+
+describe('preferences', () => {
+  it('reads preferences from a directory attribute when the store has none, and the store wins when it has some', async () => {
+    const directory = createMemoryDirectory({
+      users: [
+        { id: 'dave', attributes: { idrelayPreferences: 'announcement/*=off' } },
+        { id: 'bob', attributes: { idrelayPreferences: 'announcement/*=off' } },
+        { id: 'erin', attributes: { idrelayPreferences: 'not a valid value' } },
+      ],
+    });
+    const s = await createScenario(createMemoryStore(), { directory, preferencesAttribute: 'idrelayPreferences' });
+    await s.relay.preferences.set('bob', { rules: [{ category: 'announcement', channel: '*', enabled: true }] });
+    const plan = await s.relay.ingest(announcement(['dave', 'bob', 'erin']));
+    expect(plan).toMatchObject({ deliveries: 2, suppressed: 1 });
+    await s.relay.drain();
+    expect(s.received()).toEqual(['bob-pixel', 'erin-pixel']);
+  });
+
+  it('emits preference.changed for write-back to the directory, and audits the change', async () => {
+    const s = await createScenario(createMemoryStore());
+    const emitted: IdentityEvent[] = [];
+    s.relay.subscribe((e) => void emitted.push(e));
+    const value = {
+      rules: [{ category: 'announcement', channel: 'webpush' as const, enabled: false }],
+      quietHours: { start: '22:00', end: '06:30', timeZone: 'Europe/Zurich' },
+    };
+    await s.relay.preferences.set('alice', value, 'device');
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatchObject({
+      type: 'idrelay.preference.changed',
+      source: '/idrelay/relay',
+      data: { userId: 'alice', origin: 'device', changes: value.rules, quietHours: value.quietHours },
+    });
+    expect(encodePreferences(value)).toBe('announcement/webpush=off;quiet=22:00-06:30@Europe/Zurich');
+    expect((await s.store.audit.head())?.action).toBe('preference.changed');
+    await expect(
+      s.relay.preferences.set('alice', { rules: [{ category: '', channel: '*', enabled: true }] }),
+    ).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+});
