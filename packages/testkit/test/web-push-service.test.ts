@@ -114,6 +114,51 @@ describe('startWebPushService', () => {
     expect(service.requests(subscription).map((r) => r.status)).toEqual([413, 400]);
   });
 
+  it('checks Urgency, Topic and Content-Encoding before decrypting (400/415)', async () => {
+    const subscription = service.subscribe();
+    const { Authorization } = webpush.getVapidHeaders(
+      service.origin,
+      vapidDetails.subject,
+      vapid.publicKey,
+      vapid.privateKey,
+      'aes128gcm',
+    );
+    const post = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          subscription.endpoint,
+          { method: 'POST', agent, headers: { Authorization, TTL: '60', 'Content-Encoding': 'aes128gcm', ...headers } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(Buffer.alloc(100));
+      });
+    expect(await post({ Urgency: 'urgent' })).toBe(400);
+    expect(await post({ Topic: 'x'.repeat(33) })).toBe(400);
+    expect(await post({ Topic: 'not base64url!' })).toBe(400);
+    expect(await post({ 'Content-Encoding': 'aesgcm' })).toBe(415);
+    expect(await post({})).toBe(400); // passes the header checks, but 100 zero bytes do not decrypt
+    expect(service.requests(subscription).map((r) => r.reason)).toEqual([
+      expect.stringMatching(/Urgency/),
+      expect.stringMatching(/Topic/),
+      expect.stringMatching(/Topic/),
+      expect.stringMatching(/Content-Encoding/),
+      expect.stringMatching(/decrypt/),
+    ]);
+  });
+
+  it('answers a slow subscription after the scripted delay', async () => {
+    const subscription = service.subscribe();
+    service.script(subscription, { delayMs: 30 }, { times: 1 });
+    const started = performance.now();
+    expect((await push(subscription, 'slow')).statusCode).toBe(201);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    expect(service.received(subscription).map((r) => r.text())).toEqual(['slow']);
+  });
+
   it('plays scripted answers in order: 429 with Retry-After, then a reset, then normal', async () => {
     const subscription = service.subscribe();
     service.script(subscription, { status: 429, retryAfter: 7 }, { times: 1 });
