@@ -14,7 +14,15 @@ import { createOutboxStore } from './outbox.js';
 import { createPreferenceStore } from './preferences.js';
 import { createTimerStore } from './timers.js';
 
-/** Options of {@link createSqliteStore}. */
+/**
+ * Options of {@link createSqliteStore}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteStoreOptions = { path: '/var/lib/idrelay/relay.db', synchronous: 'full' };
+ * const store = await createSqliteStore(options);
+ * ```
+ */
 export interface SqliteStoreOptions {
   /**
    * The database file, created with its directory when missing, or `':memory:'` for a store that lives as long
@@ -78,7 +86,6 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
     if (!memory) takeOwnership(db, name);
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.exec('PRAGMA foreign_keys = ON');
     if (options.migrate === false) assertNotNewer(context, name);
     else migrate(context, name);
   } catch (error) {
@@ -118,7 +125,7 @@ function takeOwnership(db: InstanceType<typeof import('node:sqlite').DatabaseSyn
     if (!isBusyError(error)) throw error;
     throw new IdrelayError(
       'ERR_STORE_LOCKED',
-      `${name} is owned by another process. One process owns a SQLite store; use @idrelay/store-postgres for several processes.`,
+      `${name} is owned by another process (or another open store in this one). One process owns a SQLite store; use @idrelay/store-postgres for several processes.`,
       { cause: error, details: { path: name.slice('sqlite:'.length) } },
     );
   }

@@ -13,7 +13,17 @@ export interface Migration {
 /** Every step, in order. The last one's version is the schema this library writes. */
 export const MIGRATIONS: readonly Migration[] = [initial, digests];
 
-/** The schema version this library writes. */
+/**
+ * The schema version this library writes (`PRAGMA user_version` of a migrated file). A file with a higher version
+ * was written by a newer release and is refused with `ERR_STORE_MIGRATION`.
+ *
+ * @example
+ * ```ts
+ * const store = await createSqliteStore({ migrate: false });
+ * const { from } = await store.migrate();
+ * if (from < SCHEMA_VERSION) console.log(`migrated .idrelay/relay.db from schema ${from} to ${SCHEMA_VERSION}`);
+ * ```
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The schema version of the open database (`PRAGMA user_version`, 0 when empty). */

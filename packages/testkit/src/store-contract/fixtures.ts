@@ -107,6 +107,18 @@ export function together<T>(count: number, task: (i: number) => Promise<T>): Pro
 /**
  * Hooks for the migration checks; each is optional and its check is skipped without it. Every store a hook
  * returns is closed by the suite, then passed to `cleanup`.
+ *
+ * @example
+ * ```ts
+ * const migrations: StoreMigrationHooks = {
+ *   openEmpty: () => createSqliteStore({ path: nextTempFile(), migrate: false }),
+ *   openNewer: async () => {
+ *     const file = nextTempFile();
+ *     markSchemaVersion(file, SCHEMA_VERSION + 1); // however your database records its version
+ *     return createSqliteStore({ path: file });
+ *   },
+ * };
+ * ```
  */
 export interface StoreMigrationHooks {
   /** Opens a store on an empty database without migrating it (the factory's `migrate: false`). */

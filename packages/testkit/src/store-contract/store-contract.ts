@@ -8,7 +8,20 @@ import { describeEventsDevicesPreferences } from './people.js';
 import { describeTimersDigestsAudit } from './timers-digests-audit.js';
 import { describeTokensAndFlows } from './tokens-flows.js';
 
-/** Options of {@link storeContract}. */
+/**
+ * Options of {@link storeContract}.
+ *
+ * @example
+ * ```ts
+ * const options: StoreContractOptions = {
+ *   name: 'postgres',
+ *   create: () => createPostgresStore({ connectionString: url, schema: randomSchemaName() }),
+ *   cleanup: (store) => dropSchemaOf(store),
+ *   concurrency: 20,
+ * };
+ * storeContract(options);
+ * ```
+ */
 export interface StoreContractOptions {
   /** Shown in the suite title, e.g. `sqlite (memory)`. */
   name: string;
