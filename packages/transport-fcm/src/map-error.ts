@@ -37,6 +37,8 @@ export function parseRetryAfter(value: unknown, nowMs: number): number | undefin
   if (typeof text !== 'string' && typeof text !== 'number') return undefined;
   const raw = String(text).trim();
   if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  // An HTTP-date names its weekday and month; Date.parse would read "-3" as a year.
+  if (!/[a-z]/i.test(raw)) return undefined;
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

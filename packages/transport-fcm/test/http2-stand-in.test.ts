@@ -2,6 +2,9 @@
  * firebase-admin's default path — OAuth over HTTP/1.1, `sendEach` over HTTP/2 — redirected to the FCM stand-in
  * (TLS verified against its certificate, `:scheme` normalised by the testkit redirect).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIdrelayError } from '@idrelay/core';
 import { type FcmStandIn, type FirebaseRedirect, redirectFirebaseToStandIn, startFcmStandIn } from '@idrelay/testkit';
 import { getApps } from 'firebase-admin/app';
@@ -144,6 +147,37 @@ describe('FCM transport over HTTP/2 (firebase-admin default path → stand-in)',
     expect(await sent).toEqual([expect.objectContaining({ status: 'retry-after', code: 'ERR_TRANSPORT_CLOSED' })]);
     const error = await fcm.send(approval(), [device('warm')]).catch((e: unknown) => e);
     expect(isIdrelayError(error, 'ERR_TRANSPORT_CLOSED')).toBe(true);
+  });
+
+  it('reads the service account from a key-file path', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'idrelay-fcm-')), 'service-account.json');
+    writeFileSync(path, JSON.stringify(standIn.serviceAccount));
+    const fcm = transport({ serviceAccount: path });
+    expect(await fcm.send(approval(), [device('from-file')])).toEqual([
+      expect.objectContaining({ status: 'delivered' }),
+    ]);
+  });
+
+  it('uses an injected firebase-admin Credential instead of a service account', async () => {
+    let calls = 0;
+    const borrowed = transport();
+    await borrowed.send(approval(), [device('warm')]);
+    const { getApps } = await import('firebase-admin/app');
+    const app = getApps().find((a) => a.name.startsWith('idrelay-fcm-'))!;
+    const token = (await app.options.credential!.getAccessToken()).access_token;
+    const fcm = transport({
+      serviceAccount: undefined,
+      credential: {
+        getAccessToken: async () => {
+          calls++;
+          return { access_token: token, expires_in: 3600 };
+        },
+      },
+    });
+    expect(await fcm.send(approval(), [device('injected')])).toEqual([
+      expect.objectContaining({ status: 'delivered' }),
+    ]);
+    expect(calls).toBe(1);
   });
 
   it('rejects devices of another platform without sending', async () => {

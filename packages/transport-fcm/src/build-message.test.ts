@@ -1,0 +1,111 @@
+import type { PushMessage } from '@idrelay/core';
+import { describe, expect, it } from 'vitest';
+import { buildTemplate, messageFor, payloadBytes } from './build-message.js';
+
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+const fcm = (token: string, data?: Record<string, string>) =>
+  ({ deviceId: `d-${token}`, platform: 'fcm', token, ...(data ? { data } : {}) }) as const;
+const alert: PushMessage = {
+  id: 'n1',
+  title: 'Sign-in from a new device',
+  subtitle: 'Berlin, Chrome',
+  body: 'Was this you?',
+  urgency: 'high',
+  category: 'verify',
+  threadId: 'security',
+  collapseId: 'login-7',
+  ttlSeconds: 600,
+  badge: 1,
+  sound: 'default',
+  data: { flow: 'f-7' },
+};
+
+describe('FCM message mapping', () => {
+  it('maps an alert onto notification, data, android, apns and webpush', () => {
+    expect(messageFor(buildTemplate(alert, NOW), fcm('t1'))).toEqual({
+      token: 't1',
+      notification: { title: 'Sign-in from a new device', body: 'Was this you?' },
+      data: { flow: 'f-7' },
+      android: {
+        priority: 'high',
+        collapseKey: 'login-7',
+        ttl: 600_000,
+        notification: { tag: 'security', clickAction: 'verify', sound: 'default' },
+      },
+      apns: {
+        headers: { 'apns-priority': '10', 'apns-collapse-id': 'login-7', 'apns-expiration': String(NOW / 1000 + 600) },
+        payload: {
+          aps: {
+            alert: { subtitle: 'Berlin, Chrome' },
+            badge: 1,
+            sound: 'default',
+            category: 'verify',
+            threadId: 'security',
+          },
+        },
+      },
+      webpush: { headers: { Urgency: 'high', TTL: '600' } },
+    });
+  });
+
+  it('sends a silent data push at low APNs priority, with no notification block', () => {
+    const message = messageFor(
+      buildTemplate({ id: 'n2', urgency: 'normal', contentAvailable: true, data: { sync: '1' } }, NOW),
+      fcm('t2'),
+    );
+    expect(message).not.toHaveProperty('notification');
+    expect(message.android).toEqual({ priority: 'normal' });
+    expect(message.apns).toEqual({ headers: { 'apns-priority': '5' }, payload: { aps: { contentAvailable: true } } });
+  });
+
+  it('maps low urgencies to Android normal priority and APNs priority 5; TTL 0 means now or never', () => {
+    const message = messageFor(buildTemplate({ ...alert, urgency: 'very-low', ttlSeconds: 0 }, NOW), fcm('t3'));
+    expect(message.android).toMatchObject({ priority: 'normal', ttl: 0 });
+    expect(message.apns?.headers).toMatchObject({ 'apns-priority': '5', 'apns-expiration': '0' });
+    expect(message.webpush?.headers).toMatchObject({ Urgency: 'very-low', TTL: '0' });
+  });
+
+  it('takes the channel id from platform.fcm and merges template overrides last, key by key', () => {
+    const template = buildTemplate(
+      {
+        ...alert,
+        platform: {
+          fcm: {
+            channelId: 'security-alerts',
+            android: { priority: 'normal', notification: { color: '#d32f2f' } },
+            apns: { headers: { 'apns-push-type': 'alert' } },
+            webpush: { fcmOptions: { link: 'https://app.example.com/verify' } },
+          },
+        },
+      },
+      NOW,
+    );
+    const message = messageFor(template, fcm('t4'));
+    expect(message.android).toMatchObject({
+      priority: 'normal',
+      notification: { channelId: 'security-alerts', tag: 'security', color: '#d32f2f' },
+    });
+    expect(message.apns?.headers).toMatchObject({ 'apns-priority': '10', 'apns-push-type': 'alert' });
+    expect(message.webpush).toEqual({
+      headers: { Urgency: 'high', TTL: '600' },
+      fcmOptions: { link: 'https://app.example.com/verify' },
+    });
+  });
+
+  it('merges a device’s data over the message data without touching the caller’s objects', () => {
+    const input = structuredClone(alert);
+    const template = buildTemplate(input, NOW);
+    const one = messageFor(template, fcm('a', { flow: 'mine', actionToken: 'at-a' }));
+    const two = messageFor(template, fcm('b'));
+    expect(one.data).toEqual({ flow: 'mine', actionToken: 'at-a' });
+    expect(two.data).toEqual({ flow: 'f-7' });
+    expect(input).toEqual(alert);
+  });
+
+  it('counts the payload without the token', () => {
+    const template = buildTemplate(alert, NOW);
+    expect(payloadBytes(messageFor(template, fcm('short')))).toBe(
+      payloadBytes(messageFor(template, fcm('x'.repeat(160)))),
+    );
+  });
+});

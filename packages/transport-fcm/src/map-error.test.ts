@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { mapFcmError, parseRetryAfter } from './map-error.js';
+
+// The real code paths (firebase-admin against the stand-in and msw) are in test/; these pin the shapes that are
+// hard to provoke there.
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds and HTTP-dates (RFC 9110 §10.2.3)', () => {
+    expect(parseRetryAfter('30', NOW)).toBe(30_000);
+    expect(parseRetryAfter(['5'], NOW)).toBe(5_000);
+    expect(parseRetryAfter(new Date(NOW + 12_000).toUTCString(), NOW)).toBe(12_000);
+    expect(parseRetryAfter(new Date(NOW - 12_000).toUTCString(), NOW)).toBe(0);
+  });
+
+  it('ignores what it cannot read', () => {
+    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
+    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
+    expect(parseRetryAfter('-3', NOW)).toBeUndefined();
+  });
+});
+
+describe('mapFcmError', () => {
+  it('treats an HTTP/2 session failure reported as messaging/unknown-error as a network error', () => {
+    const cause = new AggregateError([
+      new Error('stream'),
+      Object.assign(new Error('ECONNREFUSED'), { code: 'app/network-error' }),
+    ]);
+    const error = Object.assign(new Error('Stream failure. Session failures: …'), {
+      code: 'messaging/unknown-error',
+      cause,
+    });
+    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'app/network-error' });
+  });
+
+  it('keeps a plain unknown error final', () => {
+    const error = Object.assign(new Error('?'), { code: 'messaging/unknown-error' });
+    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'rejected', code: 'messaging/unknown-error' });
+  });
+
+  it('retries a token endpoint that could not be reached, but not one that refused the key', () => {
+    const unreachable = Object.assign(new Error('… ECONNREFUSED …'), {
+      code: 'app/invalid-credential',
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
+    const refused = Object.assign(new Error('… "invalid_grant: Invalid JWT Signature." …'), {
+      code: 'app/invalid-credential',
+      cause: { response: { status: 400 } },
+    });
+    expect(mapFcmError(unreachable, NOW)).toMatchObject({ status: 'retry-after', code: 'ERR_FCM_CREDENTIALS' });
+    expect(mapFcmError(refused, NOW)).toMatchObject({ status: 'rejected', code: 'ERR_FCM_CREDENTIALS' });
+  });
+
+  it('treats a network timeout like a network error', () => {
+    const error = Object.assign(new Error('timeout of 15000ms exceeded'), { code: 'app/network-timeout' });
+    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'app/network-timeout' });
+  });
+
+  it('survives something that is not an error at all', () => {
+    expect(mapFcmError(undefined, NOW)).toMatchObject({ status: 'rejected', code: 'messaging/unknown-error' });
+  });
+});
