@@ -191,6 +191,13 @@ describe.each(['pool', 'agent'] as const)('createWebPushTransport (%s) against t
     expect((await pending)[0]).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' });
   });
 
+  it('does not send at all when the signal is already aborted', async () => {
+    const subscription = service.subscribe();
+    const results = await transport.send(message, [device(subscription)], { signal: AbortSignal.abort() });
+    expect(results[0]).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT' });
+    expect(service.received(subscription)).toEqual([]);
+  });
+
   it('accepts exactly 3993 bytes of plaintext and refuses 3994 before sending', async () => {
     const subscription = service.subscribe();
     const fixed = JSON.stringify({ id: 'n', urgency: 'normal', data: {}, body: '' }).length;

@@ -73,7 +73,8 @@ export function postPush(r: PostRequest): Promise<PostOutcome> {
       finish({ ok: false, code: 'ERR_TRANSPORT_TIMEOUT', reason: 'aborted by the caller' });
       req.destroy();
     };
-    r.signal?.addEventListener('abort', onAbort, { once: true });
+    if (r.signal?.aborted) onAbort();
+    else r.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (error: NodeJS.ErrnoException) =>
       finish({ ok: false, code: 'ERR_TRANSPORT_NETWORK', reason: error.code ?? error.message }),
     );
