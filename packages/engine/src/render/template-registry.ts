@@ -20,7 +20,14 @@ export interface CreateTemplatesOptions {
   defaults?: boolean;
 }
 
-/** The fallback chain of a BCP 47 tag: `de-CH-1996` → `de-ch-1996`, `de-ch`, `de`, `default`. */
+/**
+ * The fallback chain of a BCP 47 tag, most specific first, ending in `default`.
+ *
+ * @example
+ * ```ts
+ * localeChain('de-CH'); // ['de-ch', 'de', 'default']
+ * ```
+ */
 export function localeChain(locale: string | undefined): string[] {
   const chain: string[] = [];
   if (locale) {
