@@ -47,6 +47,27 @@ describe('createHttp1Parser', () => {
     expect(parser.end()).toMatchObject({ status: 500, keepAlive: false });
   });
 
+  it('gives the same answer wherever TCP splits the bytes', () => {
+    const responses = [
+      'HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 2\r\n\r\nok',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Slow\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    ];
+    for (const text of responses) {
+      const whole = feed(text);
+      const bytes = Buffer.from(text, 'latin1');
+      for (let i = 1; i < bytes.length; i++) {
+        for (const j of [i + 1, Math.floor((i + bytes.length) / 2), bytes.length]) {
+          if (j <= i || j > bytes.length) continue;
+          const parser = createHttp1Parser();
+          const parts = [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)].filter((b) => b.length > 0);
+          let result: ReturnType<typeof parser.push>;
+          for (const part of parts) result = parser.push(part) ?? result;
+          expect(result, `split at ${i}/${j}`).toEqual(whole);
+        }
+      }
+    }
+  });
+
   it('throws on input that is not HTTP/1.1', () => {
     expect(() => feed('SSH-2.0-OpenSSH\r\n\r\n')).toThrow(/status line/);
     expect(() => feed('HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n')).toThrow(/content-length/);
