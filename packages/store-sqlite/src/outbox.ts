@@ -13,8 +13,13 @@ import { fromJson, int, text } from './driver.js';
 
 const STATUSES: readonly OutboxStatus[] = ['pending', 'claimed', 'delivered', 'failed', 'dead', 'cancelled'];
 
-const toDelivery = (row: Row): Delivery => {
-  const status = text(row.status) as OutboxStatus;
+/**
+ * A row as a {@link Delivery}. A row just claimed comes without the columns the claim itself decided (status,
+ * lease, update time, and a provider id no claimable row has): materialising fewer columns is most of what makes
+ * a claim cheaper, so `claimed` supplies them instead.
+ */
+const toDelivery = (row: Row, claimed?: { leaseUntil: number; now: number }): Delivery => {
+  const status = claimed === undefined ? (text(row.status) as OutboxStatus) : 'claimed';
   const delivery: Delivery = {
     id: String(row.id),
     idempotencyKey: text(row.idempotency_key)!,
@@ -31,12 +36,12 @@ const toDelivery = (row: Row): Delivery => {
     status,
     attempts: int(row.attempts)!,
     createdAt: int(row.created_at)!,
-    updatedAt: int(row.updated_at)!,
+    updatedAt: claimed?.now ?? int(row.updated_at)!,
   };
-  const readyAt = int(row.ready_at);
+  const leaseUntil = claimed?.leaseUntil ?? (status === 'claimed' ? int(row.ready_at) : undefined);
   const lastError = fromJson<Delivery['lastError']>(row.last_error);
-  const providerMessageId = text(row.provider_message_id);
-  if (status === 'claimed' && readyAt !== undefined) delivery.leaseUntil = readyAt;
+  const providerMessageId = claimed === undefined ? text(row.provider_message_id) : undefined;
+  if (leaseUntil !== undefined) delivery.leaseUntil = leaseUntil;
   if (lastError !== undefined) delivery.lastError = lastError;
   if (providerMessageId !== undefined) delivery.providerMessageId = providerMessageId;
   return delivery;
@@ -54,7 +59,7 @@ const INSERT = `INSERT INTO deliveries (idempotency_key, event_key, notification
 /**
  * @internal One scan of `deliveries_ready` finds both due pending rows and claims whose lease ran out (a crashed
  * worker's): `ready_at` is the due time of the one and the lease end of the other. The index is already in claim
- * order, so there is no sort and the scan stops after `LIMIT` rows. RETURNING reports the new lease as `ready_at`.
+ * order, so there is no sort and the scan stops after `LIMIT` rows.
  */
 export const claimSql = (byPlatform: boolean): string => `UPDATE deliveries
   SET status = 'claimed', attempts = attempts + 1, ready_at = ?, updated_at = ?
@@ -62,7 +67,8 @@ export const claimSql = (byPlatform: boolean): string => `UPDATE deliveries
     SELECT id FROM deliveries INDEXED BY deliveries_ready
     WHERE ready_at <= ?${byPlatform ? ' AND platform IN (SELECT value FROM json_each(?))' : ''}
     ORDER BY priority DESC, ready_at, id LIMIT ?)
-  RETURNING *`;
+  RETURNING id, idempotency_key, event_key, notification_id, rule_id, user_id, device_id, platform, priority, due_at,
+    attempts, message, target, last_error, created_at`;
 
 /**
  * @internal The earliest `ready_at`, without reading every live row: the index leads with `priority`, so this
@@ -153,7 +159,8 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
           platforms === undefined
             ? statement(claimSql(false)).all(now + leaseMs, now, now, limit)
             : statement(claimSql(true)).all(now + leaseMs, now, now, JSON.stringify(platforms), limit);
-        return (rows as Row[]).map(toDelivery).sort(claimOrder);
+        const claimed = { leaseUntil: now + leaseMs, now };
+        return (rows as Row[]).map((row) => toDelivery(row, claimed)).sort(claimOrder);
       }),
     settle: (outcomes) =>
       run(() => {
@@ -180,7 +187,9 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
       }),
     listByEvent: (eventKey) =>
       run(() =>
-        (statement('SELECT * FROM deliveries WHERE event_key = ? ORDER BY id').all(eventKey) as Row[]).map(toDelivery),
+        (statement('SELECT * FROM deliveries WHERE event_key = ? ORDER BY id').all(eventKey) as Row[]).map((row) =>
+          toDelivery(row),
+        ),
       ),
     nextDueAt: () =>
       run(() => {
