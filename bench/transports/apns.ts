@@ -3,7 +3,8 @@
  * (undici Pool, pointed at the stand-in by swapping its pool, push-transports note §1) and `@parse/node-apn@8.1.0`
  * (one node:http2 session), each against `startApnsStandIn()` running in a child process. Per client and in-flight
  * concurrency (1, 32, 128, 256): 1,000 warm-up messages, then 10,000 measured with process.cpuUsage() around them.
- * A case counts only if every message came back delivered.
+ * Clients run interleaved, `APNS_BENCH_ROUNDS` (default 2) times; each keeps its best case. A case counts only if
+ * every message came back delivered.
  */
 import { fork } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ const TOPIC = 'com.example.authenticator';
 const TOTAL = 10_000;
 const WARMUP = 1_000;
 const CONCURRENCIES = [1, 32, 128, 256];
+const ROUNDS = Number(process.env.APNS_BENCH_ROUNDS ?? 2);
 
 interface Client {
   name: string;
@@ -182,21 +184,25 @@ export async function run(report: Report): Promise<void> {
   const standIn = await startStandInProcess(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   const tokens = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'));
   const cases: Case[] = [];
+  const clients = [ours(pem, standIn), await apns2(pem, standIn), await nodeApn(pem, standIn)];
   try {
-    for (const make of [() => ours(pem, standIn), () => apns2(pem, standIn), () => nodeApn(pem, standIn)]) {
-      const client = await make();
+    // Interleaved and repeated, so that load from other processes on a shared machine does not favour whichever
+    // client happens to run in a quiet minute; each client keeps its best case.
+    for (let round = 1; round <= ROUNDS; round++) {
       for (const concurrency of CONCURRENCIES) {
-        const c = await runCase(client, tokens, concurrency, standIn);
-        cases.push(c);
-        console.log(
-          `${c.client.padEnd(24)} c=${String(concurrency).padStart(3)}  ${Math.round(c.opsPerSec).toString().padStart(6)} msg/s` +
-            `  sender ${c.cpuUs.toFixed(1)} µs/msg  stand-in ${c.standInCpuUs.toFixed(1)} µs/msg` +
-            `  p50 ${(c.p50Us / 1000).toFixed(2)} ms  p99 ${(c.p99Us / 1000).toFixed(2)} ms  failed ${c.failures}`,
-        );
+        for (const client of clients) {
+          const c = await runCase(client, tokens, concurrency, standIn);
+          cases.push(c);
+          console.log(
+            `r${round} ${c.client.padEnd(24)} c=${String(concurrency).padStart(3)}  ${Math.round(c.opsPerSec).toString().padStart(6)} msg/s` +
+              `  sender ${c.cpuUs.toFixed(1)} µs/msg  stand-in ${c.standInCpuUs.toFixed(1)} µs/msg` +
+              `  p50 ${(c.p50Us / 1000).toFixed(2)} ms  p99 ${(c.p99Us / 1000).toFixed(2)} ms  failed ${c.failures}`,
+          );
+        }
       }
-      await client.close();
     }
   } finally {
+    for (const client of clients) await client.close();
     await standIn.close();
   }
   addRows(report, cases);
@@ -247,8 +253,12 @@ function addRows(report: Report, cases: readonly Case[]): void {
       },
       false,
     );
-    const ourAt = valid('@idrelay').find((c) => c.concurrency === 128);
-    const peerAt = valid(peer).find((c) => c.concurrency === 128);
+    const at128 = (name: string) =>
+      valid(name)
+        .filter((c) => c.concurrency === 128)
+        .sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
+    const ourAt = at128('@idrelay');
+    const peerAt = at128(peer);
     if (ourAt !== undefined && peerAt !== undefined) {
       for (const [q, key] of [
         ['p50', 'p50Us'],

@@ -122,6 +122,11 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
       lease.release(outcome.kind === 'response' && outcome.status !== 403);
 
       let result: DeliveryResult;
+      if (outcome.kind === 'response' && outcome.status === 200) {
+        return outcome.apnsId === undefined
+          ? { deviceId, status: 'delivered' }
+          : { deviceId, status: 'delivered', providerMessageId: outcome.apnsId };
+      }
       if (outcome.kind === 'response') {
         const reason = outcome.body?.reason;
         if (outcome.status === 403 && reason === 'ExpiredProviderToken' && !reSigned) {

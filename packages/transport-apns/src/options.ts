@@ -1,7 +1,15 @@
 import type { Clock, Logger } from '@idrelay/core';
 import type { ApnsSigningKey } from './auth/provider-token.js';
 
-/** APNs hosts. `sandbox` serves development builds (Xcode, TestFlight is production). */
+/**
+ * APNs hosts: `sandbox` serves development builds run from Xcode; TestFlight and App Store builds use `production`.
+ *
+ * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
+ * @example
+ * ```ts
+ * createApnsTransport({ ...credentials, environment: 'sandbox' }); // → APNS_HOSTS.sandbox
+ * ```
+ */
 export const APNS_HOSTS = {
   production: 'https://api.push.apple.com',
   sandbox: 'https://api.sandbox.push.apple.com',

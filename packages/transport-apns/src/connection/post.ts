@@ -35,7 +35,7 @@ export function post(
     let status = 0;
     let apnsId: string | undefined;
     let retryAfter: string | undefined;
-    let text = '';
+    let chunks: Buffer[] | undefined;
     let stream: ReturnType<ClientHttp2Session['request']>;
 
     const finish = (outcome: PostOutcome): void => {
@@ -60,21 +60,27 @@ export function post(
       return;
     }
     if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
-    stream.setEncoding('utf8');
     stream.on('response', (h) => {
       status = Number(h[':status']);
       apnsId = h['apns-id'] as string | undefined;
       retryAfter = h['retry-after'] as string | undefined;
     });
-    stream.on('data', (chunk: string) => {
-      text += chunk;
+    // Only error answers carry a body; a 200 has none, so nothing is allocated on the common path.
+    stream.on('data', (chunk: Buffer) => {
+      (chunks ??= []).push(chunk);
     });
     stream.on('end', () => {
       if (status === 0) {
         finish({ kind: 'network', error: new Error('APNs closed the stream without a response') });
         return;
       }
-      finish({ kind: 'response', status, apnsId, retryAfter, body: status === 200 ? undefined : parseBody(text) });
+      finish({
+        kind: 'response',
+        status,
+        apnsId,
+        retryAfter,
+        body: chunks === undefined ? undefined : parseBody(Buffer.concat(chunks).toString('utf8')),
+      });
     });
     stream.on('error', (error) => finish({ kind: 'network', error }));
     stream.on('close', () => {

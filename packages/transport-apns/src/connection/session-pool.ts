@@ -115,9 +115,14 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
 
   const take = (): Lease | undefined => {
     if (inFlight >= options.concurrency) return undefined;
+    // First fit rather than least loaded: streams packed onto the oldest connection share TLS records and writes
+    // (nghttp2 batches frames per session); later connections take the spill-over at high load.
     let best: Entry | undefined;
     for (const entry of entries) {
-      if (entry.active < capacity(entry) && (best === undefined || entry.active < best.active)) best = entry;
+      if (entry.active < capacity(entry)) {
+        best = entry;
+        break;
+      }
     }
     if (best === undefined) {
       if (entries.length >= options.connections) return undefined;

@@ -27,7 +27,16 @@ export interface EncodeApnsOptions {
   now: number;
 }
 
-/** APNs payload limits in bytes: 4096, and 5120 for VoIP. */
+/**
+ * APNs payload limits in bytes: 4096, and 5120 for VoIP.
+ *
+ * @see https://developer.apple.com/documentation/usernotifications/generating-a-remote-notification
+ * @example
+ * ```ts
+ * payloadLimit('alert'); // 4096
+ * payloadLimit('voip'); // 5120
+ * ```
+ */
 export function payloadLimit(pushType: ApnsPushType): number {
   return pushType === 'voip' ? 5120 : 4096;
 }

@@ -61,7 +61,15 @@ export function mapApnsResponse(deviceId: string, response: ApnsResponse): Deliv
   return { deviceId, status: 'rejected', code: reason, reason: `APNs ${status} ${reason}` };
 }
 
-/** 429 and 5xx: the same request may succeed later. */
+/**
+ * 429 and 5xx: the same request may succeed later.
+ *
+ * @example
+ * ```ts
+ * isRetryable(503); // true
+ * isRetryable(400); // false
+ * ```
+ */
 export function isRetryable(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -69,6 +77,13 @@ export function isRetryable(status: number): boolean {
 /**
  * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date, in ms from `now`; `undefined` when absent
  * or malformed.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ * @example
+ * ```ts
+ * parseRetryAfter('7', Date.now()); // 7000
+ * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', Date.now()); // ms until then
+ * ```
  */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined || value === '') return undefined;
