@@ -131,7 +131,12 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
       const messaging = getMessaging(app);
       if (options.legacyHttpTransport) messaging.enableLegacyHttpTransport();
       return { app, messaging, deleteApp };
-    })();
+    })().catch((error: unknown) => {
+      started = undefined; // a later send may try again (e.g. after a transient module-load failure)
+      throw new IdrelayError('ERR_TRANSPORT_CONFIG', 'firebase-admin could not be loaded or initialised.', {
+        cause: error,
+      });
+    });
     return started;
   }
 

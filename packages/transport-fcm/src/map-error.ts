@@ -31,6 +31,12 @@ interface FirebaseLikeError {
 /**
  * `Retry-After` as milliseconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); `undefined` when absent or
  * unusable.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfter(error.httpResponse?.headers['retry-after'], Date.now()); // '30' → 30000
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
  */
 export function parseRetryAfter(value: unknown, nowMs: number): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;

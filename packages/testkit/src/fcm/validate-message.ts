@@ -30,7 +30,15 @@ function optionalObject(value: unknown, path: string): string | undefined {
   return value === undefined || isObject(value) ? undefined : `Invalid value at '${path}': expected an object`;
 }
 
-/** The byte size FCM's limit applies to: the message without its target. */
+/**
+ * The byte size FCM's limit applies to here: the wire message as JSON without its target.
+ *
+ * @example
+ * ```ts
+ * fcmPayloadBytes({ token: 't', data: { a: 'b' } }); // 18, the length of {"data":{"a":"b"}}
+ * ```
+ * @see https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode
+ */
 export function fcmPayloadBytes(message: Json): number {
   const { token: _t, topic: _p, condition: _c, ...payload } = message;
   return Buffer.byteLength(JSON.stringify(payload));
