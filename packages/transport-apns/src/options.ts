@@ -70,6 +70,6 @@ export interface ApnsTransportOptions {
   clock?: Clock;
   /** Source of randomness for backoff jitter, in [0, 1); default `Math.random`. */
   random?: () => number;
-  /** Receives a line per retry and per connection failure; default silent. */
+  /** Receives a debug line per retry (device, attempt, delay, code); default silent. */
   logger?: Logger;
 }

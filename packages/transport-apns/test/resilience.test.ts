@@ -55,6 +55,14 @@ describe('timeouts, resets and closing', () => {
     expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
   });
 
+  it('a server certificate it does not trust → retry-after ERR_TRANSPORT_NETWORK, never an unverified send', async () => {
+    w = await world();
+    const t = w.create({ ca: undefined, retry: { attempts: 1 } });
+    const [result] = await t.send(alert(), [device()]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
+    expect(w.standIn.requests).toHaveLength(0);
+  });
+
   it('an aborted send answers the devices still in flight with retry-after ERR_TRANSPORT_TIMEOUT', async () => {
     w = await world();
     const d = device();
