@@ -2,11 +2,12 @@
  * A second process for the ownership tests (run with tsx). `hold <file>` opens the store, enqueues one delivery,
  * prints `ready` and keeps the file until stdin closes or it is killed. `open <file>` tries to open the store,
  * prints the outcome as JSON, then raises an unrelated warning to show that warnings still reach stderr.
+ * `default <dir>` moves into `dir` (after tsx is loaded) and opens the store with no options.
  */
 import { createSqliteStore } from '../src/index.js';
 
 const [mode, file] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: lock-child.ts hold|open <file>');
+if (file === undefined) throw new Error('usage: lock-child.ts hold|open|default <file|dir>');
 
 if (mode === 'hold') {
   const store = await createSqliteStore({ path: file });
@@ -27,6 +28,11 @@ if (mode === 'hold') {
   process.stdout.write('ready\n');
   process.stdin.resume();
   process.stdin.on('end', () => void store.close().then(() => process.exit(0)));
+} else if (mode === 'default') {
+  process.chdir(file);
+  const store = await createSqliteStore();
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ name: store.name })}\n`);
 } else {
   try {
     const store = await createSqliteStore({ path: file });

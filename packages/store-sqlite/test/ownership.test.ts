@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 /** Starts tests/lock-child.ts in its own Node process (the same Node 22 that runs the tests). */
-function child(mode: 'hold' | 'open', file: string) {
+function child(mode: 'hold' | 'open' | 'default', file: string) {
   const proc = spawn(
     process.execPath,
     ['--conditions=@idrelay/source', '--import', 'tsx', join(here, 'lock-child.ts'), mode, file],
@@ -46,6 +46,16 @@ function child(mode: 'hold' | 'open', file: string) {
     },
   };
 }
+
+describe('the default file', () => {
+  it('is .idrelay/relay.db under the working directory, created with its directory', async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const opened = child('default', cwd);
+    expect(JSON.parse(await opened.line())).toEqual({ name: 'sqlite:.idrelay/relay.db' });
+    expect(await opened.exited).toBe(0);
+    expect(existsSync(join(cwd, '.idrelay', 'relay.db'))).toBe(true);
+  });
+});
 
 describe('one process owns a SQLite file', () => {
   it('refuses a second process with ERR_STORE_LOCKED that points to PostgreSQL', async () => {
