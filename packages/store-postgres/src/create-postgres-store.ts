@@ -13,7 +13,15 @@ import { createOutboxStore } from './outbox.js';
 import { createPreferenceStore } from './preferences.js';
 import { createTimerStore } from './timers.js';
 
-/** Options of {@link createPostgresStore}. */
+/**
+ * Options of {@link createPostgresStore}. All optional: with none, the store connects to `DATABASE_URL` and
+ * keeps its tables in the schema `idrelay`.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { connectionString: 'postgres://relay@db:5432/relay', schema: 'tenant_a' };
+ * ```
+ */
 export interface PostgresStoreOptions {
   /**
    * A libpq-style URL, e.g. `postgres://idrelay@db.internal:5432/relay`. Default `process.env.DATABASE_URL`;

@@ -15,7 +15,16 @@ export interface Migration {
 /** Every step, in order. The last one's version is the schema this library writes. */
 export const MIGRATIONS: readonly Migration[] = [initial, digests];
 
-/** The schema version this library writes. */
+/**
+ * The schema version this library writes: the highest `version` it puts in `<schema>.schema_migrations`. A
+ * database above it belongs to a newer release and is refused with `ERR_STORE_MIGRATION`.
+ *
+ * @example
+ * ```ts
+ * const { to } = await store.migrate();
+ * console.log(to === SCHEMA_VERSION); // true
+ * ```
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // The first key of the two-key advisory lock, chosen once: "idrelay migrate" does not collide with the audit or
