@@ -67,7 +67,8 @@ export function post(
     });
     // Only error answers carry a body; a 200 has none, so nothing is allocated on the common path.
     stream.on('data', (chunk: Buffer) => {
-      (chunks ??= []).push(chunk);
+      if (chunks === undefined) chunks = [chunk];
+      else chunks.push(chunk);
     });
     stream.on('end', () => {
       if (status === 0) {
