@@ -39,8 +39,12 @@ export interface SqliteStoreOptions {
    * commit: nothing acknowledged is lost even on power loss, at a cost of one fsync per transaction.
    */
   synchronous?: 'normal' | 'full';
-  /** How long a statement waits for a lock held by a short-lived reader such as a backup tool (ms). Default 5000. */
-  busyTimeoutMs?: number;
+  /**
+   * How long opening waits for the current owner to let go before failing with `ERR_STORE_LOCKED` (ms): useful
+   * when a restarted service may start before the old process has exited. The wait blocks the event loop.
+   * Default 0: fail at once.
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -83,8 +87,7 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
   }
   const context = createContext(db, () => clock.now(), name);
   try {
-    if (!memory) takeOwnership(db, name);
-    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    if (!memory) takeOwnership(db, name, Math.max(0, Math.trunc(options.lockTimeoutMs ?? 0)));
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     if (options.migrate === false) assertNotNewer(context, name);
     else migrate(context, name);
@@ -111,12 +114,17 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
 
 /**
  * Takes the file for this process: exclusive locking mode, WAL, then an exclusive transaction to acquire the
- * lock now rather than on first write. With `busy_timeout = 0` a held file fails at once with SQLITE_BUSY, which
- * becomes `ERR_STORE_LOCKED`; waiting would not help, the owner keeps the lock until it closes.
+ * lock now rather than on first write. A held file fails with SQLITE_BUSY once `busy_timeout` has passed, which
+ * becomes `ERR_STORE_LOCKED`. The lock is then held until close, so no later statement ever waits for another
+ * connection and the timeout only matters here.
  */
-function takeOwnership(db: InstanceType<typeof import('node:sqlite').DatabaseSync>, name: string): void {
+function takeOwnership(
+  db: InstanceType<typeof import('node:sqlite').DatabaseSync>,
+  name: string,
+  lockTimeoutMs: number,
+): void {
   try {
-    db.exec('PRAGMA busy_timeout = 0');
+    db.exec(`PRAGMA busy_timeout = ${lockTimeoutMs}`);
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('BEGIN EXCLUSIVE');

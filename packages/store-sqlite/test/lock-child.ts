@@ -2,12 +2,13 @@
  * A second process for the ownership tests (run with tsx). `hold <file>` opens the store, enqueues one delivery,
  * prints `ready` and keeps the file until stdin closes or it is killed. `open <file>` tries to open the store,
  * prints the outcome as JSON, then raises an unrelated warning to show that warnings still reach stderr.
- * `default <dir>` moves into `dir` (after tsx is loaded) and opens the store with no options.
+ * `default <dir>` moves into `dir` (after tsx is loaded) and opens the store with no options. `wait <file>` prints
+ * `trying`, then opens with a lock timeout and prints the outcome.
  */
 import { createSqliteStore } from '../src/index.js';
 
 const [mode, file] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: lock-child.ts hold|open|default <file|dir>');
+if (file === undefined) throw new Error('usage: lock-child.ts hold|open|default|wait <file|dir>');
 
 if (mode === 'hold') {
   const store = await createSqliteStore({ path: file });
@@ -28,6 +29,11 @@ if (mode === 'hold') {
   process.stdout.write('ready\n');
   process.stdin.resume();
   process.stdin.on('end', () => void store.close().then(() => process.exit(0)));
+} else if (mode === 'wait') {
+  process.stdout.write('trying\n');
+  const store = await createSqliteStore({ path: file, lockTimeoutMs: 20_000 });
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ opened: true })}\n`);
 } else if (mode === 'default') {
   process.chdir(file);
   const store = await createSqliteStore();

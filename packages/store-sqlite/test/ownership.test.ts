@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 /** Starts tests/lock-child.ts in its own Node process (the same Node 22 that runs the tests). */
-function child(mode: 'hold' | 'open' | 'default', file: string) {
+function child(mode: 'hold' | 'open' | 'default' | 'wait', file: string) {
   const proc = spawn(
     process.execPath,
     ['--conditions=@idrelay/source', '--import', 'tsx', join(here, 'lock-child.ts'), mode, file],
@@ -99,6 +99,15 @@ describe('one process owns a SQLite file', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('with lockTimeoutMs, waits for the owner to let go instead of failing', async () => {
+    const file = join(dir, 'restart.db');
+    const old = await createSqliteStore({ path: file });
+    const next = child('wait', file);
+    expect(await next.line()).toBe('trying');
+    await old.close();
+    expect(JSON.parse(await next.line())).toEqual({ opened: true });
   });
 
   it('lets the next owner in after close()', async () => {
