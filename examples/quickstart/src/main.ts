@@ -32,7 +32,7 @@ export function main(print: (line: string) => void = console.log): void {
     } catch (error) {
       if (!isIdrelayError(error, 'ERR_EVENT_INVALID')) throw error;
       print(`✘ ${error.code}: ${error.details?.issues.length} problem(s)`);
-      for (const issue of (error.details?.issues ?? []) as Array<{ path: string; message: string }>) {
+      for (const issue of error.details?.issues ?? []) {
         print(`  ${issue.path}: ${issue.message}`);
       }
     }

@@ -7,7 +7,13 @@
 
 export { AttributeFilterSchema, type AudienceSpec, AudienceSpecSchema } from './audience/audience-spec.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode } from './errors/codes.js';
-export { IdrelayError, type IdrelayErrorOptions, isIdrelayError } from './errors/idrelay-error.js';
+export {
+  type ErrorDetailsByCode,
+  type ErrorDetailsOf,
+  IdrelayError,
+  type IdrelayErrorOptions,
+  isIdrelayError,
+} from './errors/idrelay-error.js';
 export {
   EVENT_CATALOGUE,
   EVENT_TYPES,

@@ -1,4 +1,16 @@
+import type { EventInvalidDetails } from '../events/parse.js';
 import type { ErrorCode } from './codes.js';
+
+/** The shape of `details` for codes whose details are typed; others carry a plain record. */
+export interface ErrorDetailsByCode {
+  ERR_EVENT_INVALID: EventInvalidDetails;
+  ERR_SUBJECT_INVALID: { issues: Array<{ path: string; message: string }> };
+}
+
+/** `details` of an error with code `C`. */
+export type ErrorDetailsOf<C extends ErrorCode> = C extends keyof ErrorDetailsByCode
+  ? ErrorDetailsByCode[C]
+  : Record<string, unknown>;
 
 /** Options accepted by {@link IdrelayError}. */
 export interface IdrelayErrorOptions<TDetails> {
@@ -49,10 +61,10 @@ export class IdrelayError<TCode extends ErrorCode = ErrorCode, TDetails = Record
  * True when `error` is an {@link IdrelayError}, optionally with the given code. Works across copies of the
  * package (duplicate installs) by checking the shape rather than the prototype chain alone.
  */
-export function isIdrelayError<TCode extends ErrorCode>(
+export function isIdrelayError<TCode extends ErrorCode = ErrorCode>(
   error: unknown,
   code?: TCode,
-): error is IdrelayError<TCode, Record<string, unknown>> {
+): error is IdrelayError<TCode, ErrorDetailsOf<TCode>> {
   if (!(error instanceof Error)) return false;
   const candidate = error as Partial<IdrelayError>;
   if (typeof candidate.code !== 'string' || !candidate.code.startsWith('ERR_')) return false;
