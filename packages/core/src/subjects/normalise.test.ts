@@ -104,7 +104,7 @@ describe('subject identifiers (RFC 9493)', () => {
         expect(subjectsMatch(a, b)).toBe(subjectsMatch(b, a));
         expect(subjectsMatch(a, n)).toBe(true);
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
-  });
+  }, 30_000);
 });
