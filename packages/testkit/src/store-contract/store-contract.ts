@@ -4,6 +4,7 @@ import type { StoreMigrationHooks } from './fixtures.js';
 import { useFreshStore } from './fixtures.js';
 import { describeLifecycle } from './lifecycle.js';
 import { describeOutbox } from './outbox.js';
+import { describeOutboxModel } from './outbox-model.js';
 import { describeEventsDevicesPreferences } from './people.js';
 import { describeTimersDigestsAudit } from './timers-digests-audit.js';
 import { describeTokensAndFlows } from './tokens-flows.js';
@@ -70,6 +71,7 @@ export function storeContract(options: StoreContractOptions): void {
     const ctx = useFreshStore(options.create, options.cleanup, options.concurrency ?? 50);
     describeEventsDevicesPreferences(ctx);
     describeOutbox(ctx);
+    describeOutboxModel(ctx);
     describeTokensAndFlows(ctx);
     describeTimersDigestsAudit(ctx);
     describeLifecycle(ctx, options.migrations ?? {}, options.cleanup);
