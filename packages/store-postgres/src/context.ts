@@ -112,7 +112,8 @@ export function createContext(options: {
       client.release();
       return result;
     } catch (error) {
-      const broken = isUnavailable((error as { cause?: unknown }).cause ?? error);
+      // Every driver error arrives wrapped by onClient; only an unreachable server leaves the connection unusable.
+      const broken = error instanceof IdrelayError && error.code === 'ERR_STORE_UNAVAILABLE';
       if (!broken) await client.query('ROLLBACK').catch(() => undefined);
       // A connection that failed mid-transaction is destroyed rather than handed to the next caller.
       client.release(broken ? (error as Error) : undefined);
