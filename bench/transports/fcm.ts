@@ -10,8 +10,8 @@
  * `batchesInFlight: 4`). A message's latency is the latency of the `sendEach` call that carried it.
  *
  * Per client and case: 1,000 warm-up messages, then 10,000 measured with process.cpuUsage() around them; a case
- * counts only if the stand-in accepted every message. Cases above 1 in flight run three rounds with the clients
- * alternating, and each client's fastest round is kept (its CPU from that same round). Both clients send the same wire message (the peer's is the
+ * counts only if the stand-in accepted every message. The two clients run interleaved, one unit (one
+ * `sendEach` round) at a time, so that load from other processes falls on both alike. Both clients send the same wire message (the peer's is the
  * message our builder produces, written by hand), so the comparison is our overhead on top of firebase-admin.
  */
 import { fork } from 'node:child_process';
@@ -20,13 +20,12 @@ import type { DeviceTarget, PushMessage } from '@idrelay/core';
 import { redirectFirebaseToStandIn, type TestServiceAccount } from '@idrelay/testkit';
 import { createFcmTransport } from '@idrelay/transport-fcm';
 import type { Message } from 'firebase-admin/messaging';
-import { type Measurement, measure, measureConcurrent } from '../lib/measure.js';
+import { type Measurement, measure, percentile } from '../lib/measure.js';
 import { type Report, round } from '../lib/report.js';
 
 const PEER = 'firebase-admin@14.5.1';
 const TOTAL = 10_000;
 const WARMUP = 1_000;
-const ROUNDS = 3;
 const CASES = [
   { label: '1', batch: 1, batches: 1 },
   { label: '32', batch: 32, batches: 1 },
@@ -167,34 +166,55 @@ async function raw(standIn: StandInHandle, httpAgent: import('node:https').Agent
   };
 }
 
-async function runCase(client: Client, shape: CaseShape, standIn: StandInHandle): Promise<Case> {
+/**
+ * Runs one case for both clients, interleaved unit by unit (the order flips every unit), with wall time and
+ * process.cpuUsage() taken around each unit: with one unit in flight, the CPU between the two readings is that
+ * unit's. Other processes' load on the shared machine then falls on both clients alike, which whole-case runs one
+ * after the other did not achieve (their ratios swung from 0.9 to 1.3 between runs).
+ */
+async function runCase(clients: readonly Client[], shape: CaseShape, standIn: StandInHandle): Promise<Case[]> {
   const unit = shape.batch * shape.batches;
-  const tokens = (i: number) => Array.from({ length: unit }, (_, k) => `bench-${i}-${k}`);
-  let delivered = 0;
-  const task = async (i: number) => {
-    delivered += await client.send(tokens(i), shape);
+  const tokens = (i: number, k: number) => Array.from({ length: unit }, (_, j) => `bench-${k}-${i}-${j}`);
+  const round = async (units: number, record: boolean) => {
+    const totals = clients.map(() => ({ wallUs: 0, cpuUs: 0, delivered: 0, samples: [] as number[] }));
+    for (let i = 0; i < units; i++) {
+      for (const k of i % 2 === 0 ? clients.keys() : [...clients.keys()].reverse()) {
+        const cpu0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        const delivered = await clients[k]!.send(tokens(i, k), shape);
+        const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const total = totals[k]!;
+        total.wallUs += wallUs;
+        total.cpuUs += cpu.user + cpu.system;
+        total.delivered += delivered;
+        if (record) total.samples.push(wallUs);
+      }
+    }
+    return totals;
   };
-  await measureConcurrent(task, { total: Math.ceil(WARMUP / unit), concurrency: 1 });
+  await round(Math.ceil(WARMUP / unit), false);
   await standIn.reset();
-  delivered = 0;
   globalThis.gc?.();
   const units = Math.ceil(TOTAL / unit);
   const before = await standIn.stats();
-  const m = await measureConcurrent(task, { total: units, concurrency: 1 });
+  const totals = await round(units, true);
   const after = await standIn.stats();
   const sent = units * unit;
-  // measureConcurrent times units (sendEach rounds); per message, CPU divides by the unit and the rate multiplies.
-  return {
-    ...m,
+  const allAccepted = after.accepted === totals.reduce((n, t) => n + t.delivered, 0);
+  return totals.map((t, k) => ({
     iterations: sent,
-    opsPerSec: m.opsPerSec * unit,
-    meanUs: m.meanUs / unit,
-    cpuUs: m.cpuUs / unit,
-    client: client.name,
+    opsPerSec: sent / (t.wallUs / 1e6),
+    meanUs: t.wallUs / sent,
+    p50Us: percentile(t.samples, 0.5),
+    p99Us: percentile(t.samples, 0.99),
+    cpuUs: t.cpuUs / sent,
+    client: clients[k]!.name,
     shape,
-    failures: sent - Math.min(delivered, after.accepted),
-    standInCpuUs: (after.cpuUs - before.cpuUs) / sent,
-  };
+    failures: allAccepted ? sent - t.delivered : sent,
+    // Both clients' messages; the stand-in's cost per message is the same for either.
+    standInCpuUs: (after.cpuUs - before.cpuUs) / (2 * sent),
+  }));
 }
 
 /**
@@ -237,23 +257,15 @@ export async function run(report: Report): Promise<void> {
   let overheadUs = 0;
   try {
     const clients = [() => ours(standIn, redirect.httpAgent), () => raw(standIn, redirect.httpAgent)];
-    // Clients alternate within each case, and every case but the slow 1-in-flight one runs ROUNDS times, keeping
-    // each client's best round: load from other processes on the shared machine then hits both alike.
     const made = await Promise.all(clients.map((make) => make()));
     for (const shape of CASES) {
-      const rounds = shape.batch === 1 ? 1 : ROUNDS;
-      for (let round = 0; round < rounds; round++) {
-        for (const client of made) {
-          const c = await runCase(client, shape, standIn);
-          const previous = cases.findIndex((p) => p.client === c.client && p.shape === shape);
-          if (previous === -1) cases.push(c);
-          else if (c.failures === 0 && c.opsPerSec > cases[previous]!.opsPerSec) cases[previous] = c;
-          console.log(
-            `${c.client.padEnd(24)} in flight ${shape.label.padStart(5)}  ${Math.round(c.opsPerSec).toString().padStart(6)} msg/s` +
-              `  sender ${c.cpuUs.toFixed(1)} µs/msg  stand-in ${c.standInCpuUs.toFixed(1)} µs/msg` +
-              `  p50 ${(c.p50Us / 1000).toFixed(2)} ms  p99 ${(c.p99Us / 1000).toFixed(2)} ms  failed ${c.failures}`,
-          );
-        }
+      for (const c of await runCase(made, shape, standIn)) {
+        cases.push(c);
+        console.log(
+          `${c.client.padEnd(24)} in flight ${shape.label.padStart(5)}  ${Math.round(c.opsPerSec).toString().padStart(6)} msg/s` +
+            `  sender ${c.cpuUs.toFixed(1)} µs/msg  stand-in ${c.standInCpuUs.toFixed(1)} µs/msg` +
+            `  p50 ${(c.p50Us / 1000).toFixed(2)} ms  p99 ${(c.p99Us / 1000).toFixed(2)} ms  failed ${c.failures}`,
+        );
       }
     }
     for (const client of made) await client.close();

@@ -126,7 +126,9 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
         import('firebase-admin/messaging'),
       ]);
       agent ??= typeof options.httpAgent === 'function' ? options.httpAgent() : new Agent({ keepAlive: true });
-      const credential = options.credential ?? cert(account as never, agent);
+      // A path goes to firebase-admin as a path: only then does its OAuth fetch use `agent` (14.5 drops it for objects).
+      const key = typeof options.serviceAccount === 'string' ? options.serviceAccount : account;
+      const credential = options.credential ?? cert(key as never, agent);
       const app = initializeApp({ credential, projectId: options.projectId, httpAgent: agent }, appName);
       const messaging = getMessaging(app);
       if (options.legacyHttpTransport) messaging.enableLegacyHttpTransport();
