@@ -9,6 +9,7 @@
 import { fork } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { DeviceTarget, PushMessage } from '@idrelay/core';
 import { createApnsTransport } from '@idrelay/transport-apns';
@@ -184,6 +185,7 @@ export async function run(report: Report): Promise<void> {
   const standIn = await startStandInProcess(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   const tokens = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'));
   const cases: Case[] = [];
+  const loadBefore = loadavg()[0] ?? 0;
   const clients = [ours(pem, standIn), await apns2(pem, standIn), await nodeApn(pem, standIn)];
   try {
     // Interleaved and repeated, so that load from other processes on a shared machine does not favour whichever
@@ -205,10 +207,14 @@ export async function run(report: Report): Promise<void> {
     for (const client of clients) await client.close();
     await standIn.close();
   }
-  addRows(report, cases);
+  addRows(
+    report,
+    cases,
+    `load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)} on ${availableParallelism()} cores`,
+  );
 }
 
-function addRows(report: Report, cases: readonly Case[]): void {
+function addRows(report: Report, cases: readonly Case[], load: string): void {
   const valid = (name: string) => cases.filter((c) => c.client.startsWith(name) && c.failures === 0);
   const best = (name: string, by: (c: Case) => number) => valid(name).sort((a, b) => by(a) - by(b))[0];
   const ourCpu = best('@idrelay', (c) => c.cpuUs);
@@ -219,9 +225,9 @@ function addRows(report: Report, cases: readonly Case[]): void {
     const busy = c.standInCpuUs / (1e6 / c.opsPerSec);
     return busy > 0.85
       ? `stand-in bound (its core ${Math.round(busy * 100)}% busy)`
-      : `stand-in ${Math.round(busy * 100)}% busy`;
+      : `stand-in ${Math.round(busy * 100)}% busy, so not the limit`;
   };
-  const shared = '2-core VM shared with other engineers’ test runs; figures are noisy';
+  const shared = `machine shared with other engineers’ test runs (${load}); figures are noisy`;
   for (const peer of ['apns2@12.2.0', '@parse/node-apn@8.1.0']) {
     const peerCpu = best(peer, (c) => c.cpuUs);
     const peerRate = best(peer, (c) => -c.opsPerSec);
@@ -249,7 +255,7 @@ function addRows(report: Report, cases: readonly Case[]): void {
         unit: 'msg/s',
         peer,
         peer_value: Math.round(peerRate.opsPerSec),
-        note: `ours at c=${ourRate.concurrency} (${boundBy(ourRate)}), peer at c=${peerRate.concurrency} (${boundBy(peerRate)})`,
+        note: `ours at c=${ourRate.concurrency} (${boundBy(ourRate)}), peer at c=${peerRate.concurrency} (${boundBy(peerRate)}); ${load}`,
       },
       false,
     );
