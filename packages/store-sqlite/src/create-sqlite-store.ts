@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Clock, Store } from '@idrelay/core';
 import { IdrelayError, systemClock } from '@idrelay/core';
@@ -80,7 +80,12 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
 
   let db: InstanceType<typeof DatabaseSync>;
   try {
-    if (!memory) mkdirSync(dirname(file), { recursive: true });
+    if (!memory) {
+      // Device tokens, key material and the audit trail live here: owner-only from the first byte. An empty file is
+      // a valid empty database, and SQLite gives its WAL file the same mode. Existing files keep their mode.
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      closeSync(openSync(file, 'a', 0o600));
+    }
     db = new DatabaseSync(file);
   } catch (error) {
     throw wrapDriverError(error, name);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIdrelayError, verifyAuditChain } from '@idrelay/core';
@@ -29,6 +29,8 @@ describe('a store file outlives the process that wrote it', () => {
     const file = join(dir, 'nested', 'deeper', 'relay.db');
     const first = await createSqliteStore({ path: file, clock: { now: () => T0 } });
     expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'nested', 'deeper')).mode & 0o777).toBe(0o700);
     await first.devices.upsert({
       deviceId: 'd-1',
       platform: 'apns',
@@ -39,6 +41,7 @@ describe('a store file outlives the process that wrote it', () => {
     });
     await first.outbox.enqueue([delivery(1), delivery(2), delivery(3)]);
     const [inFlight] = await first.outbox.claim({ limit: 1, now: T0, leaseMs: 60_000 });
+    expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
     await first.flows.create({
       id: 'f-1',
       kind: 'access-approval',
