@@ -10,9 +10,12 @@ describe.skipIf(!postgres.available)('PostgreSQL', () => {
 
   storeContract({
     name: 'postgres',
-    // A fresh schema per test: the suite checks counts and the audit chain absolutely.
-    create: () => schemas.open(),
-    cleanup: (store) => schemas.dropFor(store),
+    // An empty schema per test (emptied between tests): the suite checks counts and the audit chain absolutely.
+    // Stores from the migration hooks get schemas of their own, dropped after each.
+    create: () => schemas.openReused(),
+    cleanup: async (store) => {
+      if (!schemas.isReused(store)) await schemas.dropFor(store);
+    },
     migrations: {
       openEmpty: () => schemas.open({ migrate: false }),
       openAtPreviousVersion: () => schemas.openAtPreviousVersion(),

@@ -13,6 +13,7 @@ export function testSchemas(url: string, prefix: string) {
   const admin = new Pool({ connectionString: url, max: 2 });
   const created = new Set<string>();
   const schemaOf = new WeakMap<Store, string>();
+  let reused: string | undefined;
 
   const next = (): string => {
     const schema = randomSchemaName(prefix);
@@ -39,6 +40,8 @@ export function testSchemas(url: string, prefix: string) {
       const schema = schemaOf.get(store);
       if (schema !== undefined) await drop(schema);
     },
+    /** True for stores from {@link openReused}, whose schema outlives them. */
+    isReused: (store: Store): boolean => reused !== undefined && schemaOf.get(store) === reused,
     /** The schema a store from {@link open} lives in. */
     schemaOf: (store: Store): string => schemaOf.get(store)!,
     /**
@@ -80,6 +83,24 @@ export function testSchemas(url: string, prefix: string) {
         [SCHEMA_VERSION + 1],
       );
       return open(options, schema);
+    },
+    /**
+     * Opens a migrated store over an empty schema that is reused from test to test: the first call creates and
+     * migrates it, later calls empty every table, which is several times faster than a new schema per test.
+     */
+    openReused: async (): Promise<Store> => {
+      if (reused === undefined) {
+        reused = next();
+        return open({}, reused);
+      }
+      const { rows } = await admin.query(
+        `SELECT string_agg(format('DELETE FROM %I.%I', schemaname, tablename), '; ') AS sql FROM pg_tables
+         WHERE schemaname = $1 AND tablename NOT IN ('schema_migrations', 'audit_head')`,
+        [reused],
+      );
+      // DELETE, not TRUNCATE: the tables hold a few rows, and TRUNCATE's new files cost ~200 ms per test here.
+      await admin.query(`${rows[0]?.sql}; UPDATE "${reused}".audit_head SET seq = 0, hash = repeat('0', 64)`);
+      return open({}, reused);
     },
     dropAll: async (): Promise<void> => {
       for (const schema of [...created]) await drop(schema);
