@@ -149,38 +149,50 @@ export function createPlanner(options: PlannerOptions) {
             ...(intent.collapseId ? { collapseId: intent.collapseId } : {}),
           });
           const keyOf = idempotencyKeys(key, intent.ruleId);
-          for await (const page of pages) {
-            planned.recipients += page.length;
-            const batch: NewDelivery[] = [];
-            let earliest = Number.POSITIVE_INFINITY;
-            for (const verdict of await fanOut(page)) {
-              const { decision, device, message } = verdict;
-              if (decision.action === 'suppress') planned.suppressed++;
-              else if (decision.action === 'skip') planned.skipped++;
-              else if (message) {
-                const dueAt = decision.action === 'defer' ? decision.dueAt : now;
-                if (decision.action === 'defer') planned.deferred++;
-                if (dueAt < earliest) earliest = dueAt;
-                batch.push({
-                  idempotencyKey: keyOf(device.deviceId),
-                  eventKey: key,
-                  notificationId: id,
-                  ruleId: intent.ruleId,
-                  userId: device.userId,
-                  deviceId: device.deviceId,
-                  platform: device.platform,
-                  dueAt,
-                  message,
-                  target: targetOf(device),
-                  priority: intent.priority,
-                });
+          // One enqueue stays in flight while the next page is fetched and built: with a networked store
+          // (PostgreSQL) the two overlap; memory stays bounded at two pages.
+          let writing: Promise<void> | undefined;
+          let finished = false;
+          try {
+            for await (const page of pages) {
+              planned.recipients += page.length;
+              const batch: NewDelivery[] = [];
+              let earliest = Number.POSITIVE_INFINITY;
+              for (const verdict of await fanOut(page)) {
+                const { decision, device, message } = verdict;
+                if (decision.action === 'suppress') planned.suppressed++;
+                else if (decision.action === 'skip') planned.skipped++;
+                else if (message) {
+                  const dueAt = decision.action === 'defer' ? decision.dueAt : now;
+                  if (decision.action === 'defer') planned.deferred++;
+                  if (dueAt < earliest) earliest = dueAt;
+                  batch.push({
+                    idempotencyKey: keyOf(device.deviceId),
+                    eventKey: key,
+                    notificationId: id,
+                    ruleId: intent.ruleId,
+                    userId: device.userId,
+                    deviceId: device.deviceId,
+                    platform: device.platform,
+                    dueAt,
+                    message,
+                    target: targetOf(device),
+                    priority: intent.priority,
+                  });
+                }
+              }
+              await writing;
+              writing = undefined;
+              if (batch.length > 0) {
+                planned.deliveries += batch.length;
+                writing = options.store.outbox.enqueue(batch).then(() => options.notify(earliest));
               }
             }
-            if (batch.length > 0) {
-              await options.store.outbox.enqueue(batch);
-              planned.deliveries += batch.length;
-              options.notify(earliest);
-            }
+            await writing;
+            finished = true;
+          } finally {
+            // A page that failed (the directory went away) must not leave the write in flight unobserved.
+            if (!finished) await writing?.catch(() => undefined);
           }
         }
         result.notifications.push(planned);
