@@ -110,7 +110,9 @@ async function apns2(pem: string, standIn: StandInHandle): Promise<Client> {
   const { ApnsClient, Notification } = await import('apns2');
   // undici as apns2 resolves it, so the Pool is the class apns2 was built against.
   const requireFromApns2 = createRequire(createRequire(import.meta.url).resolve('apns2'));
-  const { Pool } = requireFromApns2('undici') as typeof import('undici');
+  const { Pool } = requireFromApns2('undici') as {
+    Pool: new (origin: string, options: Record<string, unknown>) => unknown;
+  };
   const client = new ApnsClient({ team: TEAM_ID, keyId: KEY_ID, signingKey: pem, defaultTopic: TOPIC });
   // apns2 12.2 hard-codes https://<host>:443 and has no CA option: swap its lazy pool (note §1), same settings.
   await client.client.close();
