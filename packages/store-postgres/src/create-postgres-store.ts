@@ -33,7 +33,10 @@ export interface PostgresStoreOptions {
    * store creates one from `connectionString` and ends it on `close()`.
    */
   pool?: Pool;
-  /** Connections in the pool the store creates. Default 10 (node-postgres's default). */
+  /**
+   * Connections in the pool the store creates. Default 10 (node-postgres's default). Connecting gives up after
+   * 10 s with `ERR_STORE_UNAVAILABLE`; pass your own `pool` for other timeouts.
+   */
   maxConnections?: number;
   /**
    * The schema holding idrelay's tables, created when missing. Default `idrelay`. Letters, digits and `_`;
@@ -82,6 +85,8 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     new Pool({
       ...(connectionString === undefined ? {} : { connectionString }),
       max: options.maxConnections ?? 10,
+      // node-postgres waits forever by default; an unroutable host should become ERR_STORE_UNAVAILABLE instead.
+      connectionTimeoutMillis: 10_000,
     });
   // An idle connection dropped by the server (restart, failover) makes the pool emit `error`; unhandled, that
   // would crash the process. The pool replaces the connection, and the next query reports any real outage.

@@ -98,3 +98,34 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
     await store.close();
   });
 });
+
+describe.skipIf(!postgres.available)('PostgreSQL store after the server dropped its connection', () => {
+  const schemas = testSchemas(postgres.url, 'dropped');
+  afterAll(() => schemas.dropAll());
+
+  it('survives its idle connection being terminated, reporting at most ERR_STORE_UNAVAILABLE once', async () => {
+    const url = new URL(postgres.url);
+    const tag = `idrelay_${process.pid}_dropped`;
+    url.searchParams.set('application_name', tag);
+    const store = await createPostgresStore({
+      connectionString: url.toString(),
+      schema: schemas.next(),
+      maxConnections: 1,
+    });
+    await store.events.get('warm#up');
+    // What a server restart or failover does to an idle pooled connection. Unhandled, the pool's `error` event
+    // would crash the process.
+    const killed = await schemas.admin.query(
+      'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+      [tag],
+    );
+    expect(killed.rows).toEqual([{ ok: true }]);
+    const first = await store.events.get('after#kill').then(
+      () => 'ok',
+      (error: unknown) => (isIdrelayError(error, 'ERR_STORE_UNAVAILABLE') ? 'unavailable' : error),
+    );
+    expect(['ok', 'unavailable']).toContain(first);
+    expect(await store.events.get('after#kill')).toBeUndefined();
+    await store.close();
+  });
+});
