@@ -31,14 +31,16 @@ const LEASE = 1_000;
  */
 export function describeOutboxModel(ctx: ContractContext): void {
   describe('outbox against a model', () => {
-    it('agrees with the model on every claim and every count through 400 random steps', async () => {
+    it('agrees with the model on every claim and every count through 300 random steps', {
+      timeout: 60_000,
+    }, async () => {
       const next = random(20_260_101);
       const model = new Map<string, Modelled>(); // by device id, which contractDelivery makes unique per n
       const idOf = new Map<string, string>();
       let now = T0;
       let created = 0;
 
-      for (let step = 0; step < 400; step++) {
+      for (let step = 0; step < 300; step++) {
         const op = next(10);
         if (op < 3) {
           const batch = Array.from({ length: 1 + next(4) }, () => {
@@ -105,7 +107,7 @@ export function describeOutboxModel(ctx: ContractContext): void {
         for (const m of model.values()) counts[m.status]++;
         expect(await ctx.store.outbox.counts()).toEqual(counts);
       }
-      expect(created).toBeGreaterThan(50);
+      expect(created).toBeGreaterThan(40);
     });
   });
 }
