@@ -1,11 +1,11 @@
 import type { Store } from '@idrelay/core';
 import { describe } from 'vitest';
+import { describeEventsDevicesPreferences } from './events-devices-preferences.js';
 import type { StoreMigrationHooks } from './fixtures.js';
 import { useFreshStore } from './fixtures.js';
 import { describeLifecycle } from './lifecycle.js';
 import { describeOutbox } from './outbox.js';
 import { describeOutboxModel } from './outbox-model.js';
-import { describeEventsDevicesPreferences } from './people.js';
 import { describeTimersDigestsAudit } from './timers-digests-audit.js';
 import { describeTokensAndFlows } from './tokens-flows.js';
 
