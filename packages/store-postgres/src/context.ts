@@ -17,8 +17,11 @@ export interface PgContext {
   table(name: string): string;
   now(): number;
   query: Query;
-  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(work: (query: Query) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction on one connection; rolls back when it throws. `setup` (parameterless
+   * statements such as `SET LOCAL …`) travels with `BEGIN` in the same round trip.
+   */
+  transaction<T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T>;
   /** Marks the store closed, then ends the pool when the store created it. */
   close(): Promise<void>;
 }
@@ -90,7 +93,7 @@ export function createContext(options: {
     }
   };
 
-  const transaction = async <T>(work: (query: Query) => Promise<T>): Promise<T> => {
+  const transaction = async <T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T> => {
     checkOpen();
     let client: PoolClient;
     try {
@@ -106,7 +109,7 @@ export function createContext(options: {
       }
     };
     try {
-      await onClient('BEGIN');
+      await onClient(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
       const result = await work(onClient);
       await onClient('COMMIT');
       client.release();

@@ -156,10 +156,10 @@ export function createOutboxStore(context: PgContext): OutboxStore {
     claim: async ({ limit, now, leaseMs, platforms }) => {
       if (limit <= 0 || platforms?.length === 0) return [];
       const values = [now, now + leaseMs, Math.trunc(limit)];
-      const { rows } = await context.transaction(async (tx) => {
-        await tx(ONE_PLAN);
-        return platforms === undefined ? tx(sql.claimAll, values) : tx(sql.claimPlatforms, [...values, platforms]);
-      });
+      const { rows } = await context.transaction(
+        (tx) => (platforms === undefined ? tx(sql.claimAll, values) : tx(sql.claimPlatforms, [...values, platforms])),
+        ONE_PLAN,
+      );
       return rows.map(toDelivery).sort(claimOrder);
     },
     settle: async (outcomes) => {
@@ -175,10 +175,7 @@ export function createOutboxStore(context: PgContext): OutboxStore {
         valid.map((o) => (o.status === 'delivered' ? (o.providerMessageId ?? null) : null)),
         valid.map((o) => o.at),
       ];
-      await context.transaction(async (tx) => {
-        await tx(ONE_PLAN);
-        await tx(sql.settle, values);
-      });
+      await context.transaction((tx) => tx(sql.settle, values), ONE_PLAN);
     },
     cancelByNotification: async (notificationId, at) => {
       const result = await query(
