@@ -127,6 +127,15 @@ export function createOutboxStore(context: PgContext): OutboxStore {
 
   const insertBatch = async (batch: readonly NewDelivery[], now: number): Promise<number> => {
     const column = <T>(pick: (item: NewDelivery) => T): T[] => batch.map(pick);
+    // The engine renders a message once per locale and hands the same object to every device it goes to.
+    const texts = new Map<PushMessage, string>();
+    const messageText = (message: PushMessage): string => {
+      const known = texts.get(message);
+      if (known !== undefined) return known;
+      const text = JSON.stringify(message);
+      texts.set(message, text);
+      return text;
+    };
     const result = await query(sql.insert, [
       column((item) => item.idempotencyKey),
       column((item) => item.eventKey),
@@ -137,7 +146,7 @@ export function createOutboxStore(context: PgContext): OutboxStore {
       column((item) => item.platform),
       column((item) => item.priority ?? 0),
       column((item) => item.dueAt),
-      column((item) => JSON.stringify(item.message)).join('\n'),
+      column((item) => messageText(item.message)).join('\n'),
       column((item) => JSON.stringify(item.target)).join('\n'),
       now,
     ]);
