@@ -165,7 +165,14 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
         return result;
       }
       logger.debug({ deviceId, attempt, delayMs: delay, code: result.code }, 'apns: retrying');
-      if (!(await backoff.sleep(delay, signal))) return result;
+      if (!(await backoff.sleep(delay, signal))) {
+        return {
+          deviceId,
+          status: 'retry-after',
+          code: 'ERR_TRANSPORT_TIMEOUT',
+          reason: `send aborted after ${result.code}`,
+        };
+      }
     }
   }
 

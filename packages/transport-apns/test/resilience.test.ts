@@ -94,6 +94,34 @@ describe('timeouts, resets and closing', () => {
     expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
+  it('aborting while a device waits to retry answers it with ERR_TRANSPORT_TIMEOUT at once', async () => {
+    let retrying!: () => void;
+    const waiting = new Promise<void>((resolve) => {
+      retrying = resolve;
+    });
+    const logger = { debug: () => retrying(), info() {}, warn() {}, error() {} };
+    w = await world({
+      transport: {
+        logger,
+        random: () => 0.5,
+        retry: { attempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, budgetMs: 120_000 },
+      },
+    });
+    const d = device();
+    w.standIn.script(d.token, { status: 503, reason: 'ServiceUnavailable' });
+    const controller = new AbortController();
+    const pending = w.transport.send(alert(), [d], { signal: controller.signal });
+    await waiting;
+    controller.abort();
+    await expect(pending).resolves.toEqual([
+      expect.objectContaining({
+        status: 'retry-after',
+        code: 'ERR_TRANSPORT_TIMEOUT',
+        reason: 'send aborted after ServiceUnavailable',
+      }),
+    ]);
+  });
+
   it('close() while a request hangs ends it and frees the connection', async () => {
     w = await world();
     const d = device();
