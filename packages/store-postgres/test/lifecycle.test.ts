@@ -2,7 +2,9 @@ import { isIdrelayError } from '@idrelay/core';
 import { requirePostgres } from '@idrelay/testkit';
 import { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createContext } from '../src/context.js';
 import { createPostgresStore, SCHEMA_VERSION } from '../src/index.js';
+import { MIGRATIONS, migrate } from '../src/migrations/migrate.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -50,6 +52,43 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
         supported: SCHEMA_VERSION,
       });
     }
+  });
+
+  it('rolls a failed migration back whole and reports ERR_STORE_MIGRATION with the step and cause', async () => {
+    const schema = schemas.next();
+    const context = createContext({ pool: schemas.admin, ownsPool: false, schema, name: schema, now: () => 0 });
+    const broken = [
+      ...MIGRATIONS,
+      { version: 3, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
+    ];
+    const error = await migrate(context, broken).catch((caught: unknown) => caught);
+    expect(isIdrelayError(error, 'ERR_STORE_MIGRATION')).toBe(true);
+    expect((error as { details?: unknown }).details).toEqual({ version: 3 });
+    expect((error as Error).cause).toMatchObject({ code: '42883' });
+    // One transaction: not even versions 1 and 2, nor the schema itself, were left behind.
+    const { rows } = await schemas.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [
+      schema,
+    ]);
+    expect(rows[0]?.n).toBe(0);
+    expect(await migrate(context)).toEqual({ from: 0, to: SCHEMA_VERSION });
+  });
+
+  it('wraps a failed statement as ERR_STORE_QUERY carrying the SQLSTATE', async () => {
+    const store = await schemas.open();
+    const token = {
+      tokenHash: 'ab'.repeat(32),
+      notificationId: 'n-1',
+      userId: 'u-1',
+      deviceId: 'd-1',
+      actions: ['approve'],
+      expiresAt: 2,
+      createdAt: 1,
+    };
+    await store.actionTokens.put(token);
+    const error = await store.actionTokens.put(token).catch((caught: unknown) => caught);
+    expect(isIdrelayError(error, 'ERR_STORE_QUERY')).toBe(true);
+    expect((error as { details?: unknown }).details).toEqual({ sqlstate: '23505' });
+    await store.close();
   });
 
   it('reports an unreachable server as ERR_STORE_UNAVAILABLE with the driver error as cause', async () => {
