@@ -60,6 +60,14 @@ export {
 } from './fcm/service-account.js';
 export { FCM_STAND_IN_HOSTS, type FcmStandIn, type FcmStandInOptions, startFcmStandIn } from './fcm/stand-in.js';
 export { FCM_MAX_PAYLOAD_BYTES, fcmPayloadBytes, validateFcmSendBody } from './fcm/validate-message.js';
+export {
+  DEFAULT_POSTGRES_TEST_URL,
+  type PostgresTestDatabase,
+  postgresTestUrl,
+  type RequirePostgresOptions,
+  randomSchemaName,
+  requirePostgres,
+} from './postgres/test-database.js';
 export type { StoreMigrationHooks } from './store-contract/fixtures.js';
 export { type StoreContractOptions, storeContract } from './store-contract/store-contract.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
@@ -75,11 +83,3 @@ export {
   type WebPushServiceCounts,
   type WebPushServiceOptions,
 } from './webpush/web-push-service.js';
-export {
-  DEFAULT_POSTGRES_TEST_URL,
-  type PostgresTestDatabase,
-  postgresTestUrl,
-  type RequirePostgresOptions,
-  randomSchemaName,
-  requirePostgres,
-} from './postgres/test-database.js';

@@ -55,10 +55,7 @@ export function createTestCertificate(options: { hosts?: readonly string[]; days
   const loopback = der(0x87, Buffer.from([127, 0, 0, 1]));
   const extensions = der(
     0xa3,
-    seq(
-      seq(oid(BASIC_CONSTRAINTS), octets(seq())),
-      seq(oid(SUBJECT_ALT_NAME), octets(seq(...names, loopback))),
-    ),
+    seq(seq(oid(BASIC_CONSTRAINTS), octets(seq())), seq(oid(SUBJECT_ALT_NAME), octets(seq(...names, loopback)))),
   );
   const tbs = seq(
     der(0xa0, int(Buffer.from([2]))),
