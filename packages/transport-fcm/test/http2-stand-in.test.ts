@@ -106,13 +106,24 @@ describe('FCM transport over HTTP/2 (firebase-admin default path → stand-in)',
     expect(standIn.attempts('flaky'), 'an RST_STREAM is retried by us, not firebase-admin').toBe(2);
   });
 
-  it('chunks more than 500 devices into sendEach calls of at most 500', async () => {
+  it('chunks more than 500 devices into sendEach calls of at most 500', { timeout: 30_000 }, async () => {
     const fcm = transport({ batchesInFlight: 2 });
+    await fcm.send(approval(), [device('warm')]);
+    // Watch (not replace) the app's real sendEach to see the batch sizes.
+    const { getMessaging } = await import('firebase-admin/messaging');
+    const messaging = getMessaging(getApps().find((a) => a.name.startsWith('idrelay-fcm-'))!);
+    const real = messaging.sendEach.bind(messaging);
+    const sizes: number[] = [];
+    messaging.sendEach = (messages, dryRun) => {
+      sizes.push(messages.length);
+      return real(messages, dryRun);
+    };
     const targets = Array.from({ length: 1100 }, (_, i) => device(`bulk-${i}`));
     const results = await fcm.send(approval(), targets);
+    expect(sizes).toEqual([500, 500, 100]);
     expect(results.every((r) => r.status === 'delivered')).toBe(true);
     expect(results.map((r) => r.deviceId)).toEqual(targets.map((t) => t.deviceId));
-    expect(standIn.messages).toHaveLength(1100);
+    expect(standIn.messages).toHaveLength(1101);
   });
 
   it('reports a failed HTTP/2 session as retry-after app/network-error', async () => {
