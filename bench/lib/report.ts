@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,9 +19,17 @@ export interface BenchRow {
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
-/** Collects rows, prints them as a table and writes `bench/results/<name>.json`. */
-export function createReport(name: string) {
+/**
+ * Collects rows, prints them as a table and writes `bench/results/<name>.json`. With `keep`, rows of the previous
+ * results file that `keep` accepts are carried over (a run of one part of a benchmark keeps the other parts' rows).
+ */
+export function createReport(name: string, options: { keep?: (row: BenchRow) => boolean } = {}) {
   const rows: BenchRow[] = [];
+  const previousFile = join(resultsDir, `${name}.json`);
+  if (options.keep && existsSync(previousFile)) {
+    const previous = JSON.parse(readFileSync(previousFile, 'utf8')) as { results?: BenchRow[] };
+    rows.push(...(previous.results ?? []).filter(options.keep));
+  }
   return {
     add(row: BenchRow): void {
       rows.push(row);
