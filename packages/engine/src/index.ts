@@ -21,6 +21,7 @@ export { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
 export type { IngestResult } from './ingest/ingest-event.js';
 export { eventKey, idempotencyKeys, notificationId } from './outbox/keys.js';
 export type { PlannedNotification, PlanResult } from './outbox/plan-event.js';
+export { applyPreferenceEvent } from './preferences/apply-preference-event.js';
 export { type DeliveryFacts, decideDelivery, type PreferenceDecision } from './preferences/decide.js';
 export { decodePreferences, encodePreferences } from './preferences/preferences-codec.js';
 export { createZoneClock, quietHoursAt, type ZoneClock } from './preferences/quiet-hours.js';

@@ -53,4 +53,28 @@ describe('preferences', () => {
       code: 'ERR_INVALID_ARGUMENT',
     });
   });
+
+  it('applies an ingested preference.changed (a directory edit) to the stored preferences', async () => {
+    const s = await createScenario(createMemoryStore());
+    await s.relay.preferences.set('dave', { rules: [{ category: 'account', channel: '*', enabled: false }] });
+    const changed = createEvent(
+      'idrelay.preference.changed',
+      {
+        userId: 'dave',
+        changes: [{ category: 'announcement', channel: '*', enabled: false }],
+        quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+        origin: 'directory',
+      },
+      { source: 'ldap://directory.example.com' },
+    );
+    await s.relay.ingest(changed);
+    expect(await s.relay.preferences.get('dave')).toMatchObject({
+      rules: [
+        { category: 'account', channel: '*', enabled: false },
+        { category: 'announcement', channel: '*', enabled: false },
+      ],
+      quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+    });
+    expect(await s.relay.ingest(announcement(['dave']))).toMatchObject({ suppressed: 1, deliveries: 0 });
+  });
 });

@@ -1,5 +1,6 @@
 import { type Clock, type IdentityEvent, IdrelayError, type Logger, type Store, safeParseEvent } from '@idrelay/core';
 import type { Planner, PlanResult } from '../outbox/plan-event.js';
+import { applyPreferenceEvent } from '../preferences/apply-preference-event.js';
 
 /** What `relay.ingest` returns: what was planned, or that the event was a duplicate. */
 export type IngestResult = PlanResult;
@@ -18,7 +19,8 @@ function rawText(input: unknown): string {
  * The ingest stage: validate, dedupe by (source, id), persist, audit, plan. The event is stored as `received`
  * before planning and marked `planned` after every delivery is in the outbox, so a crash in between is repaired by
  * {@link replanPending} on the next start. Invalid input is recorded with `recordRejected` and audited before
- * `ERR_EVENT_INVALID` is thrown — never dropped silently.
+ * `ERR_EVENT_INVALID` is thrown — never dropped silently. An ingested `preference.changed` (a directory connector
+ * reporting an edited preference attribute) updates the stored preferences before planning.
  *
  * @example
  * ```ts
@@ -65,6 +67,7 @@ export function createIngest(options: { store: Store; planner: Planner; clock: C
     ]);
     let result: PlanResult;
     try {
+      if (event.type === 'idrelay.preference.changed') await applyPreferenceEvent(store, event, receivedAt);
       result = await planEvent(store, planner, key, event, clock);
     } finally {
       await audited;
