@@ -50,6 +50,25 @@ it('over three hours of traffic, refreshes only between 20 and 60 minutes apart 
   expect(w.standIn.requests.map((r) => r.reason ?? 'ok')).toEqual(w.standIn.requests.map(() => 'ok'));
 });
 
+it('a connection opened late in a token’s life moves to the next token without TooManyProviderTokenUpdates', async () => {
+  const clock = fakeClock();
+  w = await world({ standIn: { clock }, transport: { clock, connections: 3 } });
+  const burst = () => {
+    const devices = Array.from({ length: 150 }, () => device());
+    for (const d of devices) w?.standIn.script(d.token, { delayMs: 5 });
+    return devices;
+  };
+  await w.transport.send(alert(), [device()]);
+  clock.advance(45 * MINUTE);
+  await w.transport.send(alert(), burst());
+  clock.advance(5 * MINUTE);
+  await w.transport.send(alert(), burst());
+  const late = w.standIn.requests.slice(-150);
+  expect(new Set(late.map((r) => r.connection)).size).toBeGreaterThan(1);
+  expect(new Set(late.map((r) => r.headers.authorization)).size).toBe(1);
+  expect(w.standIn.requests.filter((r) => r.status !== 200)).toEqual([]);
+});
+
 it('refuses a refresh interval outside 20–55 minutes', () => {
   const { privateKey } = makeKeyPair();
   const make = (tokenRefreshMs: number) => () =>

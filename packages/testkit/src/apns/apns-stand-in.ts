@@ -51,7 +51,7 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
   const rules = { topics: options.topics ?? [], deviceTopics: new Map<string, string>() };
   const scripts = new Map<string, Script[]>();
   const requests: ApnsRecordedRequest[] = [];
-  const sessions = new Map<Http2Session, { id: number; token?: string; tokenSetAt: number }>();
+  const sessions = new Map<Http2Session, { id: number; token?: string; tokenIat: number }>();
   const timers = new Set<NodeJS.Timeout>();
   const stats = { activeStreams: 0, peakStreams: 0, sessionsAccepted: 0, requests: 0 };
 
@@ -62,7 +62,7 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
     settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
   });
   server.on('session', (session) => {
-    sessions.set(session, { id: ++stats.sessionsAccepted, tokenSetAt: 0 });
+    sessions.set(session, { id: ++stats.sessionsAccepted, tokenIat: 0 });
     session.on('close', () => sessions.delete(session));
     session.on('error', () => {});
   });
@@ -94,7 +94,7 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
 
   // Authentication first, then the documented request checks, as APNs orders them.
   function refuse(
-    state: { token?: string; tokenSetAt: number } | undefined,
+    state: { token?: string; tokenIat: number } | undefined,
     headers: IncomingHttpHeaders,
     path: string,
     token: string,
@@ -105,13 +105,16 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
     const authorization = headers.authorization;
     const problem = verifier.check(authorization, clock.now());
     if (problem !== undefined) return { status: 403, reason: problem };
-    if (state !== undefined && state.token !== authorization) {
-      // Apple: refreshing the token more than once every 20 minutes on a connection → TooManyProviderTokenUpdates.
-      if (state.token !== undefined && updateInterval > 0 && clock.now() - state.tokenSetAt < updateInterval) {
+    if (state !== undefined && authorization !== undefined && state.token !== authorization) {
+      // Apple: a connection whose provider token is replaced by one issued less than 20 minutes after the previous
+      // one gets TooManyProviderTokenUpdates. Judged by `iat`, so a connection opened late in a token's life may
+      // still switch to the next token at the sender's normal refresh.
+      const iat = verifier.issuedAt(authorization) ?? 0;
+      if (state.token !== undefined && updateInterval > 0 && iat - state.tokenIat < updateInterval) {
         return { status: 429, reason: 'TooManyProviderTokenUpdates' };
       }
       state.token = authorization;
-      state.tokenSetAt = clock.now();
+      state.tokenIat = iat;
     }
     return checkApnsRequest(token, headers, body, rules);
   }

@@ -17,6 +17,8 @@ export interface ProviderTokenVerifierOptions {
 export interface ProviderTokenVerifier {
   /** `undefined` when the token is good at `now`, otherwise the APNs reason. */
   check(authorization: string | undefined, now: number): ProviderTokenProblem | undefined;
+  /** The `iat` of a token that passed {@link check}, in ms; `undefined` for one that did not. */
+  issuedAt(authorization: string): number | undefined;
 }
 
 /**
@@ -60,12 +62,17 @@ export function createProviderTokenVerifier(options: ProviderTokenVerifierOption
     }
   };
 
+  const tokenOf = (authorization: string) => /^bearer (.+)$/i.exec(authorization)?.[1];
+
   return {
+    issuedAt(authorization) {
+      const token = tokenOf(authorization);
+      return (token === undefined ? undefined : seen.get(token)) ?? undefined;
+    },
     check(authorization, now) {
       if (authorization === undefined || authorization === '') return 'MissingProviderToken';
-      const match = /^bearer (.+)$/i.exec(authorization);
-      if (match === null) return 'InvalidProviderToken';
-      const token = match[1]!;
+      const token = tokenOf(authorization);
+      if (token === undefined) return 'InvalidProviderToken';
       let iat = seen.get(token);
       if (iat === undefined) {
         iat = parse(token);

@@ -14,7 +14,10 @@ export interface ApnsStandInOptions {
   topics?: readonly string[];
   /** SETTINGS_MAX_CONCURRENT_STREAMS announced per connection; default 1000. */
   maxConcurrentStreams?: number;
-  /** A connection whose provider token changes sooner than this gets 429 `TooManyProviderTokenUpdates`; default 20 min, 0 = off. */
+  /**
+   * A connection whose provider token is replaced by one issued (`iat`) less than this after the previous one gets
+   * 429 `TooManyProviderTokenUpdates`; default 20 min, 0 = off.
+   */
   tokenUpdateIntervalMs?: number;
   /** Provider tokens older than this get 403 `ExpiredProviderToken`; default 1 hour. */
   tokenMaxAgeMs?: number;
