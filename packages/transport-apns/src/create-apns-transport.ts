@@ -67,7 +67,8 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
   let closed = false;
 
   const poolFor = (environment: ApnsEnvironment | undefined): SessionPool => {
-    const origin = options.origin ?? APNS_HOSTS[environment ?? defaultEnvironment];
+    const env = environment ?? defaultEnvironment;
+    const origin = (typeof options.origin === 'string' ? options.origin : options.origin?.[env]) ?? APNS_HOSTS[env];
     let pool = pools.get(origin);
     if (pool === undefined) {
       pool = createSessionPool({
@@ -243,8 +244,9 @@ function checkOptions(options: ApnsTransportOptions): void {
     if (value !== undefined && !(Number.isInteger(value) && value > 0))
       problems.push(`${key} must be a positive integer`);
   }
-  if (options.origin !== undefined && !/^https:\/\/[^/]+$/.test(options.origin)) {
-    problems.push('origin must look like https://host[:port]');
+  const origins = typeof options.origin === 'string' ? [options.origin] : Object.values(options.origin ?? {});
+  for (const origin of origins) {
+    if (!/^https:\/\/[^/]+$/.test(origin)) problems.push(`origin ${origin} must look like https://host[:port]`);
   }
   if (problems.length > 0) {
     throw new IdrelayError('ERR_TRANSPORT_CONFIG', `Invalid APNs transport options: ${problems.join('; ')}.`, {

@@ -46,10 +46,11 @@ export interface ApnsTransportOptions {
   /** Host for devices that do not say; default `production`. Devices with `environment` go to their own host. */
   environment?: ApnsEnvironment;
   /**
-   * Sends everything to this origin instead of Apple's hosts, e.g. a stand-in's `https://localhost:PORT`. With
+   * Sends to this origin instead of Apple's hosts, e.g. a stand-in's `https://localhost:PORT`: one origin for every
+   * device, or one per environment (`{ production, sandbox }`; a missing one falls back to Apple's host). With
    * `ca`, this is how tests reach `startApnsStandIn()` from `@idrelay/testkit`.
    */
-  origin?: string;
+  origin?: string | Partial<Record<ApnsEnvironment, string>>;
   /** Extra trusted CA certificates (PEM) for `origin`; never turn TLS verification off instead. */
   ca?: string | Buffer | readonly (string | Buffer)[];
   /** HTTP/2 connections per host; default 4. */

@@ -49,6 +49,8 @@ export async function world(
 ): Promise<{
   standIn: ApnsStandIn;
   transport: Transport;
+  /** The public half of the signing key the transports use, for a second stand-in. */
+  publicKey: KeyObject;
   create(over?: Partial<ApnsTransportOptions>): Transport;
   close(): Promise<void>;
 }> {
@@ -80,6 +82,7 @@ export async function world(
   return {
     standIn,
     transport,
+    publicKey,
     create,
     async close() {
       await Promise.all(made.map((t) => t.close()));

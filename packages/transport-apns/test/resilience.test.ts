@@ -1,6 +1,15 @@
 import { isIdrelayError } from '@idrelay/core';
+import { createTestCertificate, startApnsStandIn } from '@idrelay/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { alert, device, world } from './fixtures.js';
+import { createApnsTransport } from '../src/index.js';
+import { alert, device, KEY_ID, makeKeyPair, TEAM_ID, TOPIC, world } from './fixtures.js';
+
+const credentials = () => ({
+  signingKey: makeKeyPair().privateKey,
+  teamId: TEAM_ID,
+  keyId: KEY_ID,
+  defaultTopic: TOPIC,
+});
 
 let w: Awaited<ReturnType<typeof world>>;
 afterEach(() => w.close());
@@ -184,5 +193,33 @@ describe('connections and concurrency', () => {
     const results = await w.transport.send(alert(), devices);
     expect(results.map((r) => r.deviceId)).toEqual(devices.map((d) => d.deviceId));
     expect(results.filter((r) => r.status === 'invalid-token')).toHaveLength(29);
+  });
+
+  it('routes each device to its environment’s host, with its own connections', async () => {
+    // One certificate for both: test certificates share a subject name, so trusting two of them confuses OpenSSL.
+    const certificate = createTestCertificate();
+    w = await world({ standIn: { certificate } });
+    const sandbox = await startApnsStandIn({ publicKey: w.publicKey, teamId: TEAM_ID, keyId: KEY_ID, certificate });
+    try {
+      const t = w.create({
+        origin: { production: w.standIn.origin, sandbox: sandbox.origin },
+        environment: 'production',
+      });
+      const prod = device();
+      const dev = device({ environment: 'sandbox' });
+      const results = await t.send(alert(), [prod, dev]);
+      expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+      expect(w.standIn.requests.map((r) => r.token)).toEqual([prod.token]);
+      expect(sandbox.requests.map((r) => r.token)).toEqual([dev.token]);
+      await t.close();
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('refuses an origin that is not https://host[:port]', () => {
+    expect(() => createApnsTransport({ ...credentials(), origin: 'http://localhost:1' })).toThrowError(
+      expect.objectContaining({ code: 'ERR_TRANSPORT_CONFIG' }),
+    );
   });
 });
