@@ -49,7 +49,9 @@ const BASIC_CONSTRAINTS = '551d13';
 export function createTestCertificate(options: { hosts?: readonly string[]; days?: number } = {}): TestCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const name = seq(set(seq(oid(COMMON_NAME), utf8('idrelay testkit'))));
+  // A unique name per certificate: a client trusting two stand-ins' certificates at once (both as `ca`) must not
+  // pick the wrong one as the issuer, which OpenSSL does when subjects are equal.
+  const name = seq(set(seq(oid(COMMON_NAME), utf8(`idrelay testkit ${randomBytes(8).toString('hex')}`))));
   const now = Date.now();
   const names = ['localhost', ...(options.hosts ?? [])].map((host) => der(0x82, Buffer.from(host)));
   const loopback = der(0x87, Buffer.from([127, 0, 0, 1]));
