@@ -8,6 +8,7 @@ import type {
   Platform,
   PushMessage,
 } from '@idrelay/core';
+import { integerArray, textArray } from './array-literal.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -137,15 +138,15 @@ export function createOutboxStore(context: PgContext): OutboxStore {
       return text;
     };
     const result = await query(sql.insert, [
-      column((item) => item.idempotencyKey),
-      column((item) => item.eventKey),
-      column((item) => item.notificationId),
-      column((item) => item.ruleId),
-      column((item) => item.userId),
-      column((item) => item.deviceId),
-      column((item) => item.platform),
-      column((item) => item.priority ?? 0),
-      column((item) => item.dueAt),
+      textArray(column((item) => item.idempotencyKey)),
+      textArray(column((item) => item.eventKey)),
+      textArray(column((item) => item.notificationId)),
+      textArray(column((item) => item.ruleId)),
+      textArray(column((item) => item.userId)),
+      textArray(column((item) => item.deviceId)),
+      textArray(column((item) => item.platform)),
+      integerArray(column((item) => Math.trunc(item.priority ?? 0))),
+      integerArray(column((item) => Math.trunc(item.dueAt))),
       column((item) => messageText(item.message)).join('\n'),
       column((item) => JSON.stringify(item.target)).join('\n'),
       now,

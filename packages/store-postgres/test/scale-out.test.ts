@@ -79,8 +79,13 @@ describe.skipIf(!postgres.available)('PostgreSQL outbox shared by several proces
         message: { id: `notification-${n}`, title: tricky, body: `#${n}`, urgency: 'high', data: { quote: '"' } },
       }),
     );
-    expect(await worker1.outbox.enqueue(many)).toEqual({ inserted: 5_001 });
-    const [last] = (await worker1.outbox.listByEvent('https://iam.example.com#e1')).slice(-1);
+    // Keys and ids with the characters an array literal must escape or could misread.
+    many.push(delivery(9_999, { userId: 'a "quoted" \\ {brace}, comma', ruleId: 'NULL', deviceId: '' }));
+    expect(await worker1.outbox.enqueue(many)).toEqual({ inserted: 5_002 });
+    const stored = await worker1.outbox.listByEvent('https://iam.example.com#e1');
+    const odd = stored.find((d) => d.ruleId === 'NULL');
+    expect(odd).toMatchObject({ userId: 'a "quoted" \\ {brace}, comma', ruleId: 'NULL', deviceId: '' });
+    const last = stored.find((d) => d.deviceId === 'device-5000');
     expect(last?.message).toEqual(many[5_000]!.message);
     expect(last?.target).toEqual(many[5_000]!.target);
   });

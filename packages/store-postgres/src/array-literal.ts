@@ -1,0 +1,22 @@
+/**
+ * PostgreSQL array literals for `unnest($1::text[], …)` parameters, built directly. node-postgres encodes a JS
+ * array by running two regular expressions over every element; most of our elements (ids, keys, platforms) need
+ * no escaping at all, so checking first and quoting as-is costs a fraction of that on a 5,000-row batch.
+ * Array literal syntax: https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO
+ */
+
+/** `{"a","b \"quoted\""}`: every element double-quoted, `"` and `\` backslash-escaped. Never NULL elements. */
+export function textArray(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    const safe = !value.includes('"') && !value.includes('\\');
+    out += `${i === 0 ? '"' : ',"'}${safe ? value : value.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
+}
+
+/** `{1,2,3}` for `int[]`/`bigint[]` parameters; the values are finite integers. */
+export function integerArray(values: readonly number[]): string {
+  return `{${values.join(',')}}`;
+}
