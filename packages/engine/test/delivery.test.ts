@@ -151,5 +151,22 @@ for (const driver of ALL) {
       await s.relay.drain();
       expect(s.received()).toEqual(['dave-pixel', 'erin-pixel', 'frank-browser']);
     });
+    it('does not resend when recording receipts fails after the send', async () => {
+      const append = store.audit.append.bind(store.audit);
+      let failOnce = true;
+      store.audit.append = async (entries) => {
+        if (failOnce && entries.some((e) => e.action === 'delivery.delivered')) {
+          failOnce = false;
+          throw new Error('audit unavailable');
+        }
+        return append(entries);
+      };
+      await s.relay.ingest(locked());
+      await s.relay.drain();
+      s.clock.advance(3_600_000);
+      await s.relay.drain();
+      expect(s.received()).toEqual(['dave-pixel']);
+      expect(await store.outbox.counts()).toMatchObject({ delivered: 1, pending: 0 });
+    });
   });
 }

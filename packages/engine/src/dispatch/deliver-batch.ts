@@ -165,7 +165,11 @@ export function createDeliveryHandler(options: DeliverOptions): DeliveryHandler 
             outcome: result.status === 'invalid-token' ? 'invalid-token' : 'rejected',
             ...error,
           });
-          if (result.status === 'invalid-token') await prune(options.store, d);
+          if (result.status === 'invalid-token') {
+            await prune(options.store, d).catch((error: unknown) => {
+              options.logger.error({ err: error, deviceId: d.deviceId }, 'pruning a device failed');
+            });
+          }
         }
       }
     }
@@ -180,8 +184,13 @@ export function createDeliveryHandler(options: DeliverOptions): DeliveryHandler 
         });
       }
     }
-    await options.receipts.delivered(delivered);
-    await options.receipts.failed(failures);
+    // The sends happened: a failing receipt or audit write must not turn them into retries (and duplicates).
+    await options.receipts.delivered(delivered).catch((error: unknown) => {
+      options.logger.error({ err: error, deliveries: delivered.length }, 'recording delivered receipts failed');
+    });
+    await options.receipts.failed(failures).catch((error: unknown) => {
+      options.logger.error({ err: error, deliveries: failures.length }, 'recording failure receipts failed');
+    });
     return outcomes;
   };
 }
