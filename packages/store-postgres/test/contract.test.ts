@@ -1,4 +1,5 @@
-import { requirePostgres, storeContract } from '@idrelay/testkit';
+import { requirePostgres } from '@idrelay/testkit';
+import { storeContract } from '@idrelay/testkit/contracts';
 import { afterAll, describe } from 'vitest';
 import { testSchemas } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeContract } from '@idrelay/testkit';
+import { storeContract } from '@idrelay/testkit/contracts';
 import { afterAll } from 'vitest';
 import { createSqliteStore } from '../src/index.js';
 import { openAtPreviousVersion, openNewer } from './helpers.js';

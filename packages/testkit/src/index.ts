@@ -1,6 +1,8 @@
 /**
- * `@idrelay/testkit`: what users' tests and ours share — local stand-ins that speak the real APNs, FCM and
- * Web Push wire protocols, and the contract suites every transport, store and directory passes.
+ * `@idrelay/testkit`: local stand-ins that speak the real APNs, FCM and Web Push wire protocols, test
+ * certificates, an in-memory directory and database helpers. The vitest contract suites live in
+ * `@idrelay/testkit/contracts` and the msw handlers in `@idrelay/testkit/msw`, so importing the stand-ins loads
+ * neither vitest nor msw.
  *
  * @packageDocumentation
  */
@@ -20,18 +22,6 @@ export {
   type ProviderTokenVerifierOptions,
 } from './apns/provider-token-verifier.js';
 export {
-  type ContractReceivedPush,
-  type ContractTargetKind,
-  type TransportContractHarness,
-  type TransportContractOptions,
-  transportContract,
-} from './contract/transport-contract.js';
-export {
-  DIRECTORY_FIXTURE,
-  type DirectoryContractOptions,
-  directoryContract,
-} from './directory/directory-contract.js';
-export {
   createMemoryDirectory,
   type MemoryDirectoryOptions,
   type MemoryGroup,
@@ -47,7 +37,6 @@ export {
   type RecordedFcmMessage,
 } from './fcm/fcm-backend.js';
 export { type FcmErrorCode, type FcmReply, fcmErrorReply } from './fcm/fcm-errors.js';
-export { type FcmHandlersOptions, type FcmMswHandlers, fcmHandlers } from './fcm/msw-handlers.js';
 export {
   type FirebaseRedirect,
   type FirebaseRedirectTarget,
@@ -68,8 +57,6 @@ export {
   randomSchemaName,
   requirePostgres,
 } from './postgres/test-database.js';
-export type { StoreMigrationHooks } from './store-contract/fixtures.js';
-export { type StoreContractOptions, storeContract } from './store-contract/store-contract.js';
 export { createTestCertificate, type TestCertificate } from './tls/self-signed.js';
 export { DecryptError, decryptWebPushBody } from './webpush/decrypt.js';
 export { type VapidCheck, type VapidClaims, verifyVapid } from './webpush/vapid-verify.js';

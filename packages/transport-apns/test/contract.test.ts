@@ -1,5 +1,6 @@
 import type { DeviceTarget } from '@idrelay/core';
-import { type ApnsRecordedRequest, transportContract } from '@idrelay/testkit';
+import type { ApnsRecordedRequest } from '@idrelay/testkit';
+import { transportContract } from '@idrelay/testkit/contracts';
 import { device, world } from './fixtures.js';
 
 const tokenOf = (target: DeviceTarget) => (target.platform === 'apns' ? target.token : '');

@@ -5,7 +5,8 @@
  * to count between sends. The HTTP/2 path has its own tests in http2-stand-in.test.ts.
  */
 import type { DeviceTarget } from '@idrelay/core';
-import { redirectFirebaseToStandIn, startFcmStandIn, transportContract } from '@idrelay/testkit';
+import { redirectFirebaseToStandIn, startFcmStandIn } from '@idrelay/testkit';
+import { transportContract } from '@idrelay/testkit/contracts';
 import { createFcmTransport } from '../src/index.js';
 import { fakeSleep } from './fixtures.js';
 

@@ -2,7 +2,8 @@
  * firebase-admin's real HTTP/1.1 path (OAuth token fetch, then one `messages:send` per message with
  * `enableLegacyHttpTransport()`), intercepted by msw with the testkit's FCM handlers.
  */
-import { createTestServiceAccount, fcmHandlers } from '@idrelay/testkit';
+import { createTestServiceAccount } from '@idrelay/testkit';
+import { fcmHandlers } from '@idrelay/testkit/msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFcmTransport } from '../src/index.js';

@@ -1,5 +1,6 @@
 import type { DeviceTarget, WebPushSubscription } from '@idrelay/core';
-import { startWebPushService, transportContract } from '@idrelay/testkit';
+import { startWebPushService } from '@idrelay/testkit';
+import { transportContract } from '@idrelay/testkit/contracts';
 import { createWebPushTransport, generateVapidKeys } from '../src/index.js';
 
 const vapid = { ...generateVapidKeys(), subject: 'mailto:ops@example.com' };
