@@ -40,7 +40,8 @@ export function assertSchemaName(schema: string): void {
 // SQLSTATE classes that mean "no usable connection": 08 connection exception, 28 invalid authorization,
 // 3D000 unknown database, 53300 too many connections, 57P01-57P03 server shutting down or starting up.
 const UNAVAILABLE_STATE = /^(08|28|3D000|53300|57P0[1-3])/;
-const SQLSTATE = /^[0-9A-Z]{5}$/;
+// No SQLSTATE class starts with E, while Node's errno codes do (EPIPE is five letters too).
+const SQLSTATE = /^(?!E)[0-9A-Z]{5}$/;
 const CONNECTION_MESSAGE = /connect|terminated|timeout|socket|ECONN|pool after calling end/i;
 
 /** True when `error` means the database could not be reached, rather than a statement failing. */
