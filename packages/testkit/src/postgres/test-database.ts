@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
-/** Where tests find PostgreSQL unless `IDRELAY_TEST_DATABASE_URL` says otherwise: the local server, trust auth. */
+/**
+ * Where tests find PostgreSQL unless `IDRELAY_TEST_DATABASE_URL` says otherwise: the local server, trust auth.
+ *
+ * @example
+ * ```ts
+ * postgresTestUrl({}) === DEFAULT_POSTGRES_TEST_URL; // true
+ * ```
+ */
 export const DEFAULT_POSTGRES_TEST_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
@@ -17,7 +24,14 @@ export function postgresTestUrl(env: Readonly<Record<string, string | undefined>
   return env.IDRELAY_TEST_DATABASE_URL || DEFAULT_POSTGRES_TEST_URL;
 }
 
-/** What {@link requirePostgres} found. */
+/**
+ * What {@link requirePostgres} found.
+ *
+ * @example
+ * ```ts
+ * const { available, url } = await requirePostgres();
+ * ```
+ */
 export interface PostgresTestDatabase {
   /** The connection string to use. */
   url: string;
@@ -27,7 +41,14 @@ export interface PostgresTestDatabase {
   reason?: string;
 }
 
-/** Options of {@link requirePostgres}. */
+/**
+ * Options of {@link requirePostgres}.
+ *
+ * @example
+ * ```ts
+ * await requirePostgres({ url: 'postgres://postgres@127.0.0.1:5433/test', timeoutMs: 500 });
+ * ```
+ */
 export interface RequirePostgresOptions {
   /** Defaults to {@link postgresTestUrl}. */
   url?: string;
