@@ -33,14 +33,19 @@ function failingDirectory(after: number): Directory {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'idrelay-restart-'));
+let files = 0;
+let file = '';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const targets = [
   {
     name: 'sqlite (file)',
     available: true,
-    create: () => createSqliteStore({ path: join(dir, 'relay.db') }),
-    reopen: () => createSqliteStore({ path: join(dir, 'relay.db') }),
+    create: () => {
+      file = join(dir, `relay-${++files}.db`);
+      return createSqliteStore({ path: file });
+    },
+    reopen: () => createSqliteStore({ path: file }),
     cleanup: async () => {},
   },
   {
@@ -110,5 +115,53 @@ for (const target of targets) {
       await second.close();
       await target.cleanup(second);
     }, 60_000);
+    it('keeps an open digest window across a restart and flushes it once', async () => {
+      let now = T0;
+      const transport = createRecordingTransport('fcm');
+      const directory = createMemoryDirectory({
+        users: [{ id: 'admin' }],
+        groups: [{ id: 'admins', members: ['admin'] }],
+      });
+      const options = {
+        transports: [transport],
+        directory,
+        rules: defaultRules({ securityGroup: 'soc', adminGroup: 'admins', digestWindowMs: 60_000 }),
+        clock: { now: () => now },
+        scheduler: manualScheduler,
+      };
+      const first = await target.create();
+      await first.devices.upsert({
+        userId: 'admin',
+        deviceId: 'admin-phone',
+        platform: 'fcm',
+        token: 'admin-token-1',
+        createdAt: T0,
+        updatedAt: T0,
+      });
+      const relay1 = createRelay({ ...options, store: first });
+      for (let i = 0; i < 2; i++) {
+        await relay1.ingest(
+          createEvent(
+            'idrelay.sync.failed',
+            { connector: 'ldap', error: { message: 'down' } },
+            { source: '/test', id: `digest-${i}` },
+          ),
+        );
+      }
+      await relay1.drain();
+      await relay1.close();
+      await first.close();
+
+      now += 60_000;
+      const second = await target.reopen(first);
+      const relay2 = createRelay({ ...options, store: second });
+      await relay2.start();
+      await relay2.drain();
+      await relay2.drain();
+      expect(transport.sent.map((s) => s.message.title)).toEqual(['IAM operations: 2 failure(s)']);
+      await relay2.close();
+      await second.close();
+      await target.cleanup(second);
+    });
   });
 }
