@@ -27,7 +27,14 @@ import type { TemplateDefinition } from './render/template.js';
 import { createTemplates, type TemplateRegistry } from './render/template-registry.js';
 import { defineRules, type Rule } from './rules/rule.js';
 
-/** Options of {@link createRelay}. */
+/**
+ * Options of {@link createRelay}.
+ *
+ * @example
+ * ```ts
+ * const options: RelayOptions = { store, directory, transports: [fcm], rules: defaultRules({ securityGroup: 'soc', adminGroup: 'ops' }) };
+ * ```
+ */
 export interface RelayOptions {
   /** The database behind every port (`createSqliteStore()`, `createPostgresStore()`); the relay does not close it. */
   store: Store;
@@ -66,7 +73,16 @@ export interface RelayOptions {
   pollMs?: number;
 }
 
-/** The relay: ingest identity events, deliver pushes, explain decisions. */
+/**
+ * The relay: ingest identity events, deliver pushes, explain decisions.
+ *
+ * @example
+ * ```ts
+ * await relay.start();
+ * const { deliveries } = await relay.ingest(event);
+ * await relay.close();
+ * ```
+ */
 export interface Relay {
   /** Re-plans events a previous process left unplanned, then starts dispatching and firing timers. */
   start(): Promise<{ replanned: number }>;

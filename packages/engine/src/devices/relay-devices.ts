@@ -7,7 +7,14 @@ import {
   type WebPushSubscription,
 } from '@idrelay/core';
 
-/** A device registration as an app or the gateway sends it. */
+/**
+ * A device registration as an app or the gateway sends it.
+ *
+ * @example
+ * ```ts
+ * const registration: DeviceRegistration = { userId: 'u-1', deviceId: 'pixel', platform: 'fcm', token: 'fcm-token…' };
+ * ```
+ */
 export type DeviceRegistration = {
   userId: string;
   deviceId: string;

@@ -1,4 +1,11 @@
-/** Retry policy of deliveries. */
+/**
+ * Retry policy of deliveries.
+ *
+ * @example
+ * ```ts
+ * createRelay({ ...options, retry: { maxAttempts: 5, baseMs: 2_000, capMs: 600_000 } });
+ * ```
+ */
 export interface RetryPolicy {
   /** Attempts before a delivery is dead-lettered. Default 8. */
   maxAttempts?: number;

@@ -7,7 +7,15 @@ import {
   type Store,
 } from '@idrelay/core';
 
-/** Receives events the relay emits: receipts (`notification.delivered` / `notification.failed`) and `preference.changed`. */
+/**
+ * Receives events the relay emits: receipts (`notification.delivered` / `notification.failed`) and `preference.changed`.
+ *
+ * @example
+ * ```ts
+ * const listener: RelayListener = (event) => metrics.count(event.type);
+ * relay.subscribe(listener);
+ * ```
+ */
 export type RelayListener = (event: IdentityEvent) => void | Promise<void>;
 
 /** A terminal failure of one delivery. */

@@ -27,7 +27,15 @@ export interface PlannedNotification {
   digestUntil?: number;
 }
 
-/** What ingesting an event planned. */
+/**
+ * What ingesting an event planned.
+ *
+ * @example
+ * ```ts
+ * const result: PlanResult = await relay.ingest(event);
+ * if (result.deliveries === 0) console.log(result.rules.filter((r) => !r.matched));
+ * ```
+ */
 export interface PlanResult {
   eventKey: string;
   /** True when the event was seen before; nothing was planned again. */

@@ -52,7 +52,14 @@ export interface PreviewNotification {
   truncated: boolean;
 }
 
-/** What {@link RelayPreview} returns. */
+/**
+ * What {@link RelayPreview} returns.
+ *
+ * @example
+ * ```ts
+ * const { notifications }: PreviewResult = await relay.preview(event);
+ * ```
+ */
 export interface PreviewResult {
   eventKey: string;
   /** The event was already ingested; ingesting it again would be a no-op. */

@@ -1,7 +1,14 @@
 import type { IdentityEvent } from '@idrelay/core';
 import type { CodeRule, DeclarativeRule, IntentSpec, Rule } from './rule.js';
 
-/** Options of {@link defaultRules}. */
+/**
+ * Options of {@link defaultRules}.
+ *
+ * @example
+ * ```ts
+ * defaultRules({ securityGroup: 'g-soc', adminGroup: 'g-iam-admins', digestWindowMs: 5 * 60_000 });
+ * ```
+ */
 export interface DefaultRulesOptions {
   /** Directory group of the security team: privilege changes, reported denials, risk signals. */
   securityGroup: string;
