@@ -24,6 +24,7 @@ export {
 } from './events/catalogue/index.js';
 export { type CreateEventOptions, createEvent, serializeEvent } from './events/create.js';
 export { EnvelopeSchema, type ExtensionAttributes, type IdentityEvent } from './events/envelope.js';
+export { eventKey } from './events/event-key.js';
 export { eventJsonSchema } from './events/json-schema.js';
 export {
   type EventInvalidDetails,

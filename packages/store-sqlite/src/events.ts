@@ -1,13 +1,8 @@
-import type { EventStore, IdentityEvent, StoredEvent } from '@idrelay/core';
+import { type EventStore, eventKey, type IdentityEvent, type StoredEvent } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
 
 type Rejected = Awaited<ReturnType<EventStore['listRejected']>>[number];
-
-/** The dedupe key of an event: CloudEvents identifies an event by `source` and `id` together. */
-export function eventKey(event: Pick<IdentityEvent, 'source' | 'id'>): string {
-  return `${event.source}#${event.id}`;
-}
 
 const toStoredEvent = (row: Row): StoredEvent => ({
   key: text(row.key)!,
