@@ -51,7 +51,9 @@ export {
   type AuditEntryInput,
   type AuditSink,
   canonicalJson,
+  chainAuditEntries,
   hashAuditEntry,
+  normaliseAuditEntry,
   verifyAuditChain,
 } from './ports/audit.js';
 export type {

@@ -1,19 +1,7 @@
-import type { AuditEntry, AuditEntryInput, AuditStore } from '@idrelay/core';
-import { hashAuditEntry } from '@idrelay/core';
+import type { AuditEntry, AuditStore } from '@idrelay/core';
+import { chainAuditEntries } from '@idrelay/core';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
-
-/**
- * The fields of an entry that are stored and hashed. Anything else a caller put on the object is dropped, and
- * `details` goes through JSON first, so the hash covers exactly what reading the entry back reproduces.
- */
-function normalise(entry: AuditEntryInput): AuditEntryInput {
-  const input: AuditEntryInput = { at: entry.at, action: entry.action, actor: entry.actor };
-  if (entry.eventRef !== undefined) input.eventRef = entry.eventRef;
-  if (entry.target !== undefined) input.target = entry.target;
-  if (entry.details !== undefined) input.details = JSON.parse(JSON.stringify(entry.details)) as Record<string, unknown>;
-  return input;
-}
 
 const toEntry = (row: Row): AuditEntry => {
   const entry: AuditEntry = {
@@ -43,17 +31,10 @@ export function createAuditStore(context: PgContext): AuditStore {
   return {
     append: async (entries) => {
       if (entries.length === 0) return [];
-      const inputs = entries.map(normalise);
       return context.transaction(async (tx) => {
         const { rows } = await tx(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
-        let seq = num(rows[0]?.seq)!;
-        let prevHash = str(rows[0]?.hash)!;
-        const chained = inputs.map((input): AuditEntry => {
-          seq += 1;
-          const entry: AuditEntry = { ...input, seq, prevHash, hash: hashAuditEntry(seq, prevHash, input) };
-          prevHash = entry.hash;
-          return entry;
-        });
+        const chained = chainAuditEntries({ seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! }, entries);
+        const last = chained.at(-1)!;
         await tx(
           `INSERT INTO ${audit} (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -70,7 +51,7 @@ export function createAuditStore(context: PgContext): AuditStore {
             chained.map((e) => e.hash),
           ],
         );
-        await tx(`UPDATE ${head} SET seq = $1, hash = $2 WHERE id = 1`, [seq, prevHash]);
+        await tx(`UPDATE ${head} SET seq = $1, hash = $2 WHERE id = 1`, [last.seq, last.hash]);
         return chained;
       });
     },

@@ -1,20 +1,7 @@
-import type { AuditEntry, AuditEntryInput, AuditStore } from '@idrelay/core';
-import { AUDIT_GENESIS_HASH, hashAuditEntry } from '@idrelay/core';
+import type { AuditEntry, AuditStore } from '@idrelay/core';
+import { chainAuditEntries } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { fromJson, int, text } from './driver.js';
-
-/**
- * The fields of an entry that are stored and hashed. Anything else a caller put on the object is dropped before
- * hashing; otherwise the hash would cover data that reading the entry back cannot reproduce, and the chain
- * would fail verification.
- */
-function normalise(entry: AuditEntryInput): AuditEntryInput {
-  const input: AuditEntryInput = { at: entry.at, action: entry.action, actor: entry.actor };
-  if (entry.eventRef !== undefined) input.eventRef = entry.eventRef;
-  if (entry.target !== undefined) input.target = entry.target;
-  if (entry.details !== undefined) input.details = JSON.parse(JSON.stringify(entry.details)) as Record<string, unknown>;
-  return input;
-}
 
 const toEntry = (row: Row): AuditEntry => {
   const entry: AuditEntry = {
@@ -44,31 +31,28 @@ export function createAuditStore(context: SqliteContext): AuditStore {
         // Reading the head and inserting after it in one transaction is what keeps concurrent appends in one chain.
         transaction(() => {
           const last = head();
-          let seq = int(last?.seq) ?? 0;
-          let prevHash = text(last?.hash) ?? AUDIT_GENESIS_HASH;
+          const chained = chainAuditEntries(
+            last === undefined ? undefined : { seq: int(last.seq)!, hash: text(last.hash)! },
+            entries,
+          );
           const insert = statement(
             `INSERT INTO audit (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           );
-          return entries.map((raw): AuditEntry => {
-            const input = normalise(raw);
-            seq += 1;
-            const hash = hashAuditEntry(seq, prevHash, input);
+          for (const e of chained) {
             insert.run(
-              seq,
-              input.at,
-              input.action,
-              input.actor,
-              input.eventRef ?? null,
-              input.target ?? null,
-              input.details === undefined ? null : JSON.stringify(input.details),
-              prevHash,
-              hash,
+              e.seq,
+              e.at,
+              e.action,
+              e.actor,
+              e.eventRef ?? null,
+              e.target ?? null,
+              e.details === undefined ? null : JSON.stringify(e.details),
+              e.prevHash,
+              e.hash,
             );
-            const entry: AuditEntry = { ...input, seq, prevHash, hash };
-            prevHash = hash;
-            return entry;
-          });
+          }
+          return chained;
         }),
       ),
     list: ({ afterSeq = 0, limit }) =>

@@ -45,6 +45,44 @@ export function hashAuditEntry(seq: number, prevHash: string, entry: AuditEntryI
 }
 
 /**
+ * The fields of an entry that are stored and hashed. Anything else a caller put on the object is dropped, and
+ * `details` goes through JSON first, so the hash covers exactly what reading the entry back reproduces.
+ */
+export function normaliseAuditEntry(entry: AuditEntryInput): AuditEntryInput {
+  const input: AuditEntryInput = { at: entry.at, action: entry.action, actor: entry.actor };
+  if (entry.eventRef !== undefined) input.eventRef = entry.eventRef;
+  if (entry.target !== undefined) input.target = entry.target;
+  if (entry.details !== undefined) input.details = JSON.parse(JSON.stringify(entry.details)) as Record<string, unknown>;
+  return input;
+}
+
+/**
+ * Chains `entries` after `head` (the last stored entry, or undefined for an empty log): normalises each, numbers
+ * it and hashes it over its predecessor. A store calls this inside the transaction that read `head`, then inserts
+ * the result, so concurrent appends never fork the chain.
+ *
+ * @example
+ * ```ts
+ * const chained = chainAuditEntries(await readHeadForUpdate(tx), entries);
+ * await insertAll(tx, chained);
+ * ```
+ */
+export function chainAuditEntries(
+  head: Pick<AuditEntry, 'seq' | 'hash'> | undefined,
+  entries: readonly AuditEntryInput[],
+): AuditEntry[] {
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? AUDIT_GENESIS_HASH;
+  return entries.map((raw) => {
+    const input = normaliseAuditEntry(raw);
+    seq += 1;
+    const entry: AuditEntry = { ...input, seq, prevHash, hash: hashAuditEntry(seq, prevHash, input) };
+    prevHash = entry.hash;
+    return entry;
+  });
+}
+
+/**
  * Checks that `entries` (consecutive, in order) form an unbroken chain. Returns the first broken `seq`, or
  * `undefined` when the chain holds.
  */
