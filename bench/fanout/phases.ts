@@ -19,7 +19,7 @@ const DEVICES = USERS * 2;
 
 function noopTransport(
   platform: 'apns' | 'fcm',
-  onSend?: (message: { id: string }) => void,
+  onSend?: (message: { id: string }, devices: number) => void,
 ): Transport & { count: number } {
   const t = {
     platform,
