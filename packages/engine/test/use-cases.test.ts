@@ -252,6 +252,39 @@ for (const driver of ALL) {
         reviewers: ['carol'],
       });
       expect(await deliver(e)).toEqual(['carol-iphone']);
+      const approved = event('idrelay.exstream.content.approved', {
+        contentId: 'c-1',
+        approver: { id: 'carol' },
+        submittedBy: { id: 'dave' },
+      });
+      expect(await deliver(approved)).toEqual(['dave-pixel']);
+      expect(s.transports.fcm.sent[0]!.message).toMatchObject({
+        title: 'Content approved',
+        collapseId: 'exstream-review:c-1',
+      });
+    });
+
+    it('Exstream designer activity and production runs are audited but notify nobody', async () => {
+      const opened = event('idrelay.exstream.template.opened', {
+        template: { id: 'tpl-1' },
+        userId: 'dave',
+        openedAt: new Date(T0).toISOString(),
+      });
+      expect(await deliver(opened)).toEqual([]);
+      const run = event('idrelay.exstream.production.triggered', { jobId: 'j-1', triggeredBy: { id: 'dave' } });
+      expect(await deliver(run)).toEqual([]);
+      const audit = await store.audit.list({ limit: 1000 });
+      expect(audit.filter((entry) => entry.action === 'event.ingested')).toHaveLength(2);
+    });
+
+    it('a changed policy reaches the audience it names, and nobody when it names none', async () => {
+      const changed = event('idrelay.policy.changed', {
+        policy: { id: 'aup', name: 'Acceptable use', version: '4' },
+        audience: { kind: 'group', groupId: 'iam-admins' },
+      });
+      expect(await deliver(changed)).toEqual(['ivan-iphone', 'judy-pixel']);
+      const quiet = event('idrelay.policy.changed', { policy: { id: 'aup', name: 'Acceptable use', version: '5' } });
+      expect(await deliver(quiet)).toEqual([]);
     });
 
     it('a duplicate event (same source and id) is planned once and sent once', async () => {

@@ -33,7 +33,8 @@ function requesterAudience(event: IdentityEvent): IntentSpec['audience'] | undef
  * The rule set that covers every use case of the event catalogue (ARCHITECTURE.md): approvers for access
  * requests, the user for sign-in verification, the security team for privilege changes and risk, the user and
  * manager for memberships, administrators (digested) for operational failures, and announcements to their own
- * audience. Use it as is, or spread it and add rules before or after.
+ * audience. Exstream designer activity (`exstream.template.*`) and production runs feed the audit timeline only and
+ * notify nobody by default. Use it as is, or spread it and add rules before or after.
  *
  * @example
  * ```ts
@@ -218,6 +219,24 @@ export function defaultRules(options: DefaultRulesOptions): Rule[] {
         audience: { kind: 'users', userIds: ['$data.reviewers'] },
         category: 'access-request',
         urgency: 'high',
+      },
+    },
+    {
+      id: 'policy-change-to-audience',
+      description: 'A changed policy reaches the audience the event names (without one it is only audited).',
+      types: ['policy.changed'],
+      when: [{ path: 'data.audience', exists: true }],
+      notify: { audience: '$data.audience', category: 'policy', collapseId: 'policy-change:{{data.policy.id}}' },
+    },
+    {
+      id: 'exstream-decision-to-submitter',
+      description: 'The submitter of Exstream content learns whether it was approved or rejected.',
+      types: ['exstream.content.approved', 'exstream.content.rejected'],
+      when: [{ path: 'data.submittedBy', exists: true }],
+      notify: {
+        audience: { kind: 'users', userIds: ['$data.submittedBy.id'] },
+        category: 'access-decision',
+        collapseId: 'exstream-review:{{data.contentId}}',
       },
     },
     {

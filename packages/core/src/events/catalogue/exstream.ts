@@ -22,11 +22,21 @@ export const ExstreamContentSubmitted = z.looseObject({
   reviewers: z.array(Id).max(1000).optional(),
 });
 
-/** `idrelay.exstream.content.approved` — a reviewer approved submitted content. */
-export const ExstreamContentApproved = z.looseObject({ contentId: Id, approver: Actor, comment: LongText.optional() });
+/** `idrelay.exstream.content.approved` — a reviewer approved submitted content; the submitter is told. */
+export const ExstreamContentApproved = z.looseObject({
+  contentId: Id,
+  approver: Actor,
+  submittedBy: Actor.optional(),
+  comment: LongText.optional(),
+});
 
-/** `idrelay.exstream.content.rejected` — a reviewer rejected submitted content. */
-export const ExstreamContentRejected = z.looseObject({ contentId: Id, approver: Actor, reason: LongText.optional() });
+/** `idrelay.exstream.content.rejected` — a reviewer rejected submitted content; the submitter is told. */
+export const ExstreamContentRejected = z.looseObject({
+  contentId: Id,
+  approver: Actor,
+  submittedBy: Actor.optional(),
+  reason: LongText.optional(),
+});
 
 /** `idrelay.exstream.production.triggered` — a production run (document generation) was started. */
 export const ExstreamProductionTriggered = z.looseObject({

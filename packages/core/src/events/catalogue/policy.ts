@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AudienceSpecSchema } from '../../audience/audience-spec.js';
 import { Id, LongText, Text, Timestamp } from './shared.js';
 
 const Policy = z.looseObject({ id: Id, name: Text, version: z.string().max(64).optional() });
@@ -16,9 +17,11 @@ export const PolicyActionRequired = z.looseObject({
   url: z.url().optional(),
 });
 
-/** `idrelay.policy.changed` — a policy changed; people it concerns are told. */
+/** `idrelay.policy.changed` — a policy changed; the people it concerns (`audience`) are told. */
 export const PolicyChanged = z.looseObject({
   policy: Policy,
   summary: LongText.optional(),
   effectiveAt: Timestamp.optional(),
+  /** Who the policy concerns; without it the change is recorded and audited but nobody is notified. */
+  audience: AudienceSpecSchema.optional(),
 });
