@@ -18,7 +18,10 @@ const STATUSES: readonly OutboxStatus[] = ['pending', 'claimed', 'delivered', 'f
  * lease, update time, and a provider id no claimable row has): materialising fewer columns is most of what makes
  * a claim cheaper, so `claimed` supplies them instead.
  */
-const toDelivery = (row: Row, claimed?: { leaseUntil: number; now: number }): Delivery => {
+const toDelivery = (
+  row: Row,
+  claimed?: { leaseUntil: number; now: number; messages: Map<string, PushMessage> },
+): Delivery => {
   const status = claimed === undefined ? (text(row.status) as OutboxStatus) : 'claimed';
   const delivery: Delivery = {
     id: String(row.id),
@@ -30,7 +33,8 @@ const toDelivery = (row: Row, claimed?: { leaseUntil: number; now: number }): De
     deviceId: text(row.device_id)!,
     platform: text(row.platform) as Platform,
     dueAt: int(row.due_at)!,
-    message: JSON.parse(text(row.message)!) as PushMessage,
+    message:
+      claimed === undefined ? (JSON.parse(text(row.message)!) as PushMessage) : cachedMessage(row, claimed.messages),
     target: JSON.parse(text(row.target)!) as DeviceTarget,
     priority: int(row.priority)!,
     status,
@@ -46,6 +50,21 @@ const toDelivery = (row: Row, claimed?: { leaseUntil: number; now: number }): De
   if (providerMessageId !== undefined) delivery.providerMessageId = providerMessageId;
   return delivery;
 };
+
+/**
+ * Deliveries of one notification carry the same rendered message per locale, and a claimed batch is mostly one
+ * notification: parse each distinct message text once per claim and share the object (the engine never mutates it;
+ * per-device data lives in the target). Parsing was a fifth of dispatch CPU before.
+ */
+function cachedMessage(row: Row, messages: Map<string, PushMessage>): PushMessage {
+  const json = text(row.message)!;
+  let message = messages.get(json);
+  if (message === undefined) {
+    message = JSON.parse(json) as PushMessage;
+    messages.set(json, message);
+  }
+  return message;
+}
 
 /** Claim order: highest priority, then earliest due, then oldest. `RETURNING` promises no order, so we sort. */
 const claimOrder = (a: Delivery, b: Delivery): number =>
@@ -159,7 +178,7 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
           platforms === undefined
             ? statement(claimSql(false)).all(now + leaseMs, now, now, limit)
             : statement(claimSql(true)).all(now + leaseMs, now, now, JSON.stringify(platforms), limit);
-        const claimed = { leaseUntil: now + leaseMs, now };
+        const claimed = { leaseUntil: now + leaseMs, now, messages: new Map<string, PushMessage>() };
         return (rows as Row[]).map((row) => toDelivery(row, claimed)).sort(claimOrder);
       }),
     settle: (outcomes) =>

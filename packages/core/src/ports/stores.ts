@@ -164,7 +164,8 @@ export interface OutboxStore {
   enqueue(deliveries: readonly NewDelivery[]): Promise<{ inserted: number }>;
   /**
    * Claims due deliveries: `pending` with `dueAt <= now`, or `claimed` whose lease expired. Highest priority, then
-   * earliest due, first. Increments `attempts`. Two concurrent claims never return the same delivery.
+   * earliest due, first. Increments `attempts`. Two concurrent claims never return the same delivery. Deliveries of
+   * one claim may share one `message` object (stores parse each distinct message once): treat it as read-only.
    */
   claim(options: ClaimOptions): Promise<Delivery[]>;
   /** Records outcomes of claimed deliveries. An outcome for a delivery no longer claimed is ignored. */
