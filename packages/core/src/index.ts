@@ -34,16 +34,17 @@ export {
   parseEventOfType,
   safeParseEvent,
 } from './events/parse.js';
-export type {
-  DeliveryResult,
-  DeliveryStatus,
-  DeviceAddress,
-  DeviceTarget,
-  Platform,
-  PushAction,
-  PushMessage,
-  Urgency,
-  WebPushSubscription,
+export {
+  type DeliveryResult,
+  type DeliveryStatus,
+  type DeviceAddress,
+  type DeviceTarget,
+  deviceAddressKey,
+  type Platform,
+  type PushAction,
+  type PushMessage,
+  type Urgency,
+  type WebPushSubscription,
 } from './messages/push-message.js';
 export {
   AUDIT_GENESIS_HASH,

@@ -1,11 +1,6 @@
-import type { DeviceAddress, DeviceRecord, DeviceStore } from '@idrelay/core';
+import { type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
 import type { PgContext, Query, Row } from './context.js';
 import { num, str } from './context.js';
-
-/** What makes a device reachable: its token, or its Web Push endpoint. Unique per platform. */
-function addressKey(device: DeviceAddress): string {
-  return device.platform === 'webpush' ? device.subscription.endpoint : device.token;
-}
 
 /** The platform-specific part of the address (token, topic, environment, subscription), kept as JSON. */
 function addressOf(device: DeviceRecord): Record<string, unknown> {
@@ -43,7 +38,7 @@ export function createDeviceStore(context: PgContext): DeviceStore {
       // A reinstalled app registers the same token under a new device id: the old record goes.
       const displaced = await tx(
         `DELETE FROM ${devices} WHERE platform = $1 AND address_key = $2 AND device_id <> $3 RETURNING device_id`,
-        [device.platform, addressKey(device), device.deviceId],
+        [device.platform, deviceAddressKey(device), device.deviceId],
       );
       await tx(
         `INSERT INTO ${devices} (device_id, user_id, platform, address_key, address, public_key, key_algorithm, name,
@@ -57,7 +52,7 @@ export function createDeviceStore(context: PgContext): DeviceStore {
           device.deviceId,
           device.userId,
           device.platform,
-          addressKey(device),
+          deviceAddressKey(device),
           JSON.stringify(addressOf(device)),
           device.publicKey ?? null,
           device.keyAlgorithm ?? null,

@@ -1,11 +1,6 @@
-import type { DeviceAddress, DeviceRecord, DeviceStore } from '@idrelay/core';
+import { type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
-
-/** What makes a device reachable: its token, or its Web Push endpoint. Unique per platform. */
-function addressKey(device: DeviceAddress): string {
-  return device.platform === 'webpush' ? device.subscription.endpoint : device.token;
-}
 
 /** The platform-specific part of the address (token, topic, environment, subscription), kept as JSON. */
 function addressOf(device: DeviceRecord): Record<string, unknown> {
@@ -38,7 +33,7 @@ export function createDeviceStore(context: SqliteContext): DeviceStore {
     upsert: (device) =>
       run(() =>
         transaction(() => {
-          const key = addressKey(device);
+          const key = deviceAddressKey(device);
           // A reinstalled app registers the same token under a new device id: the old record goes.
           const displaced = (
             statement(

@@ -80,6 +80,19 @@ export type DeviceAddress =
   | { deviceId: string; platform: 'webpush'; subscription: WebPushSubscription };
 
 /**
+ * What makes a device reachable: its APNs or FCM token, or its Web Push endpoint. Unique per platform, so stores
+ * index devices by it and the engine compares it to tell whether a device re-registered since a delivery was planned.
+ *
+ * @example
+ * ```ts
+ * deviceAddressKey({ deviceId: 'd', platform: 'fcm', token: 'abc' }); // 'abc'
+ * ```
+ */
+export function deviceAddressKey(address: DeviceAddress): string {
+  return address.platform === 'webpush' ? address.subscription.endpoint : address.token;
+}
+
+/**
  * A device and what is specific to it in this send: `data` is merged over `message.data` (the action token is
  * bound to one device, so it differs per device).
  */

@@ -9,7 +9,7 @@ import type {
   Store,
   Transport,
 } from '@idrelay/core';
-import { isIdrelayError } from '@idrelay/core';
+import { deviceAddressKey, isIdrelayError } from '@idrelay/core';
 import { type RetryPolicy, retryDelay } from './backoff.js';
 import type { FailureReceipt, Receipts } from './receipts.js';
 
@@ -52,18 +52,10 @@ export function retryOrDead(
   };
 }
 
-function addressOf(target: {
-  platform: string;
-  token?: string;
-  subscription?: { endpoint: string };
-}): string | undefined {
-  return target.platform === 'webpush' ? target.subscription?.endpoint : target.token;
-}
-
 /** Removes the device unless it re-registered with a new token since this delivery was planned. */
 async function prune(store: Store, delivery: Delivery): Promise<void> {
   const device = await store.devices.get(delivery.deviceId);
-  if (device && addressOf(device as never) === addressOf(delivery.target as never))
+  if (device && deviceAddressKey(device) === deviceAddressKey(delivery.target))
     await store.devices.remove(delivery.deviceId);
 }
 
