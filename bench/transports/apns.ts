@@ -6,13 +6,12 @@
  * Clients run interleaved, `APNS_BENCH_ROUNDS` (default 2) times; each keeps its best case. A case counts only if
  * every message came back delivered.
  */
-import { fork } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { DeviceTarget, PushMessage } from '@idrelay/core';
 import { createApnsTransport } from '@idrelay/transport-apns';
+import { forkBenchChild } from '../lib/child.js';
 import { type Measurement, measureConcurrent } from '../lib/measure.js';
 import { type Report, round } from '../lib/report.js';
 
@@ -45,37 +44,18 @@ interface StandInHandle {
 }
 
 async function startStandInProcess(publicKey: string): Promise<StandInHandle> {
-  const child = fork(fileURLToPath(new URL('./apns-stand-in-process.ts', import.meta.url)), [], {
-    execArgv: ['--conditions=@idrelay/source', '--import', 'tsx'],
+  const child = forkBenchChild(new URL('./apns-stand-in-process.ts', import.meta.url), {
     env: { ...process.env, APNS_STAND_IN: JSON.stringify({ publicKey, teamId: TEAM_ID, keyId: KEY_ID }) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = (type: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const onMessage = (m: Record<string, unknown>) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', reject);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', reject);
-    });
-  const ready = await next('ready');
+  const ready = await child.next('ready');
   return {
     origin: ready.origin as string,
     port: ready.port as number,
     ca: ready.ca as string,
     async cpu() {
-      const reply = next('cpu');
-      child.send({ type: 'cpu' });
-      return (await reply).us as number;
+      return (await child.ask('cpu')).us as number;
     },
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      await exited;
-    },
+    close: () => child.stop('close'),
   };
 }
 

@@ -1,25 +1,8 @@
-/**
- * FCM: sender CPU per message and throughput of `@idrelay/transport-fcm` against raw `firebase-admin@14.5.1`
- * `sendEach`, both on firebase-admin's default HTTP/2 path, redirected to `startFcmStandIn()` running in a child
- * process (`redirectFirebaseToStandIn`, the same redirect for both; TLS verified against the stand-in's CA).
- *
- * "In flight" for sendEach: firebase-admin sends every message of one `sendEach` call at once, as HTTP/2 streams
- * of one new session (≤ 100 concurrent streams by its own setting, the rest queued by Node). A case with C in
- * flight sends batches of C messages, one `sendEach` at a time (C = 1, 32, 128, 256), plus a case of 2,000 in
- * flight as four concurrent `sendEach` calls of 500 (our transport: one `send()` of 2,000 devices with
- * `batchesInFlight: 4`). A message's latency is the latency of the `sendEach` call that carried it.
- *
- * Per client and case: 1,000 warm-up messages, then 10,000 measured with process.cpuUsage() around them; a case
- * counts only if the stand-in accepted every message. The two clients run interleaved, one unit (one
- * `sendEach` round) at a time, so that load from other processes falls on both alike. Both clients send the same wire message (the peer's is the
- * message our builder produces, written by hand), so the comparison is our overhead on top of firebase-admin.
- */
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { DeviceTarget, PushMessage } from '@idrelay/core';
 import { redirectFirebaseToStandIn, type TestServiceAccount } from '@idrelay/testkit';
 import { createFcmTransport } from '@idrelay/transport-fcm';
 import type { Message } from 'firebase-admin/messaging';
+import { forkBenchChild } from '../lib/child.js';
 import { type Measurement, measure, percentile } from '../lib/measure.js';
 import { type Report, round } from '../lib/report.js';
 
@@ -58,44 +41,21 @@ interface StandInHandle {
 }
 
 async function startStandInProcess(): Promise<StandInHandle> {
-  const child = fork(fileURLToPath(new URL('./fcm-stand-in-process.ts', import.meta.url)), [], {
-    execArgv: ['--conditions=@idrelay/source', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = (type: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const onMessage = (m: Record<string, unknown>) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', reject);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', reject);
-    });
-  const ask = async (type: string) => {
-    const reply = next(type);
-    child.send({ type });
-    return reply;
-  };
-  const ready = await next('ready');
+  const child = forkBenchChild(new URL('./fcm-stand-in-process.ts', import.meta.url));
+  const ready = await child.next('ready');
   return {
     port: ready.port as number,
     ca: ready.ca as string,
     projectId: ready.projectId as string,
     serviceAccount: ready.serviceAccount as TestServiceAccount,
     async stats() {
-      const reply = await ask('stats');
+      const reply = await child.ask('stats');
       return { cpuUs: reply.cpuUs as number, accepted: reply.accepted as number };
     },
     async reset() {
-      await ask('reset');
+      await child.ask('reset');
     },
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      await exited;
-    },
+    close: () => child.stop('close'),
   };
 }
 

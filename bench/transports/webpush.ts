@@ -5,13 +5,11 @@
  * after a warm-up, run in four slices alternating ours/peer so that load from elsewhere hits both alike; in-flight
  * concurrency swept over 1, 32, 128, 256; the best of the sweep is reported. `BENCH_MESSAGES` shortens a trial run.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { Agent } from 'node:https';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DeviceTarget, PushMessage, WebPushSubscription } from '@idrelay/core';
 import { buildPayload, createWebPushTransport, generateVapidKeys } from '@idrelay/transport-webpush';
 import webpush from 'web-push';
+import { forkBenchChild } from '../lib/child.js';
 import { type Measurement, measureConcurrent } from '../lib/measure.js';
 import { type Report, round } from '../lib/report.js';
 
@@ -38,36 +36,12 @@ interface ServiceProcess {
 }
 
 async function startServiceProcess(): Promise<ServiceProcess> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const child: ChildProcess = fork(join(here, 'webpush-service-process.ts'), ['64'], {
-    execArgv: ['--conditions=@idrelay/source', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (msg: { type: string }) => {
-        if (msg.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(msg as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`stand-in exited with ${code}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
-  const ready = await next<{ origin: string; ca: string; subscriptions: WebPushSubscription[] }>('ready');
+  const child = forkBenchChild(new URL('./webpush-service-process.ts', import.meta.url), { args: ['64'] });
+  const ready = await child.next<{ origin: string; ca: string; subscriptions: WebPushSubscription[] }>('ready');
   return {
     ...ready,
-    counts() {
-      const reply = next<{ counts: Counts; cpuUs: number }>('counts');
-      child.send({ type: 'counts' });
-      return reply;
-    },
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'stop' });
-      await exited;
-    },
+    counts: () => child.ask<{ counts: Counts; cpuUs: number }>('counts'),
+    stop: () => child.stop('stop'),
   };
 }
 
