@@ -21,10 +21,12 @@ export {
   type EventDataMap,
   type EventType,
   isEventType,
+  secretPaths,
 } from './events/catalogue/index.js';
 export { type CreateEventOptions, createEvent, serializeEvent } from './events/create.js';
 export { EnvelopeSchema, type ExtensionAttributes, type IdentityEvent } from './events/envelope.js';
 export { eventKey } from './events/event-key.js';
+export { DEFAULT_EVENT_LIMITS, type EventLimits, type GuardResult, guardEventInput } from './events/guard-input.js';
 export { eventJsonSchema } from './events/json-schema.js';
 export {
   type EventInvalidDetails,
@@ -34,6 +36,7 @@ export {
   parseEventOfType,
   safeParseEvent,
 } from './events/parse.js';
+export { type FitIdentifierOptions, fitIdentifier } from './messages/fit-identifier.js';
 export {
   type DeliveryResult,
   type DeliveryStatus,
@@ -73,34 +76,40 @@ export type {
 } from './ports/identity-source.js';
 export type { DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
 export { type Clock, type Logger, silentLogger, systemClock } from './ports/runtime.js';
+export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
+export type { AuditStore } from './ports/store/audit-store.js';
+export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
+export type { DigestStore } from './ports/store/digests.js';
 export type {
-  ActionTokenRecord,
-  ActionTokenStore,
-  AuditStore,
-  ClaimOptions,
-  ConsumeResult,
-  Delivery,
-  DeliveryOutcome,
-  DeviceRecord,
-  DeviceStore,
-  DigestStore,
   EventStatus,
   EventStore,
-  FlowRecord,
-  FlowStore,
+  ListUnplannedOptions,
+  RejectedInput,
+  StoredEvent,
+} from './ports/store/events.js';
+export type { FlowRecord, FlowStore } from './ports/store/flows.js';
+export type {
+  ClaimOptions,
+  Delivery,
+  DeliveryOutcome,
   NewDelivery,
   OutboxStatus,
   OutboxStore,
-  PreferenceRule,
-  PreferenceStore,
-  QuietHours,
-  Store,
-  StoredEvent,
-  TimerRecord,
-  TimerStore,
-  UserPreferences,
-} from './ports/stores.js';
-export type { SendOptions, Transport } from './ports/transport.js';
+  SettleResult,
+} from './ports/store/outbox.js';
+export type {
+  EmitOptions,
+  OutgoingEntry,
+  OutgoingInput,
+  OutgoingOutcome,
+  OutgoingStatus,
+  OutgoingStore,
+} from './ports/store/outgoing.js';
+export type { PreferenceRule, PreferenceStore, QuietHours, UserPreferences } from './ports/store/preferences.js';
+export type { RetentionCounts, RetentionCutoffs, RetentionStore } from './ports/store/retention.js';
+export type { Store } from './ports/store/store.js';
+export type { ClaimedTimer, TimerRecord, TimerStore } from './ports/store/timers.js';
+export type { PushRequest, SendOptions, Transport } from './ports/transport.js';
 export type { WriteBack, WriteBackResult } from './ports/write-back.js';
 export {
   normaliseSubject,
@@ -123,3 +132,4 @@ export {
   SubjectIdentifierSchema,
   UriSubjectSchema,
 } from './subjects/subject-identifier.js';
+export { isTimeZone } from './time/time-zone.js';

@@ -7,6 +7,8 @@
 export const ERROR_CODES = {
   // core
   ERR_EVENT_INVALID: 'An identity event failed validation; `details.issues` lists each failing path.',
+  ERR_EVENT_CONFLICT:
+    'An event reused the source and id of a different event already ingested; the first one stands and the second is recorded as rejected.',
   ERR_EVENT_TYPE_UNKNOWN: 'An event type is not part of the idrelay catalogue.',
   ERR_SUBJECT_INVALID: 'A subject identifier does not follow RFC 9493.',
   ERR_AUDIENCE_INVALID: 'An audience specification is malformed.',
@@ -48,17 +50,25 @@ export const ERROR_CODES = {
   ERR_STORE_CLOSED: 'The store was closed.',
   ERR_STORE_CONFLICT: 'A concurrent update changed the record first (optimistic concurrency).',
   ERR_STORE_UNAVAILABLE: 'The database could not be reached.',
+  ERR_STORE_STALE_CLAIM:
+    "A claim's lease ended and another worker holds the record now: the late outcome was not applied (fencing).",
   ERR_STORE_QUERY: 'A database statement failed (constraint, disk full, I/O); `cause` holds the driver error.',
 
   // engine
   ERR_RULE_INVALID: 'A rule definition is malformed.',
   ERR_TEMPLATE_MISSING: 'No template matches the event type and locale, even after fallback.',
   ERR_TEMPLATE_INVALID: 'A template is malformed or references an unknown field.',
-  ERR_TEMPLATE_UNSAFE: 'A field that is not marked lock-screen safe was placed in visible push text.',
+  ERR_TEMPLATE_UNSAFE:
+    'A template places a field not marked lock-screen safe in visible push text, or reads a secret field (a number-matching code) anywhere in a push.',
   ERR_DEVICE_INVALID: 'A device registration is malformed.',
   ERR_DEVICE_LIMIT: 'The user already has the maximum number of devices.',
   ERR_NO_TRANSPORT: 'No transport is configured for the device platform.',
   ERR_DELIVERY_DEAD: 'A delivery exhausted its attempts and was dead-lettered.',
+  ERR_DELIVERY_EXPIRED: "A delivery's expiry passed before it could be sent; it was not sent.",
+  ERR_DEVICE_REMOVED: 'The device was unregistered before its delivery was sent; it was not sent.',
+  ERR_RECIPIENT_FAILED:
+    'Planning a notification for one recipient failed (a bad preference or directory value); the other recipients were planned and the failure was recorded.',
+  ERR_CONSUMER_FAILED: 'A consumer of the outgoing log (a write-back, a subscriber) failed to take an entry.',
   ERR_RELAY_CLOSED: 'The relay was closed.',
   ERR_ACTION_TOKEN_INVALID:
     'An action token is unknown, already used, expired, or bound to another recipient or device.',

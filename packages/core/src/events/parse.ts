@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { IdrelayError } from '../errors/idrelay-error.js';
 import { EVENT_CATALOGUE, type EventType, isEventType } from './catalogue/index.js';
 import { EnvelopeSchema, type IdentityEvent } from './envelope.js';
+import { type EventLimits, guardEventInput } from './guard-input.js';
 
 /** One reason an event failed validation. */
 export interface EventIssue {
@@ -34,11 +35,22 @@ function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Event
   }));
 }
 
+/** A short string attribute of hostile input, read without letting a getter or a NUL through. */
+function readable(input: unknown, name: 'id' | 'type'): string | undefined {
+  try {
+    const value = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[name] : undefined;
+    return typeof value === 'string' && value.length <= 512 && !value.includes('\u0000') ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function invalid(issues: EventIssue[], input: unknown): IdrelayError<'ERR_EVENT_INVALID', EventInvalidDetails> {
-  const record = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
   const details: EventInvalidDetails = { issues };
-  if (typeof record.id === 'string') details.id = record.id;
-  if (typeof record.type === 'string') details.type = record.type;
+  const id = readable(input, 'id');
+  const type = readable(input, 'type');
+  if (id !== undefined) details.id = id;
+  if (type !== undefined) details.type = type;
   const summary = issues
     .slice(0, 3)
     .map((issue) => `${issue.path || '(event)'}: ${issue.message}`)
@@ -47,19 +59,22 @@ function invalid(issues: EventIssue[], input: unknown): IdrelayError<'ERR_EVENT_
 }
 
 /**
- * Validates an unknown value (a parsed JSON body, a queue message) as an identity event without throwing.
- * A JSON string is parsed first.
+ * Validates an unknown value (a parsed JSON body, a JSON string, a queue message) as an identity event without
+ * throwing. Before any schema sees it, the input is bounded (`limits`: 256 KB and 32 levels by default) and
+ * copied into plain JSON by {@link guardEventInput}: NUL characters, cycles, throwing getters and oversized or
+ * over-deep input come back as `ERR_EVENT_INVALID` with an issue each, never as a `RangeError` or `TypeError`.
+ *
+ * @example
+ * ```ts
+ * const result = safeParseEvent(body, { maxBytes: 65_536 });
+ * if (!result.success) console.log(result.error.details.issues);
+ * ```
  */
-export function safeParseEvent(input: unknown): ParseEventResult {
-  let value = input;
-  if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch (cause) {
-      const error = invalid([{ path: '', message: 'not valid JSON', code: 'invalid_json' }], undefined);
-      return { success: false, error: Object.assign(error, { cause }) };
-    }
-  }
+export function safeParseEvent(input: unknown, limits?: EventLimits): ParseEventResult {
+  const guarded = guardEventInput(input, limits);
+  if (!guarded.ok)
+    return { success: false, error: invalid(guarded.issues, typeof input === 'string' ? undefined : input) };
+  const value = guarded.value;
   const envelope = EnvelopeSchema.safeParse(value);
   const issues: EventIssue[] = envelope.success ? [] : toIssues(envelope.error);
   const type = (value as { type?: unknown } | null)?.type;
@@ -85,8 +100,8 @@ export function safeParseEvent(input: unknown): ParseEventResult {
  * if (event.type === 'idrelay.auth.verification.requested') console.log(event.data.application.name);
  * ```
  */
-export function parseEvent(input: unknown): IdentityEvent {
-  const result = safeParseEvent(input);
+export function parseEvent(input: unknown, limits?: EventLimits): IdentityEvent {
+  const result = safeParseEvent(input, limits);
   if (!result.success) throw result.error;
   return result.event;
 }

@@ -1,5 +1,5 @@
 import type { Platform } from '../messages/push-message.js';
-import type { Delivery, DeliveryOutcome } from './stores.js';
+import type { Delivery, DeliveryOutcome } from './store/outbox.js';
 
 /** Handles a batch of claimed deliveries of one platform and says how each ended. */
 export type DeliveryHandler = (deliveries: readonly Delivery[]) => Promise<DeliveryOutcome[]>;

@@ -45,6 +45,7 @@ export const EVENT_CATALOGUE = {
     area: 'auth',
     data: auth.AuthVerificationRequested,
     summary: 'A sign-in must be confirmed on a device (push MFA, number matching).',
+    secrets: ['data.numberMatch.code'],
   },
   'idrelay.auth.verification.approved': {
     area: 'auth',
@@ -219,7 +220,7 @@ export const EVENT_CATALOGUE = {
     data: exstream.ExstreamAccessRevoked,
     summary: 'An Exstream role was revoked.',
   },
-} as const satisfies Record<string, { area: string; data: z.ZodType; summary: string }>;
+} as const satisfies Record<string, { area: string; data: z.ZodType; summary: string; secrets?: readonly string[] }>;
 
 /** Every event type in the catalogue, e.g. `'idrelay.access.requested'`. */
 export type EventType = keyof typeof EVENT_CATALOGUE;
@@ -236,4 +237,21 @@ export const EVENT_TYPES = Object.keys(EVENT_CATALOGUE) as EventType[];
 /** True when `type` is an event type in the catalogue. */
 export function isEventType(type: unknown): type is EventType {
   return typeof type === 'string' && Object.hasOwn(EVENT_CATALOGUE, type);
+}
+
+/**
+ * The paths of an event type's fields that must never reach a push payload (the number-matching code the user
+ * types on the device, which would prove nothing if the push carried it). Templates and rules cannot read them:
+ * the engine renders against a copy of the event without them.
+ *
+ * @example
+ * ```ts
+ * secretPaths('idrelay.auth.verification.requested'); // ['data.numberMatch.code']
+ * secretPaths('idrelay.account.locked'); // []
+ * ```
+ */
+export function secretPaths(type: string): readonly string[] {
+  if (!isEventType(type)) return [];
+  const entry = EVENT_CATALOGUE[type];
+  return 'secrets' in entry ? entry.secrets : [];
 }

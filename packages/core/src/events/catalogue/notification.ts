@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../../time/time-zone.js';
 import { Id, Text, Timestamp } from './shared.js';
 
 const Platform = z.enum(['apns', 'fcm', 'webpush']);
@@ -65,7 +66,7 @@ export const PreferenceChanged = z.looseObject({
     .looseObject({
       start: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/),
       end: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/),
-      timeZone: z.string().min(1).max(64),
+      timeZone: z.string().min(1).max(64).refine(isTimeZone, 'expected an IANA time zone such as Europe/Berlin'),
     })
     .nullable()
     .optional(),
