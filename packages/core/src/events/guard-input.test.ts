@@ -44,7 +44,7 @@ describe('hostile input is ERR_EVENT_INVALID, never a RangeError or TypeError', 
       expect(result.error.details!.issues).toEqual([
         expect.objectContaining({ path: 'data.reason', code: 'invalid_character' }),
       ]);
-    expect(issueCodes({ ...event(), ['x\u0000y']: 1 })).toEqual(['invalid_character']);
+    expect(issueCodes({ ...event(), 'x\u0000y': 1 })).toEqual(['invalid_character']);
     expect(issueCodes(JSON.stringify({ ...event(), id: 'a\u0000b' }))).toEqual(['invalid_character']);
   });
 

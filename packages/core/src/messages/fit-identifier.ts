@@ -11,7 +11,14 @@ export interface FitIdentifierOptions {
   allowed?: RegExp;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** True when `value` holds a C0 control character or DEL, which no push provider header accepts. */
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * Makes an identifier fit a push provider's limits: returned as it is when it fits, otherwise replaced by a
@@ -30,7 +37,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function fitIdentifier(value: string, options: FitIdentifierOptions): string {
   const fits =
     value.length > 0 &&
-    !CONTROL.test(value) &&
+    !hasControl(value) &&
     Buffer.byteLength(value, 'utf8') <= options.maxBytes &&
     (options.allowed === undefined || options.allowed.test(value));
   if (fits) return value;
