@@ -43,6 +43,7 @@ export {
   type DeviceAddress,
   type DeviceTarget,
   deviceAddressKey,
+  deviceTarget,
   type Platform,
   type PushAction,
   type PushMessage,

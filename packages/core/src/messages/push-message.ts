@@ -93,6 +93,30 @@ export function deviceAddressKey(address: DeviceAddress): string {
 }
 
 /**
+ * The address of a device as a transport needs it, with nothing about its user, plus per-delivery `data` (an
+ * action token). Stores build a delivery's target from the device's current address with it.
+ *
+ * @example
+ * ```ts
+ * deviceTarget(device, { actionToken: 't-1' }); // { deviceId, platform: 'fcm', token, data: { actionToken: 't-1' } }
+ * ```
+ */
+export function deviceTarget(address: DeviceAddress, data?: Readonly<Record<string, string>>): DeviceTarget {
+  let target: DeviceTarget;
+  if (address.platform === 'webpush') {
+    target = { deviceId: address.deviceId, platform: 'webpush', subscription: address.subscription };
+  } else if (address.platform === 'apns') {
+    target = { deviceId: address.deviceId, platform: 'apns', token: address.token };
+    if (address.topic !== undefined) target.topic = address.topic;
+    if (address.environment !== undefined) target.environment = address.environment;
+  } else {
+    target = { deviceId: address.deviceId, platform: 'fcm', token: address.token };
+  }
+  if (data !== undefined) target.data = data;
+  return target;
+}
+
+/**
  * A device and what is specific to it in this send: `data` is merged over `message.data` (the action token is
  * bound to one device, so it differs per device).
  */

@@ -21,6 +21,21 @@ export function describeEventsDevicesPreferences(ctx: ContractContext): void {
       expect(a.key).not.toBe(b.key);
     });
 
+    it('keeps a source with # apart from an id with # (the key escapes the source)', async () => {
+      const a = await ctx.store.events.record(contractEvent('c', '/a#b'), T0);
+      const b = await ctx.store.events.record(contractEvent('b#c', '/a'), T0);
+      expect([a.inserted, b.inserted]).toEqual([true, true]);
+      expect((await ctx.store.events.get(a.key))?.event.source).toBe('/a#b');
+      expect((await ctx.store.events.get(b.key))?.event.id).toBe('b#c');
+    });
+
+    it('lists only events received before a given time, for a sweep that leaves planning in progress alone', async () => {
+      await ctx.store.events.record(contractEvent('old'), T0);
+      await ctx.store.events.record(contractEvent('new'), T0 + 1_000);
+      const swept = await ctx.store.events.listUnplanned(10, { receivedBefore: T0 + 1_000 });
+      expect(swept.map((e) => e.event.id)).toEqual(['old']);
+    });
+
     it('lists unplanned events oldest first until they are marked planned', async () => {
       await ctx.store.events.record(contractEvent('late'), T0 + 20);
       await ctx.store.events.record(contractEvent('early'), T0 + 10);
@@ -101,6 +116,21 @@ export function describeEventsDevicesPreferences(ctx: ContractContext): void {
       expect(await ctx.store.devices.remove('a-1')).toBe(false);
       expect(await ctx.store.devices.countByUser('alice')).toBe(1);
       expect(await ctx.store.devices.countByUser('nobody')).toBe(0);
+      expect(await ctx.store.devices.get('a-1')).toBeUndefined();
+      expect((await ctx.store.devices.listByUsers(['alice'])).map((d) => d.deviceId)).toEqual(['a-2']);
+    });
+
+    it('registers a removed device again, under the same id or with its old token', async () => {
+      await ctx.store.devices.upsert(contractDevice('d-1', 'alice', 'fcm', 'token-1'));
+      await ctx.store.devices.remove('d-1');
+      expect(await ctx.store.devices.upsert(contractDevice('d-2', 'alice', 'fcm', 'token-1'))).toEqual({
+        displaced: [],
+      });
+      expect(await ctx.store.devices.upsert(contractDevice('d-1', 'alice', 'fcm', 'token-9'))).toEqual({
+        displaced: [],
+      });
+      expect((await ctx.store.devices.listByUser('alice')).map((d) => d.deviceId).sort()).toEqual(['d-1', 'd-2']);
+      expect(await ctx.store.devices.get('d-1')).toEqual(contractDevice('d-1', 'alice', 'fcm', 'token-9'));
     });
   });
 

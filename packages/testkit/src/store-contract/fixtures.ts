@@ -49,22 +49,33 @@ export function contractDevice(
   }
 }
 
-/** A delivery; `n` makes its idempotency key, device and token unique. */
+/** A delivery of notification-1 to `device-<n>` (register the device first: see {@link enqueueWithDevices}). */
 export function contractDelivery(n: number | string, over: Partial<NewDelivery> = {}): NewDelivery {
-  const deviceId = `device-${n}`;
   return {
-    idempotencyKey: `event-1|rule-1|${deviceId}`,
     eventKey: 'https://iam.example.com/contract#event-1',
     notificationId: 'notification-1',
     ruleId: 'rule-1',
     userId: `user-${n}`,
-    deviceId,
+    deviceId: `device-${n}`,
     platform: 'fcm',
     dueAt: T0,
     message: { id: 'notification-1', title: 'Account locked', body: 'Five failed sign-ins.', urgency: 'high' },
-    target: { deviceId, platform: 'fcm', token: `token-${n}`, data: { actionToken: `at-${n}` } },
+    data: { actionToken: `at-${n}` },
     ...over,
   };
+}
+
+/** Registers the device of every delivery (its platform, `token-<deviceId>`), then enqueues them. */
+export async function enqueueWithDevices(
+  store: Store,
+  deliveries: readonly NewDelivery[],
+): Promise<{ inserted: number }> {
+  for (const d of deliveries) {
+    if ((await store.devices.get(d.deviceId)) === undefined) {
+      await store.devices.upsert(contractDevice(d.deviceId, d.userId, d.platform, `token-${d.deviceId}`));
+    }
+  }
+  return store.outbox.enqueue(deliveries);
 }
 
 /** An action token record bound to notification-1. */
@@ -125,9 +136,15 @@ export interface StoreMigrationHooks {
   openEmpty?: () => Promise<Store>;
   /**
    * Builds a database at the schema version before the current one — as the previous release left it, ideally
-   * holding one recorded event — and opens it without migrating. `eventKey` names that event, which must survive.
+   * holding one recorded event and one pending delivery — and opens it without migrating. `eventKey` names that
+   * event, which must survive; `pendingDelivery` names the delivery (its device and message title), which must be
+   * claimable after the migration with its message and address intact.
    */
-  openAtPreviousVersion?: () => Promise<{ store: Store; eventKey?: string }>;
+  openAtPreviousVersion?: () => Promise<{
+    store: Store;
+    eventKey?: string;
+    pendingDelivery?: { deviceId: string; title: string };
+  }>;
   /** Opens a database whose schema is newer than the library's; the suite expects `ERR_STORE_MIGRATION`. */
   openNewer?: () => Promise<Store>;
 }

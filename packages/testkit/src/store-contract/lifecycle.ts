@@ -2,16 +2,26 @@ import type { Store } from '@idrelay/core';
 import { isIdrelayError } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
 import type { ContractContext, StoreMigrationHooks } from './fixtures.js';
-import { contractDelivery, T0 } from './fixtures.js';
+import { contractDelivery, contractEvent, enqueueWithDevices, T0 } from './fixtures.js';
 
 /** Checks every port answers on a freshly migrated store: one write and one read each. */
 async function exerciseEveryPort(store: Store): Promise<void> {
-  expect((await store.outbox.enqueue([contractDelivery('migrated')])).inserted).toBe(1);
-  expect(await store.outbox.claim({ limit: 1, now: T0, leaseMs: 1_000 })).toHaveLength(1);
+  expect((await enqueueWithDevices(store, [contractDelivery('migrated')])).inserted).toBe(1);
+  const claimed = await store.outbox.claim({ limit: 10, now: T0, leaseMs: 1_000, platforms: ['fcm'] });
+  const mine = claimed.filter((d) => d.deviceId === 'device-migrated');
+  expect(mine).toHaveLength(1);
+  expect(
+    (await store.outbox.settle(mine.map((d) => ({ id: d.id, claimToken: d.claimToken!, status: 'delivered', at: T0 }))))
+      .settled,
+  ).toBe(1);
   expect((await store.digests.add({ key: 'k', windowEndsAt: T0, item: {} })).opened).toBe(true);
   expect(await store.audit.append([{ at: T0, action: 'store.migrated', actor: 'contract' }])).toHaveLength(1);
   await store.timers.schedule({ id: 't', kind: 'k', dueAt: T0, payload: {} });
-  expect(await store.timers.claimDue(T0, 1, 1_000)).toHaveLength(1);
+  const [timer] = await store.timers.claimDue(T0, 1, 1_000);
+  expect((await store.timers.complete([{ id: 't', claimToken: timer!.claimToken }])).settled).toBe(1);
+  await store.outgoing.append([{ consumer: 'c', orderKey: 'k', event: contractEvent('out') }], T0);
+  expect(await store.outgoing.claim({ consumer: 'c', limit: 1, now: T0, leaseMs: 1_000 })).toHaveLength(1);
+  expect((await store.retention.prune({ deliveries: Number.MAX_SAFE_INTEGER }, 10)).deliveries).toBe(1);
 }
 
 /** Schema migrations (from empty, from the previous version, refusing a newer schema) and `close()`. */
@@ -51,10 +61,20 @@ export function describeLifecycle(
       'migrates a database of the previous version and keeps its data',
       async () => {
         const current = (await ctx.store.migrate()).to;
-        const { store: opened, eventKey } = await hooks.openAtPreviousVersion!();
+        const { store: opened, eventKey, pendingDelivery } = await hooks.openAtPreviousVersion!();
         await using(opened, async (store) => {
           expect(await store.migrate()).toEqual({ from: current - 1, to: current });
           if (eventKey !== undefined) expect((await store.events.get(eventKey))?.key).toBe(eventKey);
+          if (pendingDelivery !== undefined) {
+            const claimed = await store.outbox.claim({
+              limit: 100,
+              now: Number.MAX_SAFE_INTEGER - 10_000_000,
+              leaseMs: 1_000,
+            });
+            const found = claimed.find((d) => d.deviceId === pendingDelivery.deviceId);
+            expect(found).toMatchObject({ status: 'claimed', message: { title: pendingDelivery.title } });
+            expect(found?.target.deviceId).toBe(pendingDelivery.deviceId);
+          }
           await exerciseEveryPort(store);
         });
       },

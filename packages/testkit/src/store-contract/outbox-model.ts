@@ -1,7 +1,7 @@
 import type { DeliveryOutcome, OutboxStatus } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
 import type { ContractContext } from './fixtures.js';
-import { contractDelivery, T0 } from './fixtures.js';
+import { contractDelivery, enqueueWithDevices, T0 } from './fixtures.js';
 
 /** A delivery as the model sees it. */
 interface Modelled {
@@ -10,6 +10,7 @@ interface Modelled {
   leaseUntil?: number;
   notificationId: string;
   attempts: number;
+  token?: number;
 }
 
 /** A small seeded generator (mulberry32): the same sequence on every run and every store. */
@@ -26,7 +27,7 @@ function random(seed: number): (n: number) => number {
 const LEASE = 1_000;
 
 /**
- * A seeded random mix of enqueue, claim, settle, cancel and time passing, checked step by step against a model
+ * A seeded random mix of enqueue, claim, settle (with the token of the latest claim), cancel and time passing, checked step by step against a model
  * of the outbox. Claims ask for more than can be due, so which deliveries they return is fully determined.
  */
 export function describeOutboxModel(ctx: ContractContext): void {
@@ -37,6 +38,7 @@ export function describeOutboxModel(ctx: ContractContext): void {
       const next = random(20_260_101);
       const model = new Map<string, Modelled>(); // by device id, which contractDelivery makes unique per n
       const idOf = new Map<string, string>();
+      const tokenOf = new Map<string, number>();
       let now = T0;
       let created = 0;
 
@@ -47,7 +49,7 @@ export function describeOutboxModel(ctx: ContractContext): void {
             const n = next(3) === 0 && created > 0 ? next(created) : created++; // some repeats: idempotency
             return contractDelivery(`m${n}`, { dueAt: now + next(3) * 500, notificationId: `note-${n % 5}` });
           });
-          await ctx.store.outbox.enqueue(batch);
+          await enqueueWithDevices(ctx.store, batch);
           for (const d of batch) {
             if (!model.has(d.deviceId)) {
               model.set(d.deviceId, {
@@ -69,9 +71,15 @@ export function describeOutboxModel(ctx: ContractContext): void {
           expect(claimed.map((d) => d.deviceId).sort()).toEqual(expected);
           for (const d of claimed) {
             const m = model.get(d.deviceId)!;
-            Object.assign(m, { status: 'claimed', leaseUntil: now + LEASE, attempts: m.attempts + 1 });
+            Object.assign(m, {
+              status: 'claimed',
+              leaseUntil: now + LEASE,
+              attempts: m.attempts + 1,
+              token: d.claimToken,
+            });
             expect(d.attempts).toBe(m.attempts);
             idOf.set(d.deviceId, d.id);
+            tokenOf.set(d.deviceId, d.claimToken!);
           }
         } else if (op < 8) {
           const outcomes: DeliveryOutcome[] = [];
@@ -80,14 +88,16 @@ export function describeOutboxModel(ctx: ContractContext): void {
             if (id === undefined || next(2) === 0) continue;
             const kind = next(4);
             const error = { code: 'ERR_TRANSPORT_TIMEOUT' };
+            const claimToken = tokenOf.get(device)!;
             const outcome: DeliveryOutcome =
               kind === 0
-                ? { id, status: 'delivered', at: now }
+                ? { id, claimToken, status: 'delivered', at: now }
                 : kind === 1
-                  ? { id, status: 'retry', dueAt: now + 700, error, at: now }
-                  : { id, status: kind === 2 ? 'failed' : 'dead', error, at: now };
+                  ? { id, claimToken, status: 'retry', dueAt: now + 700, error, at: now }
+                  : { id, claimToken, status: kind === 2 ? 'failed' : 'expired', error, at: now };
             outcomes.push(outcome);
-            if (m.status !== 'claimed') continue;
+            // A delivery claimed again since (its lease ran out) holds a newer token: the model ignores the outcome too.
+            if (m.status !== 'claimed' || m.token !== claimToken) continue;
             m.status = outcome.status === 'retry' ? 'pending' : outcome.status;
             if (outcome.status === 'retry') m.dueAt = outcome.dueAt;
           }
@@ -103,7 +113,7 @@ export function describeOutboxModel(ctx: ContractContext): void {
           now += next(3) * 400;
         }
 
-        const counts = { pending: 0, claimed: 0, delivered: 0, failed: 0, dead: 0, cancelled: 0 };
+        const counts = { pending: 0, claimed: 0, delivered: 0, failed: 0, dead: 0, cancelled: 0, expired: 0 };
         for (const m of model.values()) counts[m.status]++;
         expect(await ctx.store.outbox.counts()).toEqual(counts);
       }

@@ -6,6 +6,7 @@ import { useFreshStore } from './fixtures.js';
 import { describeLifecycle } from './lifecycle.js';
 import { describeOutbox } from './outbox.js';
 import { describeOutboxModel } from './outbox-model.js';
+import { describeOutgoingAndRetention } from './outgoing-retention.js';
 import { describeTimersDigestsAudit } from './timers-digests-audit.js';
 import { describeTokensAndFlows } from './tokens-flows.js';
 
@@ -45,12 +46,15 @@ export interface StoreContractOptions {
 /**
  * The behaviour every idrelay {@link Store} must show, as one vitest suite: event dedupe by source and id,
  * unplanned and rejected events; devices with tokens that move between installs; preferences; the outbox
- * (idempotent enqueue, claim order by priority then due time, leases that expire, concurrent claims that never
- * share a delivery, settle as delivered/retry/failed/dead, late outcomes ignored, cancellation, wake-up time,
- * counts); single-use action tokens under concurrency, expiry and revocation; flows with idempotent start and
- * optimistic concurrency; timers with leases; digest windows; an audit chain that verifies with
+ * (one delivery per notification and device, one message per variant, the device's current address at claim
+ * time, claim order by priority then due time, an express lane by priority, leases that expire, concurrent
+ * claims that never share a delivery, fenced settles and lease extensions, settle as delivered / retry / failed /
+ * dead / expired / cancelled with outgoing entries only for applied outcomes, cancellation, wake-up time,
+ * counts); the outgoing log (at least once, in order per key, fenced, dead letters and redrive); retention in
+ * bounded batches; single-use action tokens under concurrency, expiry and revocation; flows with idempotent
+ * start and optimistic concurrency; fenced timers with leases; digest windows; an audit chain that verifies with
  * `verifyAuditChain` and does not fork under concurrent appends; migrations from empty and from the previous
- * version; `close()`.
+ * version (old deliveries still claimable); `close()`.
  *
  * Call it at the top level of a test file; it declares one `describe` block. vitest is a peer dependency.
  *
@@ -72,6 +76,7 @@ export function storeContract(options: StoreContractOptions): void {
     describeEventsDevicesPreferences(ctx);
     describeOutbox(ctx);
     describeOutboxModel(ctx);
+    describeOutgoingAndRetention(ctx);
     describeTokensAndFlows(ctx);
     describeTimersDigestsAudit(ctx);
     describeLifecycle(ctx, options.migrations ?? {}, options.cleanup);

@@ -1,4 +1,4 @@
-import type { AuditEntryInput, TimerRecord } from '@idrelay/core';
+import type { AuditEntryInput, ClaimedTimer, TimerRecord } from '@idrelay/core';
 import { AUDIT_GENESIS_HASH, verifyAuditChain } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
 import type { ContractContext } from './fixtures.js';
@@ -13,6 +13,10 @@ const timer = (id: string, dueAt: number, over: Partial<TimerRecord> = {}): Time
   ...over,
 });
 const ids = (timers: readonly TimerRecord[]) => timers.map((t) => t.id);
+/** A claimed timer without its claim, to compare with what was scheduled. */
+const bare = (timers: readonly ClaimedTimer[]): TimerRecord[] =>
+  timers.map(({ claimToken: _token, leaseUntil: _lease, ...t }) => t);
+const claimsOf = (timers: readonly ClaimedTimer[]) => timers.map((t) => ({ id: t.id, claimToken: t.claimToken }));
 const entry = (n: number, over: Partial<AuditEntryInput> = {}): AuditEntryInput => ({
   at: T0 + n,
   action: 'delivery.delivered',
@@ -29,7 +33,8 @@ export function describeTimersDigestsAudit(ctx: ContractContext): void {
       await ctx.store.timers.schedule(timer('t-early', T0 - 20));
       await ctx.store.timers.schedule(timer('t-future', T0 + 60_000));
       const claimed = await ctx.store.timers.claimDue(T0, 10, LEASE);
-      expect(claimed).toEqual([timer('t-early', T0 - 20), timer('t-late', T0 - 10, { flowId: 'flow-1' })]);
+      expect(bare(claimed)).toEqual([timer('t-early', T0 - 20), timer('t-late', T0 - 10, { flowId: 'flow-1' })]);
+      expect(claimed.map((t) => t.leaseUntil)).toEqual([T0 + LEASE, T0 + LEASE]);
       expect(await ctx.store.timers.claimDue(T0 + LEASE - 1, 10, LEASE)).toEqual([]);
       expect(ids(await ctx.store.timers.claimDue(T0, 1, LEASE))).toEqual([]);
     });
@@ -37,10 +42,12 @@ export function describeTimersDigestsAudit(ctx: ContractContext): void {
     it('fires a timer again when its claim was not completed in time, and never after completion', async () => {
       await ctx.store.timers.schedule(timer('t-1', T0));
       await ctx.store.timers.schedule(timer('t-2', T0));
-      expect(ids(await ctx.store.timers.claimDue(T0, 10, LEASE)).sort()).toEqual(['t-1', 't-2']);
-      await ctx.store.timers.complete(['t-1']);
-      expect(ids(await ctx.store.timers.claimDue(T0 + LEASE, 10, LEASE))).toEqual(['t-2']);
-      await ctx.store.timers.complete(['t-2']);
+      const first = await ctx.store.timers.claimDue(T0, 10, LEASE);
+      expect(ids(first).sort()).toEqual(['t-1', 't-2']);
+      await ctx.store.timers.complete(claimsOf(first).filter((c) => c.id === 't-1'));
+      const again = await ctx.store.timers.claimDue(T0 + LEASE, 10, LEASE);
+      expect(ids(again)).toEqual(['t-2']);
+      await ctx.store.timers.complete(claimsOf(again));
       expect(await ctx.store.timers.claimDue(T0 + 10 * LEASE, 10, LEASE)).toEqual([]);
       expect(await ctx.store.timers.nextDueAt()).toBeUndefined();
     });
@@ -49,8 +56,26 @@ export function describeTimersDigestsAudit(ctx: ContractContext): void {
       await ctx.store.timers.schedule(timer('t-1', T0));
       await ctx.store.timers.schedule(timer('t-1', T0 + 5_000, { payload: { reminder: 2 } }));
       expect(await ctx.store.timers.claimDue(T0, 10, LEASE)).toEqual([]);
-      expect(await ctx.store.timers.claimDue(T0 + 5_000, 10, LEASE)).toEqual([
+      expect(bare(await ctx.store.timers.claimDue(T0 + 5_000, 10, LEASE))).toEqual([
         timer('t-1', T0 + 5_000, { payload: { reminder: 2 } }),
+      ]);
+    });
+
+    it('fences completion: a late completer cannot delete a timer claimed again or rescheduled since', async () => {
+      await ctx.store.timers.schedule(timer('t-1', T0));
+      await ctx.store.timers.schedule(timer('t-2', T0));
+      const first = await ctx.store.timers.claimDue(T0, 10, LEASE);
+      const second = await ctx.store.timers.claimDue(T0 + LEASE, 10, LEASE);
+      expect(ids(second).sort()).toEqual(['t-1', 't-2']);
+      await ctx.store.timers.schedule(timer('t-2', T0 + 60_000, { payload: { reminder: 2 } }));
+      const late = await ctx.store.timers.complete(claimsOf(first));
+      expect(late.settled).toBe(0);
+      expect([...late.stale].sort()).toEqual(['t-1', 't-2']);
+      // t-2 was moved: the second claim no longer holds it either, and it fires at its new time.
+      const current = await ctx.store.timers.complete(claimsOf(second));
+      expect(current).toEqual({ settled: 1, stale: ['t-2'] });
+      expect(bare(await ctx.store.timers.claimDue(T0 + 60_000, 10, LEASE))).toEqual([
+        timer('t-2', T0 + 60_000, { payload: { reminder: 2 } }),
       ]);
     });
 

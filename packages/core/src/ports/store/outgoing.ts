@@ -70,7 +70,10 @@ export interface OutgoingStore {
     afterId?: string;
     limit: number;
   }): Promise<OutgoingEntry[]>;
-  /** The earliest due time (or lease end) among live entries of `consumer`, or of every consumer. */
+  /**
+   * The earliest due time (or lease end) among the entries that could be claimed next — the head of each
+   * (`consumer`, `orderKey`); an entry waiting behind its head does not count — of `consumer`, or of every one.
+   */
   nextDueAt(consumer?: string): Promise<number | undefined>;
   counts(consumer?: string): Promise<Record<OutgoingStatus, number>>;
 }
