@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
-import type { DeliveryResult, DeviceTarget, PushMessage, SendOptions, Transport } from '@idrelay/core';
+import type { DeliveryResult, DeviceTarget, PushMessage, PushRequest, SendOptions, Transport } from '@idrelay/core';
 import { IdrelayError, isIdrelayError, silentLogger, systemClock } from '@idrelay/core';
 import { createProviderTokenSource } from './auth/provider-token.js';
 import { post } from './connection/post.js';
 import { createSessionPool, type SessionPool } from './connection/session-pool.js';
 import { APNS_HOSTS, type ApnsEnvironment, type ApnsTransportOptions } from './options.js';
-import { type EncodedApnsMessage, encodeApnsMessage } from './payload/encode-message.js';
+import { apnsExpiration, type EncodedApnsMessage, encodeApnsMessage, HEADER_SAFE } from './payload/encode-message.js';
+import { hasExpired, lifetimeSeconds } from './payload/lifetime.js';
 import { createBackoff } from './results/backoff.js';
 import { mapApnsResponse, parseRetryAfter } from './results/map-response.js';
 
@@ -87,7 +88,9 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
   async function deliver(
     encoded: EncodedApnsMessage,
     device: ApnsDevice,
+    expiresAt: number | undefined,
     signal: AbortSignal | undefined,
+    priority: 'high' | 'normal',
   ): Promise<DeliveryResult> {
     const { deviceId } = device;
     let body: string;
@@ -99,6 +102,15 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
     }
     let topic = device.topic ?? encoded.topic;
     if (encoded.pushType === 'voip' && !topic.endsWith('.voip')) topic = `${topic}.voip`;
+    if (!HEADER_SAFE.test(topic)) {
+      // A control character would fail the HTTP/2 stream, which looks like a network error and is retried forever.
+      return {
+        deviceId,
+        status: 'rejected',
+        code: 'ERR_INVALID_ARGUMENT',
+        reason: 'apns-topic is not printable ASCII',
+      };
+    }
     const headers: Record<string, string> = {
       ':method': 'POST',
       ':path': `/3/device/${encodeURIComponent(device.token)}`,
@@ -111,12 +123,20 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
     for (let attempt = 1; ; attempt++) {
       let lease: Awaited<ReturnType<SessionPool['acquire']>>;
       try {
-        lease = await pool.acquire(signal);
+        lease = await pool.acquire(signal, priority);
       } catch {
         return signal?.aborted
           ? { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_TIMEOUT', reason: 'send aborted' }
           : { deviceId, status: 'retry-after', code: 'ERR_TRANSPORT_CLOSED', reason: 'transport closed' };
       }
+      // Expiry is judged when the request is about to go out: a push may have waited for a slot, or to be retried.
+      const now = clock.now();
+      if (hasExpired(expiresAt, now)) {
+        lease.release(false);
+        return expired(deviceId);
+      }
+      const lifetime = lifetimeSeconds(encoded.ttlSeconds, expiresAt, now);
+      if (lifetime !== undefined) headers['apns-expiration'] = apnsExpiration(lifetime, now);
       const token = tokens.current();
       headers.authorization = `bearer ${token}`;
       const outcome = await post(lease.session, headers, body, timeoutMs, signal);
@@ -177,50 +197,69 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
     }
   }
 
+  async function sendEach(requests: readonly PushRequest[], sendOptions?: SendOptions): Promise<DeliveryResult[]> {
+    if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', 'The APNs transport was closed.');
+    const now = clock.now();
+    const priority = sendOptions?.priority === 'high' ? 'high' : 'normal';
+    // One encoding per message object: a fan-out of one message to 10 000 devices encodes (and serialises) once.
+    const encodings = new Map<PushMessage, EncodedApnsMessage | IdrelayError>();
+    const encode = (message: PushMessage): EncodedApnsMessage | IdrelayError => {
+      let encoded = encodings.get(message);
+      if (encoded === undefined) {
+        try {
+          encoded = encodeApnsMessage(message, { defaultTopic: options.defaultTopic });
+        } catch (error) {
+          if (!isIdrelayError(error)) throw error;
+          encoded = error;
+        }
+        encodings.set(message, encoded);
+      }
+      return encoded;
+    };
+    const outer = sendOptions?.signal;
+    // One listener on the caller's signal, fanned out through our own: a batch of thousands of devices would
+    // otherwise hang thousands of listeners on it (and trip Node's MaxListenersExceededWarning).
+    const inner = outer === undefined ? undefined : new AbortController();
+    const forward = () => inner?.abort(outer?.reason);
+    if (inner !== undefined) {
+      setMaxListeners(0, inner.signal);
+      if (outer?.aborted) forward();
+      else outer?.addEventListener('abort', forward, { once: true });
+    }
+    try {
+      return await Promise.all(
+        requests.map(({ message, target, expiresAt }): DeliveryResult | Promise<DeliveryResult> => {
+          if (target.platform !== 'apns') {
+            return {
+              deviceId: target.deviceId,
+              status: 'rejected',
+              code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+              reason: `a ${target.platform} device was handed to the APNs transport`,
+            };
+          }
+          if (hasExpired(expiresAt, now)) return expired(target.deviceId);
+          const encoded = encode(message);
+          if (encoded instanceof IdrelayError) {
+            return { deviceId: target.deviceId, status: 'rejected', code: encoded.code, reason: encoded.message };
+          }
+          return deliver(encoded, target, expiresAt, inner?.signal, priority);
+        }),
+      );
+    } finally {
+      outer?.removeEventListener('abort', forward);
+    }
+  }
+
   return {
     platform: 'apns',
     name: `apns:${options.defaultTopic}`,
-    async send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions?: SendOptions) {
-      if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', 'The APNs transport was closed.');
-      let encoded: EncodedApnsMessage;
-      try {
-        encoded = encodeApnsMessage(message, { defaultTopic: options.defaultTopic, now: clock.now() });
-      } catch (error) {
-        if (!isIdrelayError(error)) throw error;
-        return targets.map((t) => ({
-          deviceId: t.deviceId,
-          status: 'rejected',
-          code: error.code,
-          reason: error.message,
-        }));
-      }
-      const outer = sendOptions?.signal;
-      // One listener on the caller's signal, fanned out through our own: a batch of thousands of devices would
-      // otherwise hang thousands of listeners on it (and trip Node's MaxListenersExceededWarning).
-      const inner = outer === undefined ? undefined : new AbortController();
-      const forward = () => inner?.abort(outer?.reason);
-      if (inner !== undefined) {
-        setMaxListeners(0, inner.signal);
-        if (outer?.aborted) forward();
-        else outer?.addEventListener('abort', forward, { once: true });
-      }
-      try {
-        return await Promise.all(
-          targets.map((target): DeliveryResult | Promise<DeliveryResult> =>
-            target.platform === 'apns'
-              ? deliver(encoded, target, inner?.signal)
-              : {
-                  deviceId: target.deviceId,
-                  status: 'rejected',
-                  code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
-                  reason: `a ${target.platform} device was handed to the APNs transport`,
-                },
-          ),
-        );
-      } finally {
-        outer?.removeEventListener('abort', forward);
-      }
+    send(message, targets, sendOptions) {
+      return sendEach(
+        targets.map((target) => ({ message, target })),
+        sendOptions,
+      );
     },
+    sendEach,
     async close() {
       closed = true;
       const all = [...pools.values()];
@@ -230,6 +269,10 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
   };
 }
 
+function expired(deviceId: string): DeliveryResult {
+  return { deviceId, status: 'rejected', code: 'ERR_DELIVERY_EXPIRED', reason: 'expired before it could be sent' };
+}
+
 function optionalRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
   return ms === undefined ? {} : { retryAfterMs: ms };
 }
@@ -237,7 +280,9 @@ function optionalRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
 function checkOptions(options: ApnsTransportOptions): void {
   const problems: string[] = [];
   for (const key of ['teamId', 'keyId', 'defaultTopic'] as const) {
-    if (typeof options[key] !== 'string' || options[key] === '') problems.push(`${key} must be a non-empty string`);
+    if (typeof options[key] !== 'string' || !HEADER_SAFE.test(options[key])) {
+      problems.push(`${key} must be a non-empty string of printable ASCII`);
+    }
   }
   for (const key of ['connections', 'streamsPerConnection', 'concurrency', 'requestTimeoutMs'] as const) {
     const value = options[key];

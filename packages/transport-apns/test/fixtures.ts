@@ -90,3 +90,12 @@ export async function world(
     },
   };
 }
+
+/** A promise the test settles by hand: `open()` lets held answers go. */
+export function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}

@@ -149,11 +149,18 @@ describe('limits enforced before sending', () => {
     expect(w.standIn.requestsFor(d.token)[0]?.headers['apns-topic']).toBe(`${TOPIC}.voip`);
   });
 
-  it('refuses a collapse id over 64 bytes with ERR_APNS_BAD_COLLAPSE_ID', async () => {
+  it('delivers a collapse id built from a 64-hex verification id, fitted to 64 bytes the same way every time', async () => {
     w = await world();
-    const [result] = await w.transport.send(alert({ collapseId: 'c'.repeat(65) }), [device()]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'ERR_APNS_BAD_COLLAPSE_ID' });
-    expect(w.standIn.requests).toHaveLength(0);
+    const collapseId = `verification-${'f'.repeat(64)}`;
+    const [a, b] = [device(), device()];
+    const results = await w.transport.sendEach([
+      { message: alert({ collapseId }), target: a },
+      { message: alert({ collapseId, body: 'Second push of the same notification' }), target: b },
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    const [first, second] = [a, b].map((d) => w.standIn.requestsFor(d.token)[0]?.headers['apns-collapse-id'] ?? '');
+    expect(Buffer.byteLength(first!)).toBeLessThanOrEqual(64);
+    expect(second).toBe(first);
   });
 });
 

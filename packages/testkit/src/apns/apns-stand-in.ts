@@ -23,7 +23,8 @@ interface Script {
  * Starts a local APNs provider API on `127.0.0.1` over HTTP/2 + TLS that behaves like Apple's: `POST /3/device/:token`
  * with an ES256 provider token checked against `publicKey`, `teamId` and `keyId`, the documented header and payload
  * checks and their 400/403/413/429 reasons, `apns-id` echoed or generated, and scriptable failures per device
- * (410 with a timestamp, 429 with `Retry-After`, 5xx, slow answers, stream resets, GOAWAY, dropped connections).
+ * (410 with a timestamp, 429 with `Retry-After`, 5xx, slow or gated answers, stream resets, GOAWAY, dropped
+ * connections).
  *
  * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
  * @example
@@ -131,6 +132,7 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
       payload: parsePayload(body),
       status: 0,
       connection: state?.id ?? 0,
+      receivedAt: clock.now(),
     };
     if (record) requests.push(entry);
     const answer = (
@@ -188,6 +190,10 @@ export async function startApnsStandIn(options: ApnsStandInOptions): Promise<Apn
             ...(scripted.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: scripted.retryAfterSeconds }),
           })
         : answer(undefined);
+    if ('until' in scripted) {
+      Promise.resolve(scripted.until).then(respond, respond);
+      return;
+    }
     if (scripted.delayMs !== undefined && scripted.delayMs > 0) later(scripted.delayMs, respond);
     else respond();
   }

@@ -48,6 +48,11 @@ export type ApnsScriptedResponse =
   /** The normal 200, after `delayMs`. */
   | { delayMs: number; times?: number }
   /**
+   * The normal 200 once `until` settles: a gate the test opens, so a request can be held in flight without a timer
+   * (`apns.script(token, { until: opened })`, where `opened` is a promise the test resolves).
+   */
+  | { until: PromiseLike<unknown>; times?: number }
+  /**
    * A failure below HTTP: `reset` = RST_STREAM on this request, `goaway` = GOAWAY refusing this stream then close,
    * `drop` = destroy the TCP connection, `hang` = never answer.
    */
@@ -66,6 +71,8 @@ export interface ApnsRecordedRequest {
   apnsId?: string;
   /** Which connection carried it (1, 2, … in accept order). */
   connection: number;
+  /** The stand-in's clock when the request arrived (ms since the epoch): `apns-expiration` minus this is the lifetime. */
+  receivedAt: number;
 }
 
 /** A running APNs stand-in. */

@@ -25,8 +25,11 @@ export interface Lease {
 
 /** A small set of long-lived HTTP/2 connections to one origin, handing out stream slots. */
 export interface SessionPool {
-  /** Waits for a free slot; rejects with the signal's reason when `signal` aborts first. */
-  acquire(signal?: AbortSignal): Promise<Lease>;
+  /**
+   * Waits for a free slot; rejects with the signal's reason when `signal` aborts first. `high` waiters are served
+   * before every `normal` one, each kind first come, first served.
+   */
+  acquire(signal?: AbortSignal, priority?: 'high' | 'normal'): Promise<Lease>;
   /** Connections currently open. */
   size(): number;
   /** Closes idle connections gracefully and destroys busy ones; pending `acquire`s reject. */
@@ -53,6 +56,7 @@ interface Waiter {
  * one is full, up to `connections`; a new connection carries one stream until APNs has accepted a request on it.
  * Idle connections are unref'd, so they never keep the process alive on their own, and pinged so that APNs and
  * middleboxes keep them open (Apple asks providers to keep connections open rather than reconnect per burst).
+ * Requests waiting for a slot queue in two lines: `high` (a sign-in verification) before `normal` (a fan-out).
  *
  * @see https://developer.apple.com/documentation/usernotifications/establishing-a-connection-to-apns
  * @example
@@ -64,7 +68,8 @@ interface Waiter {
  */
 export function createSessionPool(options: SessionPoolOptions): SessionPool {
   const entries: Entry[] = [];
-  const waiters: Waiter[] = [];
+  const high: Waiter[] = [];
+  const normal: Waiter[] = [];
   let inFlight = 0;
   let closed = false;
   const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : options.ca;
@@ -135,47 +140,52 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   function drain(): void {
-    while (waiters.length > 0) {
+    while (high.length > 0 || normal.length > 0) {
       const lease = take();
       if (lease === undefined) return;
-      const waiter = waiters.shift()!;
+      const waiter = (high.length > 0 ? high : normal).shift()!;
       if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
       waiter.resolve(lease);
     }
   }
 
   return {
-    acquire(signal) {
+    acquire(signal, priority = 'normal') {
       if (closed) return Promise.reject(new Error('pool closed'));
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (waiters.length === 0) {
+      // Only waiters of the same or a higher priority are ahead of this one.
+      if (high.length === 0 && (priority === 'high' || normal.length === 0)) {
         const lease = take();
         if (lease !== undefined) return Promise.resolve(lease);
       }
       return new Promise<Lease>((resolve, reject) => {
+        const queue = priority === 'high' ? high : normal;
         const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
         if (signal !== undefined) {
           waiter.onAbort = () => {
-            const index = waiters.indexOf(waiter);
-            if (index !== -1) waiters.splice(index, 1);
+            const index = queue.indexOf(waiter);
+            if (index !== -1) queue.splice(index, 1);
             reject(signal.reason);
           };
           signal.addEventListener('abort', waiter.onAbort, { once: true });
         }
-        waiters.push(waiter);
+        queue.push(waiter);
       });
     },
     size: () => entries.length,
     async close() {
       closed = true;
       if (ping !== undefined) clearInterval(ping);
-      for (const waiter of waiters.splice(0)) waiter.reject(new Error('pool closed'));
+      for (const waiter of [...high.splice(0), ...normal.splice(0)]) waiter.reject(new Error('pool closed'));
       await Promise.all(
         entries.splice(0).map(
           ({ session, active }) =>
             new Promise<void>((resolve) => {
               if (session.destroyed) return resolve();
               session.once('close', () => resolve());
+              // An idle session is unref'd. Waiting for its 'close' without a ref would leave close() unsettled in a
+              // process with no other handle: Node exits mid-await ("unsettled top-level await", exit code 13).
+              session.ref();
               // Busy sessions are destroyed so that close() never waits on a hung request.
               if (active > 0 || session.closed) session.destroy();
               else session.close();

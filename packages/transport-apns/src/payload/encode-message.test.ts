@@ -1,10 +1,11 @@
 import type { PushMessage } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
-import { encodeApnsMessage } from './encode-message.js';
+import { apnsExpiration, encodeApnsMessage } from './encode-message.js';
+import { lifetimeSeconds } from './lifetime.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
 const encode = (message: Partial<PushMessage>) =>
-  encodeApnsMessage({ id: 'm', urgency: 'high', ...message }, { defaultTopic: 'com.example.app', now: NOW });
+  encodeApnsMessage({ id: 'm', urgency: 'high', ...message }, { defaultTopic: 'com.example.app' });
 
 describe('encodeApnsMessage', () => {
   it('builds the aps dictionary of a security approval push', () => {
@@ -67,17 +68,37 @@ describe('encodeApnsMessage', () => {
     expect(encode({ body: 'b', urgency }).headers['apns-priority']).toBe(priority);
   });
 
-  it('turns ttlSeconds into an absolute apns-expiration, keeping 0 as "now or never"', () => {
-    expect(encode({ body: 'b', ttlSeconds: 300 }).headers['apns-expiration']).toBe(String(NOW / 1000 + 300));
-    expect(encode({ body: 'b', ttlSeconds: 0 }).headers['apns-expiration']).toBe('0');
-    expect(encode({ body: 'b' }).headers['apns-expiration']).toBeUndefined();
+  it('turns the lifetime into an absolute apns-expiration, keeping 0 as "now or never"', () => {
+    expect(encode({ body: 'b', ttlSeconds: 300 }).ttlSeconds).toBe(300);
+    expect(apnsExpiration(300, NOW)).toBe(String(NOW / 1000 + 300));
+    expect(apnsExpiration(0, NOW)).toBe('0');
+    expect(encode({ body: 'b', ttlSeconds: 300 }).headers).not.toHaveProperty('apns-expiration');
   });
 
-  it('sends collapseId as apns-collapse-id (replaces a stale approval push) and refuses more than 64 bytes', () => {
+  it('takes the smaller of ttlSeconds and what is left until expiresAt, rounded down', () => {
+    expect(lifetimeSeconds(600, NOW + 120_500, NOW)).toBe(120);
+    expect(lifetimeSeconds(60, NOW + 3_600_000, NOW)).toBe(60);
+    expect(lifetimeSeconds(undefined, NOW + 90_000, NOW)).toBe(90);
+    expect(lifetimeSeconds(600, NOW + 400, NOW)).toBe(0);
+    expect(lifetimeSeconds(undefined, undefined, NOW)).toBeUndefined();
+  });
+
+  it('sends collapseId as apns-collapse-id, fitting one over 64 bytes instead of refusing it', () => {
     expect(encode({ body: 'b', collapseId: 'approval-req-42' }).headers['apns-collapse-id']).toBe('approval-req-42');
-    expect(() => encode({ body: 'b', collapseId: 'é'.repeat(33) })).toThrowError(
-      expect.objectContaining({ code: 'ERR_APNS_BAD_COLLAPSE_ID' }),
-    );
+    const long = `verification-${'f'.repeat(64)}`;
+    const fitted = encode({ body: 'b', collapseId: long }).headers['apns-collapse-id'];
+    expect(Buffer.byteLength(fitted ?? '')).toBeLessThanOrEqual(64);
+    expect(encode({ body: 'c', collapseId: long }).headers['apns-collapse-id']).toBe(fitted);
+    expect(encode({ body: 'b', collapseId: 'é'.repeat(33) }).headers['apns-collapse-id']).toMatch(/^[\w-]{43}$/);
+  });
+
+  it('never puts a control character or a non-ASCII byte in a header; thread-id fits 64 bytes', () => {
+    for (const collapseId of ['a\u0000b', 'line\nbreak', 'prix-€']) {
+      expect(encode({ body: 'b', collapseId }).headers['apns-collapse-id']).toMatch(/^[\x20-\x7e]+$/);
+    }
+    const aps = JSON.parse(encode({ body: 'b', threadId: 't'.repeat(100) }).body()).aps;
+    expect(Buffer.byteLength(aps['thread-id'])).toBeLessThanOrEqual(64);
+    expect(JSON.parse(encode({ body: 'b', threadId: 'req-42' }).body()).aps['thread-id']).toBe('req-42');
   });
 
   it('voip pushes go to the .voip topic, with a 5120-byte limit', () => {
@@ -102,7 +123,7 @@ describe('encodeApnsMessage', () => {
   it('does not touch the caller’s message', () => {
     const message: PushMessage = { id: 'm', urgency: 'high', body: 'b', data: { a: '1' } };
     const before = structuredClone(message);
-    encodeApnsMessage(message, { defaultTopic: 't', now: NOW }).body({ a: '2' });
+    encodeApnsMessage(message, { defaultTopic: 't' }).body({ a: '2' });
     expect(message).toEqual(before);
   });
 });

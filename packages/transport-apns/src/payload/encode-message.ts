@@ -1,5 +1,5 @@
 import type { PushMessage } from '@idrelay/core';
-import { IdrelayError } from '@idrelay/core';
+import { fitIdentifier, IdrelayError } from '@idrelay/core';
 
 /** The `apns-push-type` values idrelay sends. */
 export type ApnsPushType = 'alert' | 'background' | 'voip';
@@ -9,8 +9,10 @@ export interface EncodedApnsMessage {
   pushType: ApnsPushType;
   /** `apns-topic` unless the device names its own: the message's `platform.apns.topic` or the default topic. */
   topic: string;
-  /** Request headers besides `:path`, `authorization` and `apns-topic`. */
+  /** Request headers besides `:path`, `authorization`, `apns-topic` and `apns-expiration`. */
   headers: Readonly<Record<string, string>>;
+  /** The message's `ttlSeconds` (whole seconds, ≥ 0); `apns-expiration` is set per request from it and the request's expiry. */
+  ttlSeconds: number | undefined;
   /**
    * The JSON body for one device: `message.data` with the device's `data` merged over it.
    *
@@ -23,8 +25,30 @@ export interface EncodedApnsMessage {
 export interface EncodeApnsOptions {
   /** The bundle id used when neither the message nor the device names a topic. */
   defaultTopic: string;
-  /** Now, in ms since the epoch: `apns-expiration` is now + `ttlSeconds`. */
-  now: number;
+}
+
+/**
+ * Printable ASCII: what an HTTP/2 header value carries intact. Node writes header values as Latin-1 (so `€` would
+ * arrive as another byte) and fails the stream on a NUL, so anything else in a collapse id is hashed instead.
+ */
+export const HEADER_SAFE = /^[\x20-\x7e]+$/;
+
+/** APNs: `apns-collapse-id` "must not exceed 64 bytes"; the same bound is used for `thread-id`. */
+export const APNS_IDENTIFIER_BYTES = 64;
+
+/**
+ * The `apns-expiration` header for a push that may live `lifetimeSeconds` more: `0` ("deliver now or never") for a
+ * lifetime under one second, otherwise the absolute UNIX time in seconds.
+ *
+ * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
+ * @example
+ * ```ts
+ * apnsExpiration(300, Date.UTC(2026, 10, 23, 12)); // '1795435500'
+ * apnsExpiration(0, Date.now()); // '0'
+ * ```
+ */
+export function apnsExpiration(lifetimeSeconds: number, nowMs: number): string {
+  return lifetimeSeconds <= 0 ? '0' : String(Math.floor(nowMs / 1000) + lifetimeSeconds);
 }
 
 /**
@@ -44,18 +68,22 @@ export function payloadLimit(pushType: ApnsPushType): number {
 /**
  * Maps a rendered {@link PushMessage} onto an APNs request: the `aps` dictionary (alert, badge, sound, category,
  * thread-id, interruption-level, mutable-content, content-available), custom data at the top level, and the
- * `apns-push-type`, `apns-priority`, `apns-expiration` and `apns-collapse-id` headers.
+ * `apns-push-type`, `apns-priority` and `apns-collapse-id` headers. `apns-expiration` depends on when each request
+ * goes out, so the transport adds it per request ({@link apnsExpiration}).
  *
  * Priority: 10 for `high` and `normal`, 5 for `low` and `very-low`, and always 5 for background pushes (Apple
  * rejects or throttles background pushes sent at 10). A message with no alert text and `contentAvailable` is a
  * background push.
  *
- * @throws IdrelayError `ERR_APNS_BAD_COLLAPSE_ID` when `collapseId` is over 64 bytes.
+ * Identifiers are fitted, never refused: a `collapseId` over 64 bytes, or with characters outside printable ASCII,
+ * is sent as a base64url SHA-256 of it (core's `fitIdentifier`), so every push of one notification still carries the
+ * same `apns-collapse-id`; `threadId` is fitted to 64 bytes the same way.
+ *
  * @see https://developer.apple.com/documentation/usernotifications/generating-a-remote-notification
  * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
  * @example
  * ```ts
- * const encoded = encodeApnsMessage(message, { defaultTopic: 'com.example.authenticator', now: Date.now() });
+ * const encoded = encodeApnsMessage(message, { defaultTopic: 'com.example.authenticator' });
  * const body = encoded.body({ actionToken: 'tok-1' });
  * ```
  */
@@ -72,20 +100,13 @@ export function encodeApnsMessage(message: PushMessage, options: EncodeApnsOptio
     'apns-push-type': pushType,
     'apns-priority': pushType === 'background' || low ? '5' : '10',
   };
-  if (message.ttlSeconds !== undefined) {
-    // 0 means "deliver now or never"; any other value is an absolute UNIX time in seconds.
-    const ttl = Math.max(0, Math.floor(message.ttlSeconds));
-    headers['apns-expiration'] = ttl === 0 ? '0' : String(Math.floor(options.now / 1000) + ttl);
-  }
   if (message.collapseId !== undefined) {
-    const bytes = Buffer.byteLength(message.collapseId);
-    if (bytes === 0 || bytes > 64) {
-      throw new IdrelayError('ERR_APNS_BAD_COLLAPSE_ID', 'apns-collapse-id must be 1 to 64 bytes.', {
-        details: { bytes },
-      });
-    }
-    headers['apns-collapse-id'] = message.collapseId;
+    headers['apns-collapse-id'] = fitIdentifier(message.collapseId, {
+      maxBytes: APNS_IDENTIFIER_BYTES,
+      allowed: HEADER_SAFE,
+    });
   }
+  const ttlSeconds = message.ttlSeconds === undefined ? undefined : Math.max(0, Math.floor(message.ttlSeconds));
 
   const aps = buildAps(message);
   const extra = apns?.payload;
@@ -117,6 +138,7 @@ export function encodeApnsMessage(message: PushMessage, options: EncodeApnsOptio
     pushType,
     topic,
     headers,
+    ttlSeconds,
     body(deviceData) {
       if (deviceData !== undefined) return serialise(deviceData);
       shared ??= serialise();
@@ -138,7 +160,9 @@ function buildAps(message: PushMessage): Record<string, unknown> {
   if (message.sound !== undefined) aps.sound = message.sound;
   // The app registers the action buttons under this category identifier (UNNotificationCategory).
   if (message.category !== undefined) aps.category = message.category;
-  if (message.threadId !== undefined) aps['thread-id'] = message.threadId;
+  if (message.threadId !== undefined) {
+    aps['thread-id'] = fitIdentifier(message.threadId, { maxBytes: APNS_IDENTIFIER_BYTES });
+  }
   if (message.interruptionLevel !== undefined) aps['interruption-level'] = message.interruptionLevel;
   if (message.mutableContent) aps['mutable-content'] = 1;
   if (message.contentAvailable) aps['content-available'] = 1;
