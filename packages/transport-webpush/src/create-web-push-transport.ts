@@ -3,6 +3,7 @@ import {
   type DeviceTarget,
   IdrelayError,
   type PushMessage,
+  type PushRequest,
   type SendOptions,
   systemClock,
   type Transport,
@@ -12,7 +13,8 @@ import { mapResponse } from './delivery/map-response.js';
 import { type PostOutcome, postPush } from './delivery/post.js';
 import { decodeSubscriberKeys, encryptWebPushPayload } from './encryption/encrypt.js';
 import type { WebPushTransportOptions } from './options.js';
-import { buildPayload, MAX_PLAINTEXT_BYTES, toTopic } from './payload/build-payload.js';
+import { buildPayload, MAX_PLAINTEXT_BYTES, toTopic, type WebPushPayload } from './payload/build-payload.js';
+import { hasExpired, lifetimeSeconds } from './payload/lifetime.js';
 import { parseVapidKeys } from './vapid/vapid-keys.js';
 import { createVapidSigner } from './vapid/vapid-signer.js';
 
@@ -63,27 +65,39 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
   const pool = agent ? undefined : createHttp1Pool({ maxSockets, ...(ca === undefined ? {} : { ca }) });
   let closed = false;
 
+  /** Per message object, what every one of its requests shares: the payload without device data, and headers. */
+  interface Prepared {
+    base: WebPushPayload;
+    baseJson: string;
+    topic: string | undefined;
+    ttlSeconds: number;
+  }
+  const prepare = (message: PushMessage): Prepared | string => {
+    const ttl = message.ttlSeconds ?? defaultTtl;
+    // Checked at runtime too: both end up in a request header.
+    if (!URGENCIES.has(message.urgency) || !(Number.isInteger(ttl) && ttl >= 0)) {
+      return 'urgency or ttlSeconds is invalid';
+    }
+    const base = buildPayload(message);
+    return {
+      base,
+      baseJson: JSON.stringify(base),
+      topic: message.collapseId === undefined ? undefined : toTopic(message.collapseId),
+      ttlSeconds: ttl,
+    };
+  };
+
   async function sendOne(
     message: PushMessage,
-    base: ReturnType<typeof buildPayload>,
-    baseJson: string,
-    target: DeviceTarget,
+    prepared: Prepared,
+    target: Extract<DeviceTarget, { platform: 'webpush' }>,
+    expiresAt: number | undefined,
     signal: AbortSignal | undefined,
+    priority: 'high' | 'normal',
   ): Promise<DeliveryResult> {
     const deviceId = target.deviceId;
-    const ttl = message.ttlSeconds ?? defaultTtl;
-    if (target.platform !== 'webpush') {
-      return {
-        deviceId,
-        status: 'rejected',
-        code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
-        reason: `platform ${target.platform}`,
-      };
-    }
-    if (!URGENCIES.has(message.urgency) || !(Number.isInteger(ttl) && ttl >= 0)) {
-      return { deviceId, status: 'rejected', code: 'ERR_INVALID_ARGUMENT', reason: 'urgency or ttlSeconds is invalid' };
-    }
-    const json = target.data ? JSON.stringify({ ...base, data: { ...base.data, ...target.data } }) : baseJson;
+    const { base } = prepared;
+    const json = target.data ? JSON.stringify({ ...base, data: { ...base.data, ...target.data } }) : prepared.baseJson;
     const plaintext = Buffer.from(json, 'utf8');
     if (plaintext.length > MAX_PLAINTEXT_BYTES) {
       const reason = `plaintext of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`;
@@ -112,15 +126,28 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
       return invalid('keys.p256dh is not a point on P-256');
     }
     const authorization = signer.authorization(url.origin);
-    const topic = message.collapseId === undefined ? undefined : toTopic(message.collapseId);
+    const { topic } = prepared;
+    // RFC 8030 §5.2: TTL is what the service may keep the push; it shrinks to what is left before `expiresAt`,
+    // judged when the request is written (it may have waited for a connection).
+    const ttlNow = (): number | undefined => {
+      const now = clock.now();
+      return hasExpired(expiresAt, now) ? undefined : lifetimeSeconds(prepared.ttlSeconds, expiresAt, now);
+    };
     let outcome: PostOutcome;
     if (pool) {
-      const head =
-        `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nTTL: ${ttl}\r\nUrgency: ${message.urgency}\r\n` +
-        `${topic === undefined ? '' : `Topic: ${topic}\r\n`}Content-Encoding: aes128gcm\r\n` +
-        `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nAuthorization: ${authorization}\r\n\r\n`;
-      outcome = await pool.post(url, head, body, timeoutMs, signal);
+      const head = () => {
+        const ttl = ttlNow();
+        if (ttl === undefined) return undefined;
+        return (
+          `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nTTL: ${ttl}\r\nUrgency: ${message.urgency}\r\n` +
+          `${topic === undefined ? '' : `Topic: ${topic}\r\n`}Content-Encoding: aes128gcm\r\n` +
+          `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nAuthorization: ${authorization}\r\n\r\n`
+        );
+      };
+      outcome = await pool.post(url, head, body, timeoutMs, signal, priority);
     } else {
+      const ttl = ttlNow();
+      if (ttl === undefined) return expired(deviceId);
       const headers: Record<string, string | number> = {
         TTL: ttl,
         Urgency: message.urgency,
@@ -132,7 +159,10 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
       if (topic !== undefined) headers.Topic = topic;
       outcome = await postPush({ url, headers, body, agent: agent!, timeoutMs, signal });
     }
-    if (!outcome.ok) return { deviceId, status: 'retry-after', code: outcome.code, reason: outcome.reason };
+    if (!outcome.ok) {
+      if (outcome.code === 'ERR_DELIVERY_EXPIRED') return expired(deviceId);
+      return { deviceId, status: 'retry-after', code: outcome.code, reason: outcome.reason };
+    }
     return mapResponse(
       deviceId,
       outcome.status,
@@ -142,29 +172,60 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     );
   }
 
+  async function sendEach(requests: readonly PushRequest[], sendOptions: SendOptions = {}) {
+    if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', `transport ${options.name ?? 'webpush'} is closed`);
+    const now = clock.now();
+    const priority = sendOptions.priority === 'high' ? 'high' : 'normal';
+    // One rendering per message object: a fan-out of one message renders and serialises it once.
+    const prepared = new Map<PushMessage, Prepared | string>();
+    const results = new Array<DeliveryResult>(requests.length);
+    let next = 0;
+    const one = (request: PushRequest): DeliveryResult | Promise<DeliveryResult> => {
+      const { message, target, expiresAt } = request;
+      const deviceId = target.deviceId;
+      if (target.platform !== 'webpush') {
+        const reason = `a ${target.platform} device was handed to the Web Push transport`;
+        return { deviceId, status: 'rejected', code: 'ERR_TRANSPORT_PLATFORM_MISMATCH', reason };
+      }
+      if (hasExpired(expiresAt, now)) return expired(deviceId);
+      let shared = prepared.get(message);
+      if (shared === undefined) {
+        shared = prepare(message);
+        prepared.set(message, shared);
+      }
+      if (typeof shared === 'string')
+        return { deviceId, status: 'rejected', code: 'ERR_INVALID_ARGUMENT', reason: shared };
+      return sendOne(message, shared, target, expiresAt, sendOptions.signal, priority);
+    };
+    // Bounded so a batch of 10 000 devices encrypts as sockets free up instead of all at once.
+    const worker = async () => {
+      while (next < requests.length) {
+        const i = next++;
+        results[i] = await one(requests[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(maxSockets, requests.length) }, worker));
+    return results;
+  }
+
   return {
     platform: 'webpush',
     name: options.name ?? 'webpush',
-    async send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions: SendOptions = {}) {
-      if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', `transport ${options.name ?? 'webpush'} is closed`);
-      const base = buildPayload(message);
-      const baseJson = JSON.stringify(base);
-      const results = new Array<DeliveryResult>(targets.length);
-      let next = 0;
-      // Bounded so a batch of 10 000 devices encrypts as sockets free up instead of all at once.
-      const worker = async () => {
-        while (next < targets.length) {
-          const i = next++;
-          results[i] = await sendOne(message, base, baseJson, targets[i]!, sendOptions.signal);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(maxSockets, targets.length) }, worker));
-      return results;
+    send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions?: SendOptions) {
+      return sendEach(
+        targets.map((target) => ({ message, target })),
+        sendOptions,
+      );
     },
+    sendEach,
     async close() {
       if (closed) return;
       closed = true;
       pool?.close();
     },
   };
+}
+
+function expired(deviceId: string): DeliveryResult {
+  return { deviceId, status: 'rejected', code: 'ERR_DELIVERY_EXPIRED', reason: 'expired before it could be sent' };
 }

@@ -20,12 +20,14 @@ export interface SubscribeOptions {
 
 /**
  * A scripted answer for one subscription, applied after VAPID and header checks pass:
- * a status (404, 410, 413, 429 with `retryAfter`, 403, 5xx …), a normal answer after `delayMs`, an answer that
- * never comes (`hang`, ends at {@link WebPushService.close}), or a connection reset.
+ * a status (404, 410, 413, 429 with `retryAfter`, 403, 5xx …), a normal answer after `delayMs` or once `until`
+ * settles (a gate the test opens, so a request is held in flight without a timer), an answer that never comes
+ * (`hang`, ends at {@link WebPushService.close}), or a connection reset.
  */
 export type ScriptedPushResponse =
   | { status: number; retryAfter?: string | number; body?: string }
   | { delayMs: number }
+  | { until: PromiseLike<unknown> }
   | { hang: true }
   | { reset: true };
 

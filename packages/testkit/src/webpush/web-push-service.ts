@@ -34,7 +34,7 @@ const READ_LIMIT = 64 * 1024;
  * verifies the RFC 8292 VAPID header on every request, checks `TTL`, `Urgency`, `Topic` and
  * `Content-Encoding: aes128gcm`, decrypts the RFC 8291 body with the subscriber's private key, records plaintext
  * and headers, and answers `201 Created` with a `Location`. Per subscription, a test can script 404, 410, 413,
- * 429 + `Retry-After`, 403, slow answers and connection resets.
+ * 429 + `Retry-After`, 403, slow or gated answers and connection resets.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8030#section-5 (push), RFC 8291 §3–4 (encryption), RFC 8292 §2 (VAPID)
  * @example
@@ -136,9 +136,16 @@ export async function startWebPushService(options: WebPushServiceOptions = {}): 
           r.retryAfter === undefined ? {} : { 'retry-after': String(r.retryAfter) };
         return answer(r.status, r.body ?? `scripted ${r.status}`, headers);
       }
+      const later = () => {
+        accept(req, body, subscriber, vapid.claims, answer, Number(ttl), urgency, topic);
+      };
+      if ('until' in r) {
+        Promise.resolve(r.until).then(later, later);
+        return;
+      }
       const timer = setTimeout(() => {
         timers.delete(timer);
-        accept(req, body, subscriber, vapid.claims, answer, Number(ttl), urgency, topic);
+        later();
       }, r.delayMs);
       timers.add(timer);
       return;

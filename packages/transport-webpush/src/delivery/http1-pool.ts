@@ -15,8 +15,20 @@ export interface Http1PoolOptions {
 
 /** Keep-alive HTTP/1.1 connections over TLS, per push-service origin. */
 export interface Http1Pool {
-  /** Sends `head` + `body` to `url`'s origin and resolves with the answer; never rejects. */
-  post(url: URL, head: string, body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<PostOutcome>;
+  /**
+   * Sends `head` + `body` to `url`'s origin and resolves with the answer; never rejects. A function `head` is called
+   * once a connection is in hand, so that it can judge the push's remaining lifetime then; when it returns
+   * `undefined` nothing is sent and the outcome is `ERR_DELIVERY_EXPIRED`. `timeoutMs` counts from the call, the
+   * wait for a free connection included; `high` requests wait ahead of every `normal` one for a connection.
+   */
+  post(
+    url: URL,
+    head: string | (() => string | undefined),
+    body: Buffer,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    priority?: 'high' | 'normal',
+  ): Promise<PostOutcome>;
   /** TLS connections open now, all origins. */
   openSockets(): number;
   /** Destroys every connection; pending requests resolve as network failures. */
@@ -33,15 +45,23 @@ interface Conn {
   pending: Pending | undefined;
   idleTimer: NodeJS.Timeout | undefined;
 }
+/** A request waiting for a connection; `undefined` means the pool closed meanwhile. */
+type Waiter = (conn: Conn | undefined) => void;
 interface Origin {
   key: string;
   host: string;
   port: number;
   idle: Conn[];
   all: Set<Conn>;
-  /** Requests waiting for a connection; `undefined` means the pool closed meanwhile. */
-  waiters: ((conn: Conn | undefined) => void)[];
+  /** Requests waiting for a connection, in two lines: `high` ones are served first. */
+  high: Waiter[];
+  normal: Waiter[];
 }
+
+const nextWaiter = (o: Origin): Waiter | undefined => o.high.shift() ?? o.normal.shift();
+const CLOSED: PostOutcome = { ok: false, code: 'ERR_TRANSPORT_NETWORK', reason: 'transport closed' };
+const ABORTED: PostOutcome = { ok: false, code: 'ERR_TRANSPORT_TIMEOUT', reason: 'aborted by the caller' };
+const EXPIRED: PostOutcome = { ok: false, code: 'ERR_DELIVERY_EXPIRED', reason: 'expired before it could be sent' };
 
 const toOutcome = (r: Http1Response): PostOutcome => {
   const location = r.headers.get('location');
@@ -57,7 +77,8 @@ const toOutcome = (r: Http1Response): PostOutcome => {
 
 /**
  * A small HTTP/1.1 client on `node:tls` for the one request shape a push sender makes (POST, small answer):
- * bounded keep-alive connections per origin, one request per connection at a time, a deadline per request.
+ * bounded keep-alive connections per origin, one request per connection at a time, a deadline per request, and a
+ * two-line queue for connections so that a `high` push (a sign-in verification) overtakes a waiting fan-out.
  * It skips `node:https`'s per-request objects (ClientRequest, IncomingMessage, header validation), which cost
  * about as much CPU as the RFC 8291 encryption itself; see decisions/0010-webpush-crypto.md.
  *
@@ -91,13 +112,13 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
       );
     }
     // A waiter may now open a connection of its own.
-    const waiter = o.waiters.shift();
+    const waiter = nextWaiter(o);
     if (waiter) waiter(closed ? undefined : open(o));
   };
 
   const release = (conn: Conn) => {
     const o = conn.origin;
-    const waiter = o.waiters.shift();
+    const waiter = nextWaiter(o);
     if (waiter) return waiter(conn);
     o.idle.push(conn);
     conn.idleTimer = setTimeout(() => drop(conn), idleTimeout);
@@ -142,19 +163,37 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
     return conn;
   }
 
-  const acquire = (o: Origin): Conn | Promise<Conn | undefined> => {
+  const acquire = (
+    o: Origin,
+    priority: 'high' | 'normal',
+    signal: AbortSignal | undefined,
+  ): Conn | Promise<Conn | undefined> => {
     const idle = o.idle.pop();
     if (idle) {
       clearTimeout(idle.idleTimer);
       return idle;
     }
     if (o.all.size < options.maxSockets) return open(o);
-    return new Promise((resolve) => o.waiters.push(resolve));
+    return new Promise((resolve) => {
+      const queue = priority === 'high' ? o.high : o.normal;
+      const onAbort = () => {
+        const i = queue.indexOf(waiter);
+        if (i >= 0) queue.splice(i, 1);
+        resolve(undefined);
+      };
+      const waiter: Waiter = (conn) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(conn);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(waiter);
+    });
   };
 
   return {
-    async post(url, head, body, timeoutMs, signal) {
-      if (closed) return { ok: false, code: 'ERR_TRANSPORT_NETWORK', reason: 'transport closed' };
+    async post(url, head, body, timeoutMs, signal, priority = 'normal') {
+      if (closed) return CLOSED;
+      if (signal?.aborted) return ABORTED;
       const key = url.host;
       let o = origins.get(key);
       if (!o) {
@@ -164,15 +203,30 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
           port: Number(url.port || 443),
           idle: [],
           all: new Set(),
-          waiters: [],
+          high: [],
+          normal: [],
         };
         origins.set(key, o);
       }
       const start = Date.now();
-      const conn = await acquire(o);
-      if (!conn || closed) return { ok: false, code: 'ERR_TRANSPORT_NETWORK', reason: 'transport closed' };
+      const conn = await acquire(o, priority, signal);
+      if (!conn || closed) return closed || !signal?.aborted ? CLOSED : ABORTED;
+      if (signal?.aborted) {
+        release(conn);
+        return ABORTED;
+      }
+      const remaining = timeoutMs - (Date.now() - start);
+      // Nothing has been written yet, so giving up here leaves the connection in step: hand it on.
+      if (remaining <= 0) {
+        release(conn);
+        return { ok: false, code: 'ERR_TRANSPORT_TIMEOUT', reason: `no connection free within ${timeoutMs} ms` };
+      }
+      const text = typeof head === 'function' ? head() : head;
+      if (text === undefined) {
+        release(conn);
+        return EXPIRED;
+      }
       return new Promise<PostOutcome>((resolve) => {
-        const remaining = Math.max(1, timeoutMs - (Date.now() - start));
         const timer = setTimeout(() => {
           if (conn.pending !== pending) return;
           conn.pending = undefined;
@@ -182,7 +236,7 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
         const onAbort = () => {
           if (conn.pending !== pending) return;
           conn.pending = undefined;
-          settle({ ok: false, code: 'ERR_TRANSPORT_TIMEOUT', reason: 'aborted by the caller' });
+          settle(ABORTED);
           drop(conn);
         };
         const settle = (outcome: PostOutcome) => {
@@ -192,10 +246,9 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
         };
         const pending: Pending = { resolve: settle, parser: createHttp1Parser() };
         conn.pending = pending;
-        if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
         conn.socket.cork();
-        conn.socket.write(head, 'latin1');
+        conn.socket.write(text, 'latin1');
         conn.socket.write(body);
         conn.socket.uncork();
       });
@@ -208,7 +261,7 @@ export function createHttp1Pool(options: Http1PoolOptions): Http1Pool {
     close() {
       closed = true;
       for (const o of origins.values()) {
-        for (const waiter of o.waiters.splice(0)) waiter(undefined);
+        for (const waiter of [...o.high.splice(0), ...o.normal.splice(0)]) waiter(undefined);
         for (const conn of [...o.all]) drop(conn);
       }
       origins.clear();

@@ -3,7 +3,7 @@ import { type Agent, request } from 'node:https';
 /** What came back from one POST, or why nothing did. */
 export type PostOutcome =
   | { ok: true; status: number; location?: string; retryAfter?: string; body: string }
-  | { ok: false; code: 'ERR_TRANSPORT_TIMEOUT' | 'ERR_TRANSPORT_NETWORK'; reason: string };
+  | { ok: false; code: 'ERR_TRANSPORT_TIMEOUT' | 'ERR_TRANSPORT_NETWORK' | 'ERR_DELIVERY_EXPIRED'; reason: string };
 
 /** One push request: the endpoint, its headers and the encrypted body. */
 export interface PostRequest {

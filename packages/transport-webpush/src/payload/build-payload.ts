@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { PushMessage } from '@idrelay/core';
+import { fitIdentifier, type PushMessage } from '@idrelay/core';
 
 /**
  * The JSON a service worker receives in `event.data.json()`: what `registration.showNotification(title, options)`
@@ -58,11 +57,13 @@ export function buildPayload(message: PushMessage): WebPushPayload {
   return payload;
 }
 
-const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+/** RFC 8030 §5.4: a Topic is at most 32 characters of the URL- and filename-safe base64 alphabet. */
+const TOPIC_ALPHABET = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Turns a collapse id into an RFC 8030 `Topic`: kept as is when it is already at most 32 base64url characters,
- * otherwise the first 32 characters of its SHA-256 in base64url (192 bits, so distinct ids stay distinct).
+ * Turns a collapse id into an RFC 8030 `Topic` with core's `fitIdentifier`: kept as is when it is already at most
+ * 32 base64url characters, otherwise the first 32 characters of its SHA-256 in base64url (192 bits, so distinct ids
+ * stay distinct and one id always gives the same Topic).
  *
  * @see https://www.rfc-editor.org/rfc/rfc8030#section-5.4
  * @example
@@ -72,6 +73,5 @@ const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
  * ```
  */
 export function toTopic(collapseId: string): string {
-  if (TOPIC.test(collapseId)) return collapseId;
-  return createHash('sha256').update(collapseId).digest('base64url').slice(0, 32);
+  return fitIdentifier(collapseId, { maxBytes: 32, allowed: TOPIC_ALPHABET });
 }
