@@ -2,21 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import {
   type DeliveryResult,
-  type DeviceTarget,
   type ErrorCode,
   IdrelayError,
   type Logger,
   type PushMessage,
+  type PushRequest,
   type SendOptions,
   silentLogger,
   type Transport,
 } from '@idrelay/core';
 import type { App, Credential } from 'firebase-admin/app';
 import type { Messaging } from 'firebase-admin/messaging';
-import { buildTemplate, FCM_MAX_PAYLOAD_BYTES, messageFor, payloadBytes } from './build-message.js';
+import { buildTemplate, type FcmMessageTemplate } from './build-message.js';
 import { type FcmServiceAccount, loadServiceAccount } from './credentials.js';
-import { deliverBatch, type PendingMessage, runLimited } from './deliver.js';
+import { type DeliverContext, deliverBatch, expired, type PendingRequest, runLimited } from './deliver.js';
+import { hasExpired } from './lifetime.js';
 import { type FcmRetryOptions, retryPolicy } from './retry-policy.js';
+import { disableSdkRetries } from './sdk-retries.js';
 
 /** firebase-admin's `sendEach` limit. */
 const MAX_BATCH = 500;
@@ -48,8 +50,17 @@ export interface FcmTransportOptions {
   maxBatchSize?: number;
   /** `sendEach` calls in flight at once when a send has more devices than one batch; default 4. */
   batchesInFlight?: number;
-  /** Our retry of rate limits, FCM 500/503 and network failures; `false` hands every failure to the outbox. */
+  /**
+   * Our retry of rate limits, FCM 500/503 and network failures; `false` hands every failure to the outbox.
+   * firebase-admin's own retries are turned off either way, so this is the only retry inside the transport.
+   */
   retry?: FcmRetryOptions | false;
+  /**
+   * How long one `sendEach` call to firebase-admin may take, OAuth token fetch included; default 10 000 ms. Its
+   * messages still unanswered then get `retry-after` `ERR_TRANSPORT_TIMEOUT`. firebase-admin cannot cancel the call,
+   * so it runs on in the background (at most its own 15 s per request) and its late answer is dropped.
+   */
+  timeoutMs?: number;
   logger?: Logger;
   /** Milliseconds since the epoch (APNs expiration, HTTP-date `Retry-After`); default `Date.now`. */
   now?: () => number;
@@ -109,6 +120,9 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
   if (!Number.isInteger(inFlight) || inFlight < 1) configError('batchesInFlight must be an integer ≥ 1.');
   const checked = retryPolicy(options.retry);
   const policy = typeof checked === 'string' ? configError(checked) : checked;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) configError('timeoutMs must be a positive number.');
+  const logger = options.logger ?? silentLogger;
 
   const now = options.now ?? Date.now;
   const appName = `idrelay-fcm-${randomUUID()}`;
@@ -131,6 +145,7 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
       const credential = options.credential ?? cert(key as never, agent);
       const app = initializeApp({ credential, projectId: options.projectId, httpAgent: agent }, appName);
       const messaging = getMessaging(app);
+      disableSdkRetries(messaging, logger);
       if (options.legacyHttpTransport) messaging.enableLegacyHttpTransport();
       return { app, messaging, deleteApp };
     })().catch((error: unknown) => {
@@ -142,13 +157,14 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
     return started;
   }
 
-  async function send(message: PushMessage, targets: readonly DeviceTarget[], sendOptions: SendOptions = {}) {
+  async function sendEach(requests: readonly PushRequest[], sendOptions: SendOptions = {}) {
     if (closed) throw new IdrelayError('ERR_TRANSPORT_CLOSED', 'The FCM transport was closed.');
-    const results: DeliveryResult[] = new Array(targets.length);
-    const template = buildTemplate(message, now());
-    const pending: PendingMessage[] = [];
-    let sharedBytes: number | undefined;
-    targets.forEach((target, index) => {
+    const results: DeliveryResult[] = new Array(requests.length);
+    const startedAt = now();
+    // One template per message object: a fan-out of one message to 10 000 devices maps it once.
+    const templates = new Map<PushMessage, FcmMessageTemplate>();
+    const pending: PendingRequest[] = [];
+    requests.forEach(({ message, target, expiresAt }, index) => {
       if (target.platform !== 'fcm') {
         const reason = `A ${target.platform} device was handed to the FCM transport.`;
         results[index] = {
@@ -159,32 +175,35 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
         };
         return;
       }
-      const built = messageFor(template, target);
-      // Without per-device data every message has the same size but for the token, which is not counted.
-      if (!target.data && sharedBytes === undefined) sharedBytes = payloadBytes(built);
-      const bytes = target.data ? payloadBytes(built) : sharedBytes!;
-      if (bytes > FCM_MAX_PAYLOAD_BYTES) {
-        const reason = `The FCM message is ${bytes} bytes; the limit is ${FCM_MAX_PAYLOAD_BYTES}.`;
-        results[index] = { deviceId: target.deviceId, status: 'rejected', code: 'ERR_FCM_PAYLOAD_TOO_LARGE', reason };
+      if (hasExpired(expiresAt, startedAt)) {
+        results[index] = expired(target.deviceId);
         return;
       }
-      pending.push({ index, deviceId: target.deviceId, message: built });
+      let template = templates.get(message);
+      if (template === undefined) {
+        template = buildTemplate(message);
+        templates.set(message, template);
+      }
+      pending.push({ index, target, template, expiresAt });
     });
     if (pending.length === 0) return results;
 
     const { messaging } = await start();
     const signal = sendOptions.signal ? AbortSignal.any([closing.signal, sendOptions.signal]) : closing.signal;
     const abortCode = (): ErrorCode => (closing.signal.aborted ? 'ERR_TRANSPORT_CLOSED' : 'ERR_TRANSPORT_TIMEOUT');
-    const context = {
+    const context: DeliverContext = {
       messaging,
       policy,
       now,
       random: options.random ?? Math.random,
       sleep: options.sleep ?? defaultSleep,
-      logger: options.logger ?? silentLogger,
+      logger,
+      timeoutMs,
       signal,
       abortCode,
+      sizes: new WeakMap(),
     };
+    // FCM takes up to 500 messages per sendEach whether they are one message or 500 distinct ones.
     const batches: (() => Promise<void>)[] = [];
     for (let i = 0; i < pending.length; i += batchSize) {
       const batch = pending.slice(i, i + batchSize);
@@ -194,14 +213,25 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
     return results;
   }
 
+  const track = (work: Promise<DeliveryResult[]>) => {
+    running.add(work);
+    void work.finally(() => running.delete(work)).catch(() => {});
+    return work;
+  };
+
   return {
     platform: 'fcm',
     name: options.name ?? `fcm:${options.projectId}`,
     send(message, targets, sendOptions) {
-      const work = send(message, targets, sendOptions);
-      running.add(work);
-      void work.finally(() => running.delete(work)).catch(() => {});
-      return work;
+      return track(
+        sendEach(
+          targets.map((target) => ({ message, target })),
+          sendOptions,
+        ),
+      );
+    },
+    sendEach(requests, sendOptions) {
+      return track(sendEach(requests, sendOptions));
     },
     async close() {
       if (closed) return;

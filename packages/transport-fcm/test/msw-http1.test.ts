@@ -95,8 +95,8 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
     expect(fcm.attempts('tok-i')).toBe(3);
   });
 
-  it('maps UNAVAILABLE (after firebase-admin’s own 503 handling) to retry-after with its Retry-After', async () => {
-    // firebase-admin waits out a 503's Retry-After itself up to 60 s; a longer one comes straight back to us.
+  it('maps UNAVAILABLE to retry-after with its Retry-After, handed to the outbox when longer than we wait', async () => {
+    // firebase-admin's own 503 retries are off (ours are the only ones); 120 s is above retry.maxDelayMs.
     fcm.fail('tok-u', { kind: 'unavailable', retryAfterSeconds: 120 });
     const [result] = await transport.send(approval(), [device('tok-u')]);
     expect(result).toMatchObject({
