@@ -41,6 +41,23 @@ transportContract({
           .filter((r) => r.status === 200)
           .map(decode),
       attempts: (target) => w.standIn.requestsFor(tokenOf(target)).length,
+      lastPush(target) {
+        const last = w.standIn
+          .requestsFor(tokenOf(target))
+          .filter((r) => r.status === 200)
+          .at(-1);
+        if (last === undefined) return undefined;
+        const expiration = last.headers['apns-expiration'];
+        const collapseId = last.headers['apns-collapse-id'];
+        return {
+          ...(expiration === undefined
+            ? {}
+            : {
+                lifetimeSeconds: expiration === '0' ? 0 : Number(expiration) - Math.floor(last.receivedAt / 1000),
+              }),
+          collapseIds: collapseId === undefined ? [] : [collapseId],
+        };
+      },
       openConnections: () => w.standIn.openSessions(),
       oversizedMessage: () => ({ id: 'big', urgency: 'normal', body: 'x'.repeat(5000) }),
       teardown: () => w.close(),

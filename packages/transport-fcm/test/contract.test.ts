@@ -50,6 +50,20 @@ transportContract({
             };
           }),
       attempts: (target) => standIn.attempts(tokenOf(target)),
+      lastPush(target) {
+        const last = standIn.messages.filter((m) => m.message.token === tokenOf(target)).at(-1)?.message;
+        if (last === undefined) return undefined;
+        type Block = { ttl?: string; collapse_key?: string; headers?: Record<string, string> } | undefined;
+        const android = last.android as Block;
+        const ttl = android?.ttl;
+        const collapseIds = [
+          android?.collapse_key,
+          (last.apns as Block)?.headers?.['apns-collapse-id'],
+          (last.webpush as Block)?.headers?.Topic,
+        ].filter((id): id is string => id !== undefined);
+        // FCM's wire form of a protobuf Duration: "120s".
+        return { ...(ttl === undefined ? {} : { lifetimeSeconds: Number.parseFloat(ttl) }), collapseIds };
+      },
       openConnections: () => standIn.openConnections(),
       oversizedMessage: () => ({ id: 'big', urgency: 'normal', body: 'x'.repeat(5000) }),
       async teardown() {

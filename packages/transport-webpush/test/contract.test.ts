@@ -33,6 +33,11 @@ transportContract({
           return { title, body, data };
         }),
       attempts: (t) => service.requests(subscriptionOf(t)).length,
+      lastPush(t) {
+        const last = service.received(subscriptionOf(t)).at(-1);
+        if (last === undefined) return undefined;
+        return { lifetimeSeconds: last.ttl, collapseIds: last.topic === undefined ? [] : [last.topic] };
+      },
       openConnections: () => service.openConnections(),
       oversizedMessage: () => ({ id: 'too-big', urgency: 'normal', title: 'Big', body: 'x'.repeat(4000) }),
       teardown: () => service.close(),

@@ -1,4 +1,4 @@
-import type { DeviceTarget, ErrorCode, PushMessage, Transport } from '@idrelay/core';
+import type { DeviceTarget, ErrorCode, Platform, PushMessage, Transport } from '@idrelay/core';
 import { isIdrelayError } from '@idrelay/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -35,6 +35,19 @@ export interface TransportContractHarness {
   received(target: DeviceTarget): readonly ContractReceivedPush[] | Promise<readonly ContractReceivedPush[]>;
   /** Requests that reached the stand-in for `target`, whatever the answer. Optional: enables the "nothing sent" checks. */
   attempts?(target: DeviceTarget): number | Promise<number>;
+  /**
+   * What the stand-in was told about the last push it accepted for `target`, or `undefined` when it accepted none:
+   * `lifetimeSeconds`, how long the service may keep the push (APNs `apns-expiration` minus the request's arrival,
+   * FCM Android `ttl`, Web Push `TTL`; `undefined` when none was sent), and `collapseIds`, every collapse identifier
+   * the push carried (APNs `apns-collapse-id`; FCM `collapse_key` and the `apns-collapse-id` and `Topic` headers it
+   * forwards; Web Push `Topic`).
+   */
+  lastPush(
+    target: DeviceTarget,
+  ):
+    | { lifetimeSeconds?: number; collapseIds: readonly string[] }
+    | undefined
+    | Promise<{ lifetimeSeconds?: number; collapseIds: readonly string[] } | undefined>;
   /** Connections currently open at the stand-in (server side), for the "close frees sockets" checks. */
   openConnections(): number | Promise<number>;
   /** A message that is over the platform's payload limit for any target. */
@@ -68,10 +81,25 @@ const message = (over: Partial<PushMessage> = {}): PushMessage => ({
 
 const ids = (items: readonly { deviceId: string }[]) => items.map((r) => r.deviceId);
 
+/** A device of another platform than `platform`, for the mixed-batch checks. */
+const foreignDevice = (platform: Platform): DeviceTarget =>
+  platform === 'webpush'
+    ? { deviceId: 'foreign-1', platform: 'fcm', token: 'fcm-token-1' }
+    : {
+        deviceId: 'foreign-1',
+        platform: 'webpush',
+        subscription: { endpoint: 'https://push.example.com/p/1', keys: { p256dh: 'x', auth: 'y' } },
+      };
+
+/** True when `value` holds a C0 control character or DEL, which no push header may carry. */
+const hasControl = (value: string) => [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 /**
  * The shared behaviour every idrelay {@link Transport} must show against its stand-in: delivery with per-device
  * data, invalid tokens, retry-after with the service's delay, payload limits enforced before sending, results in
- * input order, `close()` freeing sockets and refusing later sends, and instances that do not interfere.
+ * input order, `sendEach` with a message per device and devices of another platform, expired requests refused
+ * before sending, the remaining lifetime given to the service, collapse ids over the providers' limits fitted and
+ * delivered, `close()` freeing sockets and refusing later sends, and instances that do not interfere.
  *
  * Call it at the top level of a test file; it declares one `describe` block. vitest is a peer dependency.
  *
@@ -93,6 +121,8 @@ const ids = (items: readonly { deviceId: string }[]) => items.map((r) => r.devic
  *       createTransport: create,
  *       target: (kind) => { … service.subscribe(), service.script(…) … },
  *       received: (t) => service.received(t.subscription).map((p) => p.json()),
+ *       lastPush: (t) => { const p = service.received(t.subscription).at(-1);
+ *         return p && { lifetimeSeconds: p.ttl, collapseIds: p.topic === undefined ? [] : [p.topic] }; },
  *       openConnections: () => service.openConnections(),
  *       oversizedMessage: () => ({ id: 'big', urgency: 'normal', body: 'x'.repeat(5000) }),
  *       teardown: () => service.close(),
@@ -183,6 +213,99 @@ export function transportContract(options: TransportContractOptions): void {
       for (const r of results) if (r.status !== 'delivered') expect(r.code).toMatch(/\S/);
       expect(await h.received(targets[1]!)).toHaveLength(1);
       expect(await h.received(targets[2]!)).toEqual([]);
+    });
+
+    it('sendEach gives every device its own message, one result per request in input order', async () => {
+      const targets = [await h.target('valid'), await h.target('invalid-token'), await h.target('valid')];
+      const messages = ['Alice', 'Eve', 'Bruno'].map((name, i) =>
+        message({
+          id: `msg-personal-${i}`,
+          title: `Hello ${name}`,
+          body: `Approve your sign-in, ${name}?`,
+          data: { requestId: `req-${i}` },
+        }),
+      );
+      const requests = targets.map((target, i) => ({ message: messages[i]!, target }));
+      const before = structuredClone(requests);
+
+      const results = await h.transport.sendEach(requests);
+
+      expect(ids(results)).toEqual(ids(targets));
+      expect(results.map((r) => r.status)).toEqual(['delivered', 'invalid-token', 'delivered']);
+      for (const i of [0, 2]) {
+        const { title, body, data } = messages[i]!;
+        expect(await h.received(targets[i]!)).toEqual([{ title, body, data }]);
+      }
+      expect(requests, 'sendEach must not mutate the caller’s requests').toEqual(before);
+    });
+
+    it('sendEach refuses a device of another platform without disturbing the rest of the batch', async () => {
+      const a = await h.target('valid');
+      const b = await h.target('valid');
+      const foreign = foreignDevice(h.transport.platform);
+      const results = await h.transport.sendEach([
+        { message: message(), target: a },
+        { message: message(), target: foreign },
+        { message: message({ title: 'Second' }), target: b },
+      ]);
+      expect(results).toEqual([
+        expect.objectContaining({ deviceId: a.deviceId, status: 'delivered' }),
+        expect.objectContaining({
+          deviceId: foreign.deviceId,
+          status: 'rejected',
+          code: 'ERR_TRANSPORT_PLATFORM_MISMATCH',
+        }),
+        expect.objectContaining({ deviceId: b.deviceId, status: 'delivered' }),
+      ]);
+    });
+
+    it('refuses a request whose expiresAt has passed with ERR_DELIVERY_EXPIRED; the service never sees it', async () => {
+      const late = await h.target('valid');
+      const onTime = await h.target('valid');
+      const results = await h.transport.sendEach([
+        { message: message(), target: late, expiresAt: Date.now() - 1 },
+        { message: message(), target: onTime, expiresAt: Date.now() + 60_000 },
+      ]);
+      expect(results).toEqual([
+        expect.objectContaining({ deviceId: late.deviceId, status: 'rejected', code: 'ERR_DELIVERY_EXPIRED' }),
+        expect.objectContaining({ deviceId: onTime.deviceId, status: 'delivered' }),
+      ]);
+      expect(await h.received(late)).toEqual([]);
+      if (h.attempts) expect(await h.attempts(late)).toBe(0);
+    });
+
+    it('gives the service the remaining lifetime: the smaller of ttlSeconds and what is left until expiresAt', async () => {
+      const shortByExpiry = await h.target('valid');
+      const shortByTtl = await h.target('valid');
+      await h.transport.sendEach([
+        { message: message({ ttlSeconds: 3600 }), target: shortByExpiry, expiresAt: Date.now() + 120_000 },
+        { message: message({ ttlSeconds: 60 }), target: shortByTtl, expiresAt: Date.now() + 3_600_000 },
+      ]);
+      const byExpiry = (await h.lastPush(shortByExpiry))?.lifetimeSeconds;
+      const byTtl = (await h.lastPush(shortByTtl))?.lifetimeSeconds;
+      // Whole seconds, rounded down, judged when the request goes out: a little under the nominal value.
+      expect(byExpiry).toBeGreaterThanOrEqual(115);
+      expect(byExpiry).toBeLessThanOrEqual(120);
+      expect(byTtl).toBeGreaterThanOrEqual(55);
+      expect(byTtl).toBeLessThanOrEqual(60);
+    });
+
+    it('delivers a 100-byte collapse id, fitted to the provider’s limit the same way for every push', async () => {
+      const collapseId = `verification-${'f'.repeat(87)}`;
+      const a = await h.target('valid');
+      const b = await h.target('valid');
+      const results = await h.transport.sendEach([
+        { message: message({ collapseId }), target: a },
+        { message: message({ collapseId, body: 'The same notification, again.' }), target: b },
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+      const [first, second] = [await h.lastPush(a), await h.lastPush(b)];
+      expect(first?.collapseIds.length).toBeGreaterThan(0);
+      for (const id of first?.collapseIds ?? []) {
+        expect(Buffer.byteLength(id)).toBeLessThanOrEqual(64);
+        expect(hasControl(id)).toBe(false);
+      }
+      expect(second?.collapseIds).toEqual(first?.collapseIds);
     });
 
     it('frees its sockets on close(), and refuses to send afterwards', async () => {
