@@ -75,7 +75,7 @@ export type {
   PushIdentitySource,
   SourceBatch,
 } from './ports/identity-source.js';
-export type { DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
+export type { DeliveryContext, DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
 export { type Clock, type Logger, silentLogger, systemClock } from './ports/runtime.js';
 export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';

@@ -1,31 +1,42 @@
 import {
   type Clock,
+  type Delivery,
+  type DeliveryContext,
+  type DeliveryOutcome,
   type Directory,
+  type EventLimits,
   IdrelayError,
   type Logger,
   type Platform,
   type Queue,
+  type RetentionCounts,
   type Store,
   silentLogger,
   systemClock,
   type Transport,
+  type WriteBack,
 } from '@idrelay/core';
 import { createRelayDevices, type RelayDevices } from './devices/relay-devices.js';
 import { createDigests, DIGEST_TIMER } from './digest/digests.js';
 import type { RetryPolicy } from './dispatch/backoff.js';
-import { createDeliveryHandler, retryOrDead } from './dispatch/deliver-batch.js';
+import { afterSettle, createDeliveryHandler, retryOrDead } from './dispatch/deliver-batch.js';
 import { createOutboxQueue } from './dispatch/outbox-queue.js';
-import { createReceipts, type RelayListener } from './dispatch/receipts.js';
-import { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
-import { createTimerPump } from './dispatch/timer-pump.js';
-import { createIngest, type IngestResult, replanPending } from './ingest/ingest-event.js';
-import { createPlanner } from './outbox/plan-event.js';
+import { createReceipts } from './dispatch/receipts.js';
+import { createWake, globalScheduler, type Scheduler } from './dispatch/scheduler.js';
+import { createIngest, type IngestResult } from './ingest/ingest-event.js';
+import { createConsumerRegistry } from './outgoing/consumers.js';
+import { createListeners, type RelayListener } from './outgoing/listeners.js';
+import { createOutgoingPump } from './outgoing/outgoing-pump.js';
+import type { PlanContext } from './plan/fan-out.js';
+import { createPlanner } from './plan/plan-event.js';
 import { createZoneClock } from './preferences/quiet-hours.js';
 import { createRelayPreferences, type RelayPreferences } from './preferences/relay-preferences.js';
 import { createPreview, type RelayPreview } from './preview/preview-event.js';
 import type { TemplateDefinition } from './render/template.js';
 import { createTemplates, type TemplateRegistry } from './render/template-registry.js';
 import { defineRules, type Rule } from './rules/rule.js';
+import { createRetention, type RetentionPolicy } from './timers/retention.js';
+import { createTimerPump } from './timers/timer-pump.js';
 
 /**
  * Options of {@link createRelay}.
@@ -71,6 +82,29 @@ export interface RelayOptions {
   leaseMs?: number;
   /** Longest idle sleep of the dispatcher, ms. Default 5 s. */
   pollMs?: number;
+  /**
+   * Deliveries of at least this priority take the express lane: claimed and sent at once even while bulk batches
+   * fill every slot. Default 50 (verification requests use 100, security alerts 50).
+   */
+  expressPriority?: number;
+  /** Bounds on ingested events (size, nesting). Default 256 KB and 32 levels. */
+  limits?: EventLimits;
+  /**
+   * Durable consumers of what the relay tells the outside world (decisions, acknowledgements, receipts,
+   * preference changes), each by the event types it lists. Entries are stored in the same transaction as the
+   * change that caused them and handed over at least once, in order per subject, with retries and a dead letter.
+   * Not closed by the relay.
+   */
+  writeBacks?: readonly WriteBack[];
+  /** Retry policy of write-backs. Default 10 attempts, 1 s base, 15 min cap. */
+  writeBackRetry?: RetryPolicy;
+  /** How long finished records are kept; `false` keeps everything. See {@link RetentionPolicy} for defaults. */
+  retention?: RetentionPolicy | false;
+  /**
+   * How often the running relay finishes events whose planning was cut short (a store error mid fan-out), ms.
+   * Default 60 s; events younger than a quarter of it are left alone (they may still be planning).
+   */
+  sweepMs?: number;
 }
 
 /**
@@ -96,12 +130,17 @@ export interface Relay {
   preview: RelayPreview;
   devices: RelayDevices;
   preferences: RelayPreferences;
-  /** Listens to emitted events (receipts, preference changes); returns an unsubscribe function. */
+  /**
+   * Listens to emitted events (receipts, preference changes) in memory; returns an unsubscribe function. A
+   * listener misses whatever happens while it is not subscribed or crashed: use `writeBacks` for what must arrive.
+   */
   subscribe(listener: RelayListener): () => void;
   /** Claims and sends one batch per platform now; returns how many deliveries were handled. For tests and scripts. */
   dispatchOnce(): Promise<number>;
-  /** Fires due timers and dispatches until nothing is due now. For tests and scripts. */
-  drain(): Promise<{ dispatched: number; timers: number }>;
+  /** Fires due timers, dispatches and hands out outgoing entries until nothing is due now. For tests and scripts. */
+  drain(): Promise<{ dispatched: number; timers: number; outgoing: number }>;
+  /** Runs the retention sweep now (it also runs on its own interval); resolves with what it removed. */
+  prune(): Promise<RetentionCounts>;
   /** Stops dispatching, waits for ingests and batches in flight; closes nothing it was given. */
   close(): Promise<void>;
 }
@@ -130,7 +169,7 @@ export function createRelay(options: RelayOptions): Relay {
   const scheduler = options.scheduler ?? globalScheduler;
   const source = options.source ?? '/idrelay/relay';
   const rules = defineRules(options.rules);
-  const templates =
+  const templates: TemplateRegistry =
     options.templates && 'get' in options.templates ? options.templates : createTemplates(options.templates ?? []);
   for (const rule of rules) {
     const key = 'notify' in rule ? rule.notify.template : undefined;
@@ -147,14 +186,34 @@ export function createRelay(options: RelayOptions): Relay {
   const transports = new Map<Platform, Transport>(options.transports.map((t) => [t.platform, t]));
   const platforms = new Set(transports.keys());
   const { store, directory } = options;
-  const zones = createZoneClock();
   const now = () => clock.now();
-  const attribute = options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {};
   const retry = options.retry ?? {};
   const random = options.random ?? Math.random;
   const batchSize = options.batchSize ?? 500;
+  const sweepMs = options.sweepMs ?? 60_000;
 
-  const receipts = createReceipts({ store, source, logger, now });
+  const context: PlanContext = {
+    devices: store.devices,
+    preferences: store.preferences,
+    templates,
+    zones: createZoneClock(),
+    platforms,
+    now,
+    ...(options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {}),
+  };
+  const listeners = createListeners(logger);
+  const consumers = createConsumerRegistry(options.writeBacks ?? []);
+  const outgoingPump = createOutgoingPump({
+    outgoing: store.outgoing,
+    consumers,
+    audit: store.audit,
+    clock,
+    scheduler,
+    logger,
+    random,
+    ...(options.writeBackRetry ? { retry: options.writeBackRetry } : {}),
+  });
+  const receipts = createReceipts({ audit: store.audit, listeners, consumers, source, now });
   const outboxQueue = createOutboxQueue({
     outbox: store.outbox,
     clock,
@@ -162,18 +221,39 @@ export function createRelay(options: RelayOptions): Relay {
     logger,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    onHandlerError: (batch, error) =>
-      batch.map((d) =>
-        retryOrDead(
-          d,
-          { code: 'ERR_TRANSPORT_NETWORK', reason: String((error as Error)?.message ?? error) },
-          undefined,
-          { clock, retry, random },
-        ),
-      ),
+    ...(options.expressPriority !== undefined ? { expressPriority: options.expressPriority } : {}),
   });
   const queue = options.queue ?? outboxQueue;
-  const handler = createDeliveryHandler({ store, transports, clock, logger, retry, random, receipts });
+  const deliver = createDeliveryHandler({ devices: store.devices, transports, clock, logger, retry, random, receipts });
+  let staleOutcomes = 0;
+
+  /** Sends a claimed batch, settles it under its claim token, then prunes and reports what was applied. */
+  async function processBatch(batch: readonly Delivery[], ctx: DeliveryContext): Promise<DeliveryOutcome[]> {
+    let handled: Awaited<ReturnType<typeof deliver>>;
+    try {
+      handled = await deliver(batch, ctx);
+    } catch (error) {
+      logger.error({ err: error, deliveries: batch.length }, 'delivering a batch failed; retrying it');
+      const error_ = { code: 'ERR_TRANSPORT_NETWORK', reason: String((error as Error)?.message ?? error) };
+      handled = {
+        outcomes: batch.map((d) => retryOrDead(d, error_, undefined, { clock, retry, random }).outcome),
+        receipts: new Map(),
+      };
+    }
+    const { stale } = await store.outbox.settle(handled.outcomes);
+    if (stale.length > 0) {
+      // Fencing at work: another worker owns these rows now (our lease ran out); its outcome stands.
+      staleOutcomes += stale.length;
+      logger.warn(
+        { stale: stale.length, total: staleOutcomes },
+        'outcomes arrived after their claim ended; not applied',
+      );
+    }
+    if (handled.outcomes.some((o) => o.emit !== undefined)) outgoingPump.notify(now());
+    await afterSettle({ devices: store.devices, logger, receipts }, handled, new Set(stale));
+    return handled.outcomes;
+  }
+
   const timerPump = createTimerPump({
     timers: store.timers,
     clock,
@@ -181,35 +261,65 @@ export function createRelay(options: RelayOptions): Relay {
     logger,
     handlers: { [DIGEST_TIMER]: (timer) => digests.flush(timer) },
   });
-  const notify = (dueAt: number) => queue.notify(dueAt);
+  const notify = (dueAt: number, priority: number) => queue.notify(dueAt, priority);
   const digests = createDigests({
-    store,
+    context,
+    digests: store.digests,
+    timers: store.timers,
+    outbox: store.outbox,
     directory,
-    templates,
-    zones,
-    platforms,
-    now,
     notify,
     onTimer: (at) => timerPump.notify(at),
-    ...attribute,
   });
   const planner = createPlanner({
-    store,
+    context,
+    outbox: store.outbox,
+    audit: store.audit,
     directory,
     rules,
-    templates,
-    zones,
-    platforms,
-    now,
     pageSize: options.pageSize ?? 500,
+    logger,
     notify,
     collectDigest: digests.collect,
-    ...attribute,
   });
-  const ingestEvent = createIngest({ store, planner, clock, logger });
+  const ingest = createIngest({
+    events: store.events,
+    audit: store.audit,
+    preferences: store.preferences,
+    planner,
+    clock,
+    logger,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const retention =
+    options.retention === false
+      ? undefined
+      : createRetention({
+          retention: store.retention,
+          audit: store.audit,
+          clock,
+          scheduler,
+          logger,
+          policy: options.retention ?? {},
+        });
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
   let started = false;
+  let sweeping: Promise<unknown> | undefined;
+  // Finishes events whose planning a store error cut short, while the relay runs (not only at the next start).
+  const sweep = createWake(scheduler, clock, () => {
+    if (closed) return;
+    sweeping = ingest
+      .replanPending(now() - Math.floor(sweepMs / 4))
+      .then(({ replanned }) => {
+        if (replanned > 0) logger.info({ replanned }, 'finished events whose planning had been cut short');
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'the re-planning sweep failed'))
+      .finally(() => {
+        sweeping = undefined;
+        if (!closed) sweep.arm(now() + sweepMs);
+      });
+  });
 
   function guard<T>(work: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new IdrelayError('ERR_RELAY_CLOSED', 'The relay was closed'));
@@ -230,35 +340,65 @@ export function createRelay(options: RelayOptions): Relay {
       guard(async () => {
         if (started) return { replanned: 0 };
         started = true;
-        const result = await replanPending(store, planner, clock, logger);
-        queue.start(handler, { concurrency, batchSize });
+        const { replanned } = await ingest.replanPending();
+        queue.start(processBatch, { concurrency, batchSize });
         timerPump.start();
-        return result;
+        outgoingPump.start();
+        retention?.start();
+        sweep.arm(now() + sweepMs);
+        return { replanned };
       }),
-    ingest: (input) => guard(() => ingestEvent(input)),
-    preview: createPreview({ store, directory, rules, templates, zones, platforms, now, ...attribute }),
+    ingest: (input) => guard(() => ingest.ingest(input)),
+    preview: createPreview({
+      context,
+      events: store.events,
+      directory,
+      rules,
+      ...(options.limits ? { limits: options.limits } : {}),
+    }),
     devices: createRelayDevices({ store, clock, maxDevicesPerUser: options.maxDevicesPerUser ?? 10 }),
-    preferences: createRelayPreferences({ store, clock, source, emit: receipts.emit }),
-    subscribe: receipts.subscribe,
-    dispatchOnce: () => guard(() => outboxQueue.runOnce(handler, { platforms: [...platforms], batchSize })),
+    preferences: createRelayPreferences({
+      preferences: store.preferences,
+      audit: store.audit,
+      clock,
+      source,
+      listeners,
+      consumers,
+      onEmitted: (at) => outgoingPump.notify(at),
+    }),
+    subscribe: listeners.subscribe,
+    dispatchOnce: () => guard(() => outboxQueue.runOnce(processBatch, { platforms: [...platforms], batchSize })),
     drain: () =>
       guard(async () => {
         let dispatched = 0;
         let timers = 0;
+        let outgoing = 0;
         await outboxQueue.idle();
+        await ingest.idle();
         for (;;) {
           const fired = await timerPump.runDue();
-          const sent = await outboxQueue.runOnce(handler, { platforms: [...platforms], batchSize });
+          const sent = await outboxQueue.runOnce(processBatch, { platforms: [...platforms], batchSize });
+          const handedOut = await outgoingPump.runOnce();
           timers += fired;
           dispatched += sent;
-          if (fired === 0 && sent === 0) return { dispatched, timers };
+          outgoing += handedOut;
+          if (fired === 0 && sent === 0 && handedOut === 0) return { dispatched, timers, outgoing };
         }
+      }),
+    prune: () =>
+      guard(async () => {
+        const sweeper =
+          retention ??
+          createRetention({ retention: store.retention, audit: store.audit, clock, scheduler, logger, policy: {} });
+        return sweeper.runOnce();
       }),
     async close() {
       if (closed) return;
       closed = true;
+      sweep.clear();
       await Promise.allSettled([...inFlight]);
-      await Promise.all([queue.stop(), timerPump.stop()]);
+      await sweeping;
+      await Promise.all([queue.stop(), timerPump.stop(), outgoingPump.stop(), retention?.stop()]);
     },
   };
 }

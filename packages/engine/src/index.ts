@@ -16,11 +16,12 @@ export {
 } from './devices/relay-devices.js';
 export { type RetryPolicy, retryDelay } from './dispatch/backoff.js';
 export { createOutboxQueue, type OutboxQueue, type OutboxQueueOptions } from './dispatch/outbox-queue.js';
-export type { RelayListener } from './dispatch/receipts.js';
 export { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
 export type { IngestResult } from './ingest/ingest-event.js';
-export { eventKey, idempotencyKeys, notificationId } from './outbox/keys.js';
-export type { PlannedNotification, PlanResult } from './outbox/plan-event.js';
+export type { RelayListener } from './outgoing/listeners.js';
+export type { DeviceVerdict, NotificationPlan, PlanContext, RecipientFailure } from './plan/fan-out.js';
+export { notificationId } from './plan/keys.js';
+export type { PlannedNotification, PlanResult } from './plan/plan-event.js';
 export { applyPreferenceEvent } from './preferences/apply-preference-event.js';
 export { type DeliveryFacts, decideDelivery, type PreferenceDecision } from './preferences/decide.js';
 export { decodePreferences, encodePreferences } from './preferences/preferences-codec.js';
@@ -28,6 +29,7 @@ export { createZoneClock, quietHoursAt, type ZoneClock } from './preferences/qui
 export type { RelayPreferences } from './preferences/relay-preferences.js';
 export type {
   PreviewDevice,
+  PreviewFailure,
   PreviewNotification,
   PreviewRecipient,
   PreviewResult,
@@ -35,6 +37,7 @@ export type {
 } from './preview/preview-event.js';
 export { defaultTemplates } from './render/default-templates.js';
 export { type RenderOptions, renderMessage } from './render/render-message.js';
+export { redactSecrets } from './render/secrets.js';
 export {
   type CompiledTemplate,
   defineTemplate,
@@ -62,3 +65,4 @@ export {
   type Rule,
   type RuleContext,
 } from './rules/rule.js';
+export { DEFAULT_RETENTION, type RetentionPolicy } from './timers/retention.js';

@@ -3,9 +3,9 @@
  * a 429 storm, final rejections, receipts — and no delivery ever lost.
  */
 import { createEvent, type IdentityEvent, type Store } from '@idrelay/core';
+import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario, type Scenario, T0 } from './support/scenario.js';
 
 const ALL = [

@@ -1,6 +1,6 @@
+import { createMemoryStore } from '@idrelay/testkit';
 /** Device registration: caps, token moves between users, validation, audit. */
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario } from './support/scenario.js';
 
 describe('relay.devices', () => {

@@ -1,9 +1,8 @@
 /** Preferences from the store or a directory attribute, and write-back through `preference.changed`. */
 import { createEvent, type IdentityEvent } from '@idrelay/core';
-import { createMemoryDirectory } from '@idrelay/testkit';
+import { createMemoryDirectory, createMemoryStore } from '@idrelay/testkit';
 import { describe, expect, it } from 'vitest';
 import { encodePreferences } from '../src/index.js';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario } from './support/scenario.js';
 
 const announcement = (userIds: string[]) =>

@@ -3,9 +3,9 @@
  * what would be sent — and writes nothing.
  */
 import { createEvent, type Store } from '@idrelay/core';
+import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario, type Scenario } from './support/scenario.js';
 
 const ALL = [

@@ -3,9 +3,9 @@
  * limits batches in flight per transport, and `close()` waits for what is in flight and closes nothing it was given.
  */
 import { createEvent, type DeliveryResult } from '@idrelay/core';
+import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { globalScheduler } from '../src/index.js';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario, type Scenario, T0 } from './support/scenario.js';
 
 const systemTime = { now: () => Date.now() };
@@ -73,12 +73,12 @@ describe('concurrency and close', () => {
     let inFlight = 0;
     let peak = 0;
     const release: Array<() => void> = [];
-    s.transports.fcm.send = async (_message, targets) => {
+    s.transports.fcm.sendEach = async (requests) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise<void>((resolve) => release.push(resolve));
       inFlight--;
-      return targets.map((t): DeliveryResult => ({ deviceId: t.deviceId, status: 'delivered' }));
+      return requests.map((r): DeliveryResult => ({ deviceId: r.target.deviceId, status: 'delivered' }));
     };
     await s.relay.start();
     await s.relay.ingest(

@@ -3,9 +3,9 @@
  * on which devices — on SQLite, on PostgreSQL and on the in-memory store.
  */
 import { createEvent, type EventDataInputMap, type EventType, type Store } from '@idrelay/core';
+import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';
-import { createMemoryStore } from './support/memory-store.js';
 import { createScenario, type Scenario, T0 } from './support/scenario.js';
 
 const ALL = [

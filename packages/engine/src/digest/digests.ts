@@ -1,26 +1,33 @@
-import type { Directory, IdentityEvent, NewDelivery, Platform, Store, TimerRecord } from '@idrelay/core';
-import { createFanOut, targetOf } from '../outbox/fan-out.js';
-import { idempotencyKeys, notificationId } from '../outbox/keys.js';
-import type { DigestCollector } from '../outbox/plan-event.js';
-import type { ZoneClock } from '../preferences/quiet-hours.js';
-import type { TemplateRegistry } from '../render/template-registry.js';
+import type {
+  DigestStore,
+  Directory,
+  IdentityEvent,
+  OutboxStore,
+  TimerRecord,
+  TimerStore,
+  Urgency,
+} from '@idrelay/core';
+import { eventKey } from '@idrelay/core';
+import { createFanOut, type NotificationPlan, type PlanContext } from '../plan/fan-out.js';
+import { notificationId } from '../plan/keys.js';
+import type { DigestCollector } from '../plan/plan-event.js';
+import { toDeliveries } from '../plan/to-deliveries.js';
+import { redactSecrets } from '../render/secrets.js';
 
 /** The timer kind digests use. */
 export const DIGEST_TIMER = 'digest';
 
 /** What the digest stage needs. */
 export interface DigestOptions {
-  store: Store;
+  context: PlanContext;
+  digests: DigestStore;
+  timers: Pick<TimerStore, 'schedule'>;
+  outbox: Pick<OutboxStore, 'enqueue'>;
   directory: Directory;
-  templates: TemplateRegistry;
-  zones: ZoneClock;
-  platforms: ReadonlySet<Platform>;
-  now(): number;
-  preferencesAttribute?: string;
   /** A digest timer was scheduled for `dueAt`. */
   onTimer(dueAt: number): void;
-  /** Deliveries were enqueued, due at `dueAt`. */
-  notify(dueAt: number): void;
+  /** Deliveries were enqueued, due at `dueAt`, with `priority`. */
+  notify(dueAt: number, priority: number): void;
 }
 
 interface DigestTimerPayload {
@@ -30,9 +37,11 @@ interface DigestTimerPayload {
   ruleId: string;
   template: string;
   category: string;
-  urgency: NewDelivery['message']['urgency'];
+  urgency: Urgency;
   critical: boolean;
   windowMs: number;
+  /** Claim priority of the alert; absent in timers written before it was recorded. */
+  priority?: number;
 }
 
 /**
@@ -48,14 +57,14 @@ interface DigestTimerPayload {
  */
 export function createDigests(options: DigestOptions) {
   const collect: DigestCollector = async (intent, event: IdentityEvent, users) => {
-    const title = options.templates.get(event.type).render(event).title ?? event.type;
+    const title = options.context.templates.get(event.type).render(redactSecrets(event)).title ?? event.type;
     let until = 0;
     for (const user of users) {
       const key = `${intent.digest.key}:${user.id}`;
-      const item = { eventKey: `${event.source}#${event.id}`, type: event.type, title, time: event.time };
-      const added = await options.store.digests.add({
+      const item = { eventKey: eventKey(event), type: event.type, title, time: event.time };
+      const added = await options.digests.add({
         key,
-        windowEndsAt: options.now() + intent.digest.windowMs,
+        windowEndsAt: options.context.now() + intent.digest.windowMs,
         item,
       });
       until = added.windowEndsAt;
@@ -69,8 +78,9 @@ export function createDigests(options: DigestOptions) {
           urgency: intent.urgency,
           critical: intent.critical,
           windowMs: intent.digest.windowMs,
+          priority: intent.priority,
         };
-        await options.store.timers.schedule({
+        await options.timers.schedule({
           id: `${DIGEST_TIMER}:${key}@${added.windowEndsAt}`,
           kind: DIGEST_TIMER,
           dueAt: added.windowEndsAt,
@@ -84,24 +94,20 @@ export function createDigests(options: DigestOptions) {
 
   async function flush(timer: TimerRecord): Promise<number> {
     const payload = timer.payload as DigestTimerPayload;
-    const taken = await options.store.digests.take(payload.key, 5);
+    const taken = await options.digests.take(payload.key, 5);
     if (!taken || taken.count === 0) return 0;
     const user = (await options.directory.getUser(payload.userId)) ?? { id: payload.userId, attributes: {} };
     const windowKey = `${payload.key}@${timer.dueAt}`;
-    const id = notificationId(windowKey, payload.ruleId);
-    const now = options.now();
-    const fanOut = createFanOut({
-      store: options.store,
-      templates: options.templates,
-      zones: options.zones,
-      platforms: options.platforms,
-      now,
-      notificationId: id,
+    const plan: NotificationPlan = {
+      notificationId: notificationId(windowKey, payload.ruleId),
+      eventKey: String(taken.items[0]?.eventKey ?? windowKey),
+      ruleId: payload.ruleId,
       template: payload.template,
       type: payload.template,
       category: payload.category,
       critical: payload.critical,
       urgency: payload.urgency,
+      priority: payload.priority ?? (payload.critical ? 50 : 0),
       context: {
         digest: {
           count: taken.count,
@@ -110,33 +116,13 @@ export function createDigests(options: DigestOptions) {
           items: taken.items,
         },
       },
-      ...(options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {}),
-    });
-    const keyOf = idempotencyKeys(windowKey, payload.ruleId);
-    const eventKey = String(taken.items[0]?.eventKey ?? windowKey);
-    const batch: NewDelivery[] = [];
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const { decision, device, message } of await fanOut([user])) {
-      if (!message || decision.action === 'suppress' || decision.action === 'skip') continue;
-      const dueAt = decision.action === 'defer' ? decision.dueAt : now;
-      earliest = Math.min(earliest, dueAt);
-      batch.push({
-        idempotencyKey: keyOf(device.deviceId),
-        eventKey,
-        notificationId: id,
-        ruleId: payload.ruleId,
-        userId: user.id,
-        deviceId: device.deviceId,
-        platform: device.platform,
-        dueAt,
-        message,
-        target: targetOf(device),
-      });
-    }
-    if (batch.length === 0) return 0;
-    await options.store.outbox.enqueue(batch);
-    options.notify(earliest);
-    return batch.length;
+    };
+    const found = await createFanOut(options.context, plan)([user]);
+    const rows = toDeliveries(plan, found.verdicts, options.context.now());
+    if (rows.deliveries.length === 0) return 0;
+    await options.outbox.enqueue(rows.deliveries);
+    options.notify(rows.earliest, plan.priority);
+    return rows.deliveries.length;
   }
 
   return { collect, flush };

@@ -1,21 +1,22 @@
 import type {
   Clock,
   Delivery,
-  DeliveryHandler,
+  DeliveryContext,
   DeliveryOutcome,
   DeliveryResult,
+  DeviceStore,
   Logger,
   Platform,
-  Store,
+  PushRequest,
   Transport,
 } from '@idrelay/core';
 import { deviceAddressKey, isIdrelayError } from '@idrelay/core';
 import { type RetryPolicy, retryDelay } from './backoff.js';
-import type { FailureReceipt, Receipts } from './receipts.js';
+import type { Receipt, Receipts } from './receipts.js';
 
 /** What the delivery handler needs. */
 export interface DeliverOptions {
-  store: Store;
+  devices: Pick<DeviceStore, 'get' | 'remove'>;
   transports: ReadonlyMap<Platform, Transport>;
   clock: Clock;
   logger: Logger;
@@ -24,165 +25,185 @@ export interface DeliverOptions {
   receipts: Receipts;
 }
 
+/** A handled batch: its outcomes, and the receipts to report once they are settled. */
+export interface HandledBatch {
+  outcomes: DeliveryOutcome[];
+  /** By delivery id. */
+  receipts: Map<string, Receipt>;
+}
+
+type Failure = { code: string; reason?: string };
+
 /**
- * Turns a retryable problem into a retry outcome, or a dead letter once attempts are used up. The attempt count
- * already includes the attempt in progress (the claim incremented it).
+ * Turns a retryable problem into a retry outcome — or a dead letter once attempts are used up, or `expired` when
+ * the next attempt would come after the delivery's expiry. The attempt count already includes the attempt in
+ * progress (the claim incremented it).
  */
 export function retryOrDead(
   delivery: Delivery,
-  error: { code: string; reason?: string },
+  error: Failure,
   retryAfterMs: number | undefined,
   options: Pick<DeliverOptions, 'clock' | 'retry' | 'random'>,
-): DeliveryOutcome {
+): { outcome: DeliveryOutcome; receipt?: Omit<Receipt, 'delivery'> } {
   const at = options.clock.now();
+  const base = { id: delivery.id, claimToken: delivery.claimToken!, at };
   if (delivery.attempts >= (options.retry.maxAttempts ?? 8)) {
+    const reason = `gave up after ${delivery.attempts} attempts: ${error.reason ?? error.code}`;
     return {
-      id: delivery.id,
-      status: 'dead',
-      error: { code: error.code, reason: `gave up after ${delivery.attempts} attempts: ${error.reason ?? error.code}` },
-      at,
+      outcome: { ...base, status: 'dead', error: { code: error.code, reason } },
+      receipt: { kind: 'dead-letter', code: error.code, reason },
     };
   }
-  return {
-    id: delivery.id,
-    status: 'retry',
-    dueAt: at + retryDelay(delivery.attempts, retryAfterMs, options.retry, options.random),
-    error,
-    at,
-  };
-}
-
-/** Removes the device unless it re-registered with a new token since this delivery was planned. */
-async function prune(store: Store, delivery: Delivery): Promise<void> {
-  const device = await store.devices.get(delivery.deviceId);
-  if (device && deviceAddressKey(device) === deviceAddressKey(delivery.target))
-    await store.devices.remove(delivery.deviceId);
-}
-
-function groupKey(d: Delivery): string {
-  const m = d.message;
-  // Deliveries of one notification share a message per locale; title and body tell the locales apart.
-  return `${d.notificationId}\0${m.title ?? ''}\0${m.subtitle ?? ''}\0${m.body ?? ''}`;
+  const dueAt = at + retryDelay(delivery.attempts, retryAfterMs, options.retry, options.random);
+  if (delivery.expiresAt !== undefined && dueAt >= delivery.expiresAt) {
+    const reason = `expired before the next attempt (last: ${error.reason ?? error.code})`;
+    return {
+      outcome: { ...base, status: 'expired', error: { code: 'ERR_DELIVERY_EXPIRED', reason } },
+      receipt: { kind: 'expired', code: 'ERR_DELIVERY_EXPIRED', reason },
+    };
+  }
+  return { outcome: { ...base, status: 'retry', dueAt, error } };
 }
 
 /**
- * The dispatch stage: groups a claimed batch by message, sends each group through the platform's transport, and
- * maps every result to an outbox outcome — `delivered`; `invalid-token` prunes the device; `retry-after` and thrown
- * exceptions back off (honouring Retry-After) until attempts run out; `rejected` fails for good.
+ * The dispatch stage: hands a claimed batch to its platform's transport in one `sendEach` (each delivery with
+ * its own message and its remaining lifetime), and maps every result to an outbox outcome — `delivered`;
+ * `invalid-token` fails the delivery and prunes the device; `retry-after` and thrown exceptions back off
+ * (honouring Retry-After) until attempts run out; `rejected` fails for good. A delivery whose expiry has passed
+ * is never sent: it settles `expired`. Receipts for durable consumers ride on the outcomes, so they are stored
+ * with the settle or not at all.
  *
  * @example
  * ```ts
- * const handler = createDeliveryHandler({ store, transports, clock, logger, retry: {}, random: Math.random, receipts });
- * queue.start(handler, { concurrency: { apns: 4 } });
+ * const deliver = createDeliveryHandler({ devices: store.devices, transports, clock, logger, retry: {}, random: Math.random, receipts });
+ * const { outcomes } = await deliver(batch, { signal, priority: 'normal' });
  * ```
  */
-export function createDeliveryHandler(options: DeliverOptions): DeliveryHandler {
-  return async (batch) => {
-    const groups = new Map<string, Delivery[]>();
-    for (const delivery of batch) {
-      const key = groupKey(delivery);
-      const group = groups.get(key);
-      if (group) group.push(delivery);
-      else groups.set(key, [delivery]);
-    }
+export function createDeliveryHandler(options: DeliverOptions) {
+  return async (batch: readonly Delivery[], context: DeliveryContext): Promise<HandledBatch> => {
     const outcomes: DeliveryOutcome[] = [];
-    const delivered: Array<{ delivery: Delivery; providerMessageId?: string }> = [];
-    const failures: FailureReceipt[] = [];
-    for (const group of groups.values()) {
-      const first = group[0]!;
-      const transport = options.transports.get(first.platform);
+    const receipts = new Map<string, Receipt>();
+    const end = (delivery: Delivery, outcome: DeliveryOutcome, receipt?: Omit<Receipt, 'delivery'>) => {
+      if (receipt) {
+        const full = { delivery, ...receipt };
+        receipts.set(delivery.id, full);
+        const emit = options.receipts.emitFor(full);
+        if (emit) outcome.emit = emit;
+      }
+      outcomes.push(outcome);
+    };
+    const now = options.clock.now();
+    const live: Delivery[] = [];
+    for (const d of batch) {
+      if (d.expiresAt !== undefined && d.expiresAt <= now) {
+        const error = { code: 'ERR_DELIVERY_EXPIRED', reason: 'expired before it could be sent' };
+        end(
+          d,
+          { id: d.id, claimToken: d.claimToken!, status: 'expired', error, at: now },
+          { kind: 'expired', ...error },
+        );
+      } else live.push(d);
+    }
+    const byPlatform = new Map<Platform, Delivery[]>();
+    for (const d of live) {
+      const group = byPlatform.get(d.platform);
+      if (group) group.push(d);
+      else byPlatform.set(d.platform, [d]);
+    }
+    for (const [platform, group] of byPlatform) {
+      const transport = options.transports.get(platform);
       if (!transport) {
-        for (const d of group)
-          outcomes.push(
-            retryOrDead(d, { code: 'ERR_NO_TRANSPORT', reason: `no ${d.platform} transport` }, undefined, options),
+        for (const d of group) {
+          const r = retryOrDead(
+            d,
+            { code: 'ERR_NO_TRANSPORT', reason: `no ${platform} transport` },
+            undefined,
+            options,
           );
+          end(d, r.outcome, r.receipt);
+        }
         continue;
       }
+      const requests = group.map((d): PushRequest => {
+        const request: PushRequest = { message: d.message, target: d.target };
+        if (d.expiresAt !== undefined) request.expiresAt = d.expiresAt;
+        return request;
+      });
       let results: DeliveryResult[];
       try {
-        results = await transport.send(
-          first.message,
-          group.map((d) => d.target),
-        );
+        results = await transport.sendEach(requests, { signal: context.signal, priority: context.priority });
       } catch (error) {
         const code = isIdrelayError(error) ? error.code : 'ERR_TRANSPORT_NETWORK';
         const reason = error instanceof Error ? error.message : String(error);
         options.logger.warn({ err: error, transport: transport.name, deliveries: group.length }, 'transport threw');
-        for (const d of group) outcomes.push(retryOrDead(d, { code, reason }, undefined, options));
+        for (const d of group) {
+          const r = retryOrDead(d, { code, reason }, undefined, options);
+          end(d, r.outcome, r.receipt);
+        }
         continue;
       }
-      const byDevice = new Map(results.map((r) => [r.deviceId, r]));
-      for (const d of group) {
-        const result = byDevice.get(d.deviceId);
+      group.forEach((d, index) => {
+        const result = results[index];
         const at = options.clock.now();
-        if (!result) {
-          outcomes.push(
-            retryOrDead(
-              d,
-              { code: 'ERR_TRANSPORT_NETWORK', reason: 'the transport returned no result' },
-              undefined,
-              options,
-            ),
-          );
-        } else if (result.status === 'delivered') {
-          outcomes.push({
-            id: d.id,
-            status: 'delivered',
-            at,
-            ...(result.providerMessageId ? { providerMessageId: result.providerMessageId } : {}),
-          });
-          delivered.push(
-            result.providerMessageId ? { delivery: d, providerMessageId: result.providerMessageId } : { delivery: d },
-          );
-        } else if (result.status === 'retry-after') {
-          const outcome = retryOrDead(
+        const base = { id: d.id, claimToken: d.claimToken!, at };
+        if (result === undefined || result.deviceId !== d.deviceId) {
+          const r = retryOrDead(
             d,
-            { code: result.code, ...(result.reason ? { reason: result.reason } : {}) },
-            result.retryAfterMs,
+            { code: 'ERR_TRANSPORT_NETWORK', reason: 'the transport returned no result' },
+            undefined,
             options,
           );
-          outcomes.push(outcome);
-          if (outcome.status === 'dead')
-            failures.push({
-              delivery: d,
-              outcome: 'dead-letter',
-              code: result.code,
-              ...(outcome.error.reason ? { reason: outcome.error.reason } : {}),
-            });
+          end(d, r.outcome, r.receipt);
+        } else if (result.status === 'delivered') {
+          const providerMessageId = result.providerMessageId;
+          end(
+            d,
+            { ...base, status: 'delivered', ...(providerMessageId ? { providerMessageId } : {}) },
+            { kind: 'delivered', ...(providerMessageId ? { providerMessageId } : {}) },
+          );
+        } else if (result.status === 'retry-after') {
+          const error = { code: result.code, ...(result.reason ? { reason: result.reason } : {}) };
+          const r = retryOrDead(d, error, result.retryAfterMs, options);
+          end(d, r.outcome, r.receipt);
+        } else if (result.code === 'ERR_DELIVERY_EXPIRED') {
+          const error = { code: result.code, ...(result.reason ? { reason: result.reason } : {}) };
+          end(d, { ...base, status: 'expired', error }, { kind: 'expired', ...error });
         } else {
           const error = { code: result.code, ...(result.reason ? { reason: result.reason } : {}) };
-          outcomes.push({ id: d.id, status: 'failed', error, at });
-          failures.push({
-            delivery: d,
-            outcome: result.status === 'invalid-token' ? 'invalid-token' : 'rejected',
-            ...error,
-          });
-          if (result.status === 'invalid-token') {
-            await prune(options.store, d).catch((error: unknown) => {
-              options.logger.error({ err: error, deviceId: d.deviceId }, 'pruning a device failed');
-            });
-          }
+          end(
+            d,
+            { ...base, status: 'failed', error },
+            { kind: result.status === 'invalid-token' ? 'invalid-token' : 'rejected', ...error },
+          );
         }
-      }
+      });
     }
-    for (const o of outcomes) {
-      if (o.status === 'dead' && !failures.some((f) => f.delivery.id === o.id)) {
-        const d = batch.find((b) => b.id === o.id)!;
-        failures.push({
-          delivery: d,
-          outcome: 'dead-letter',
-          code: o.error.code,
-          ...(o.error.reason ? { reason: o.error.reason } : {}),
-        });
-      }
-    }
-    // The sends happened: a failing receipt or audit write must not turn them into retries (and duplicates).
-    await options.receipts.delivered(delivered).catch((error: unknown) => {
-      options.logger.error({ err: error, deliveries: delivered.length }, 'recording delivered receipts failed');
-    });
-    await options.receipts.failed(failures).catch((error: unknown) => {
-      options.logger.error({ err: error, deliveries: failures.length }, 'recording failure receipts failed');
-    });
-    return outcomes;
+    return { outcomes, receipts };
   };
+}
+
+/**
+ * After a batch settled: prunes devices whose token the push service called invalid — unless the device
+ * re-registered with another address since this delivery was claimed — and reports the applied receipts.
+ * Failures here are logged: the sends happened, and turning them into retries would only duplicate pushes.
+ */
+export async function afterSettle(
+  options: Pick<DeliverOptions, 'devices' | 'logger' | 'receipts'>,
+  handled: HandledBatch,
+  stale: ReadonlySet<string>,
+): Promise<void> {
+  const applied = [...handled.receipts.values()].filter((r) => !stale.has(r.delivery.id));
+  for (const receipt of applied) {
+    if (receipt.kind !== 'invalid-token') continue;
+    const d = receipt.delivery;
+    try {
+      const device = await options.devices.get(d.deviceId);
+      if (device && deviceAddressKey(device) === deviceAddressKey(d.target)) await options.devices.remove(d.deviceId);
+    } catch (error) {
+      options.logger.error({ err: error, deviceId: d.deviceId }, 'pruning a device failed');
+    }
+  }
+  await options.receipts.settled(applied).catch((error: unknown) => {
+    options.logger.error({ err: error, receipts: applied.length }, 'recording receipts failed');
+  });
 }

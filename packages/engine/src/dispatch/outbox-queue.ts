@@ -2,7 +2,6 @@ import type {
   Clock,
   Delivery,
   DeliveryHandler,
-  DeliveryOutcome,
   Logger,
   OutboxStore,
   Platform,
@@ -13,16 +12,25 @@ import { createWake, type Scheduler } from './scheduler.js';
 
 /** Options of {@link createOutboxQueue}. */
 export interface OutboxQueueOptions {
-  outbox: OutboxStore;
+  outbox: Pick<OutboxStore, 'claim' | 'extendLease' | 'nextDueAt'>;
   clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
-  /** How long a claim is held before another worker may take it again. Default 60 s. */
+  /** How long a claim is held before another worker may take it again; extended while a batch is in flight. Default 60 s. */
   leaseMs?: number;
+  /**
+   * The longest a batch may stay in flight, its lease extended all along, before its unanswered sends are
+   * aborted and retried. Default 5 minutes.
+   */
+  maxBatchMs?: number;
   /** Longest sleep between polls, to notice rows other processes added. Default 5 s. */
   pollMs?: number;
-  /** What a handler failure turns into: each delivery of the batch is retried. */
-  onHandlerError(batch: readonly Delivery[], error: unknown): DeliveryOutcome[];
+  /** Deliveries of at least this priority take the express lane. Default 50 (sign-in verifications use 100). */
+  expressPriority?: number;
+  /** Express batches in flight per platform, beside the bulk ones. Default 2. */
+  expressConcurrency?: number;
+  /** Deliveries per express batch. Default 50. */
+  expressBatchSize?: number;
 }
 
 /** The in-process queue, with hooks to drive it step by step in tests. */
@@ -33,72 +41,155 @@ export interface OutboxQueue extends Queue {
   idle(): Promise<void>;
 }
 
+type Lane = 'express' | 'bulk';
+
 /**
- * The in-process queue on the store's outbox: claims due rows per platform with at most `concurrency[platform]`
- * batches in flight, hands them to the handler and settles the outcomes. It wakes on `notify`, on the next due
- * time from the outbox (deferred and retried deliveries), and at least every `pollMs`. A crash between claim and
- * settle leaves rows claimed until their lease expires, then they are claimed again: nothing is lost.
+ * The in-process queue on the store's outbox. Per platform it runs two lanes: bulk batches (up to
+ * `concurrency[platform]` in flight, any priority, highest first) and an express lane (`expressConcurrency` small
+ * batches of deliveries at or above `expressPriority`), so a sign-in verification is claimed and sent within
+ * milliseconds even while a 200,000-device announcement fills every bulk slot, and its sends go ahead of the
+ * bulk ones queued inside the transport (`priority: 'high'`).
+ *
+ * Every batch is fenced and bounded by its lease: while it is in flight its lease is extended (every third of
+ * `leaseMs`); if an extension finds the claim lost, or the lease is about to end without one, the batch's signal
+ * aborts its unanswered sends, so a send never outlives the claim it was made under and a slow provider never
+ * makes this relay re-claim its own batch. A crash leaves rows claimed until their lease expires; then they are
+ * claimed again: nothing is lost.
  *
  * @example
  * ```ts
- * const queue = createOutboxQueue({ outbox: store.outbox, clock: systemClock, scheduler, logger, onHandlerError });
+ * const queue = createOutboxQueue({ outbox: store.outbox, clock: systemClock, scheduler, logger });
  * queue.start(handler, { concurrency: { apns: 4, fcm: 4, webpush: 4 }, batchSize: 500 });
  * ```
  */
 export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
   const leaseMs = options.leaseMs ?? 60_000;
+  const maxBatchMs = options.maxBatchMs ?? 300_000;
   const pollMs = options.pollMs ?? 5_000;
+  const expressPriority = options.expressPriority ?? 50;
+  const expressConcurrency = options.expressConcurrency ?? 2;
+  const expressBatchSize = options.expressBatchSize ?? 50;
+  // Sends stop this long before the lease ends, so their outcomes settle while the claim still holds.
+  const margin = Math.min(2_000, Math.floor(leaseMs / 10));
   const inFlight = new Set<Promise<void>>();
-  const active = new Map<Platform, number>();
+  const active = new Map<string, number>();
   let handler: DeliveryHandler | undefined;
   let start: Required<QueueStartOptions> | undefined;
   let running = false;
   let pumping: Promise<void> | undefined;
   let again = false;
-  const wake = createWake(options.scheduler, options.clock, () => void pump());
+  // Set by an express notify and by every timed wake; cleared when the express lanes found nothing due.
+  let expressHint = true;
+  const wake = createWake(options.scheduler, options.clock, () => {
+    expressHint = true;
+    void pump();
+  });
 
-  async function handle(run: DeliveryHandler, batch: Delivery[]): Promise<void> {
-    let outcomes: DeliveryOutcome[];
+  /** Runs one claimed batch under its lease: extends it while in flight, aborts sends before it could lapse. */
+  async function handle(run: DeliveryHandler, batch: Delivery[], lane: Lane): Promise<void> {
+    const controller = new AbortController();
+    const ids = batch.map((d) => d.id);
+    const token = batch[0]!.claimToken!;
+    const claimedAt = options.clock.now();
+    let leaseUntil = batch[0]!.leaseUntil ?? claimedAt + leaseMs;
+    let deadline: unknown;
+    let heartbeat: unknown;
+    let finished = false;
+    const abort = (reason: string) => {
+      if (!controller.signal.aborted) {
+        options.logger.warn({ deliveries: batch.length, reason }, 'aborting the unanswered sends of a batch');
+        controller.abort(new Error(reason));
+      }
+    };
+    const armDeadline = () => {
+      if (deadline !== undefined) options.scheduler.clearTimeout(deadline);
+      const stopAt = Math.min(leaseUntil - margin, claimedAt + maxBatchMs);
+      deadline = options.scheduler.setTimeout(
+        () => abort('the claim is about to end'),
+        Math.max(0, stopAt - options.clock.now()),
+      );
+    };
+    const beat = () => {
+      heartbeat = options.scheduler.setTimeout(
+        () => {
+          const now = options.clock.now();
+          if (finished || controller.signal.aborted || now - claimedAt >= maxBatchMs) return;
+          const until = now + leaseMs;
+          options.outbox.extendLease(ids, token, until).then(
+            ({ lost }) => {
+              if (finished) return;
+              if (lost.length > 0) abort(`${lost.length} of the batch were claimed by another worker`);
+              else {
+                leaseUntil = until;
+                armDeadline();
+                beat();
+              }
+            },
+            (error: unknown) => {
+              // The deadline still stands: without an extension the sends stop before the lease ends.
+              options.logger.warn({ err: error }, 'extending a lease failed');
+              if (!finished) beat();
+            },
+          );
+        },
+        Math.max(1, Math.floor(leaseMs / 3)),
+      );
+    };
+    armDeadline();
+    beat();
     try {
-      outcomes = await run(batch);
+      await run(batch, { signal: controller.signal, priority: lane === 'express' ? 'high' : 'normal' });
     } catch (error) {
-      options.logger.error({ err: error, deliveries: batch.length }, 'delivery handler failed; retrying the batch');
-      outcomes = options.onHandlerError(batch, error);
-    }
-    try {
-      await options.outbox.settle(outcomes);
-    } catch (error) {
-      // The claims stay until their lease ends; then the rows are claimed again rather than lost.
-      options.logger.error({ err: error, deliveries: batch.length }, 'settling outcomes failed');
+      // The handler settles what it sent; if it could not, the rows return when their lease ends.
+      options.logger.error({ err: error, deliveries: batch.length }, 'delivery handler failed');
+    } finally {
+      finished = true;
+      options.scheduler.clearTimeout(deadline);
+      if (heartbeat !== undefined) options.scheduler.clearTimeout(heartbeat);
     }
   }
 
-  function track(platform: Platform, work: Promise<void>): void {
-    active.set(platform, (active.get(platform) ?? 0) + 1);
+  function track(slot: string, work: Promise<void>): void {
+    active.set(slot, (active.get(slot) ?? 0) + 1);
     const done = work.finally(() => {
-      active.set(platform, (active.get(platform) ?? 1) - 1);
+      active.set(slot, (active.get(slot) ?? 1) - 1);
       inFlight.delete(done);
       if (running) void pump();
     });
     inFlight.add(done);
   }
 
+  /** Fills one lane's free slots; true when the lane is saturated (more may be due). */
+  async function fill(platform: Platform, lane: Lane, limit: number): Promise<boolean> {
+    const slot = `${platform}:${lane}`;
+    const size = lane === 'express' ? expressBatchSize : start!.batchSize;
+    while (running && (active.get(slot) ?? 0) < limit) {
+      const batch = await options.outbox.claim({
+        limit: size,
+        now: options.clock.now(),
+        leaseMs,
+        platforms: [platform],
+        ...(lane === 'express' ? { minPriority: expressPriority } : {}),
+      });
+      if (batch.length === 0) return false;
+      track(slot, handle(handler!, batch, lane));
+      if (batch.length < size) return false;
+    }
+    return (active.get(slot) ?? 0) >= limit;
+  }
+
   async function pumpOnce(): Promise<void> {
     if (!running || !handler || !start) return;
     let saturated = false;
-    for (const [platform, limit] of Object.entries(start.concurrency) as [Platform, number][]) {
-      while (running && (active.get(platform) ?? 0) < limit) {
-        const batch = await options.outbox.claim({
-          limit: start.batchSize,
-          now: options.clock.now(),
-          leaseMs,
-          platforms: [platform],
-        });
-        if (batch.length === 0) break;
-        track(platform, handle(handler, batch));
-        if (batch.length < start.batchSize) break;
+    const platforms = Object.entries(start.concurrency) as [Platform, number][];
+    if (expressHint) {
+      expressHint = false;
+      for (const [platform] of platforms) {
+        if (await fill(platform, 'express', expressConcurrency)) expressHint = true;
       }
-      if ((active.get(platform) ?? 0) >= limit) saturated = true;
+    }
+    for (const [platform, limit] of platforms) {
+      if (await fill(platform, 'bulk', limit)) saturated = true;
     }
     if (!running) return;
     const now = options.clock.now();
@@ -130,8 +221,9 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
 
   return {
     name: 'in-process',
-    notify(dueAt) {
+    notify(dueAt, priority = 0) {
       if (!running) return;
+      if (priority >= expressPriority) expressHint = true;
       if (dueAt <= options.clock.now()) void pump();
       else wake.arm(dueAt);
     },
@@ -158,7 +250,7 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
         });
         if (batch.length === 0) continue;
         handled += batch.length;
-        await handle(run, batch);
+        await handle(run, batch, batch.some((d) => d.priority >= expressPriority) ? 'express' : 'bulk');
       }
       return handled;
     },

@@ -1,138 +1,203 @@
-import { type Clock, type IdentityEvent, IdrelayError, type Logger, type Store, safeParseEvent } from '@idrelay/core';
-import type { Planner, PlanResult } from '../outbox/plan-event.js';
+import {
+  type AuditStore,
+  type Clock,
+  canonicalJson,
+  type EventLimits,
+  type EventStore,
+  type IdentityEvent,
+  IdrelayError,
+  type Logger,
+  type PreferenceStore,
+  safeParseEvent,
+} from '@idrelay/core';
+import { emptyPlan, type Planner, type PlanResult } from '../plan/plan-event.js';
 import { applyPreferenceEvent } from '../preferences/apply-preference-event.js';
 
 /** What `relay.ingest` returns: what was planned, or that the event was a duplicate. */
 export type IngestResult = PlanResult;
 
-function rawText(input: unknown): string {
+/** The longest input text kept with a rejection, in characters. */
+const RAW_LIMIT = 16_384;
+
+/**
+ * The input as text for the rejected-input record: never throws (a circular object, a throwing `toString`), never
+ * holds a NUL (PostgreSQL refuses them), and is cut to a bound.
+ */
+export function rawText(input: unknown): string {
   let text: string;
   try {
-    text = typeof input === 'string' ? input : (JSON.stringify(input) ?? String(input));
+    text = typeof input === 'string' ? input : (JSON.stringify(input) ?? typeof input);
   } catch {
-    text = String(input);
+    try {
+      text = Object.prototype.toString.call(input);
+    } catch {
+      text = '(unreadable input)';
+    }
   }
-  return text.length > 16_384 ? `${text.slice(0, 16_384)}…` : text;
+  if (text.length > RAW_LIMIT) text = `${text.slice(0, RAW_LIMIT)}…`;
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+}
+
+/** What the ingest stage needs. */
+export interface IngestOptions {
+  events: EventStore;
+  audit: Pick<AuditStore, 'append'>;
+  preferences: Pick<PreferenceStore, 'get' | 'put'>;
+  planner: Planner;
+  clock: Clock;
+  logger: Logger;
+  limits?: EventLimits;
 }
 
 /**
  * The ingest stage: validate, dedupe by (source, id), persist, audit, plan. The event is stored as `received`
- * before planning and marked `planned` after every delivery is in the outbox, so a crash in between is repaired by
- * {@link replanPending} on the next start. Invalid input is recorded with `recordRejected` and audited before
- * `ERR_EVENT_INVALID` is thrown — never dropped silently. An ingested `preference.changed` (a directory connector
- * reporting an edited preference attribute) updates the stored preferences before planning.
+ * before planning and marked `planned` after every delivery is in the outbox, so planning cut short (a crash, a
+ * store error, a dropped connection) is finished later — by the producer's retry, which is answered `resumed`
+ * rather than `duplicate`, by the running relay's sweep ({@link Ingest.replanPending}), or on the next start.
+ * Invalid input is recorded with `recordRejected` and audited before `ERR_EVENT_INVALID` is thrown — never
+ * dropped silently — and so is a second, different event under an id already taken (`conflict`). An ingested
+ * `preference.changed` (a directory connector reporting an edited preference attribute) updates the stored
+ * preferences before planning.
  *
  * @example
  * ```ts
- * const ingest = createIngest({ store, planner, clock, logger });
+ * const { ingest } = createIngest({ events: store.events, audit: store.audit, preferences: store.preferences, planner, clock, logger });
  * const result = await ingest(body);
  * ```
  */
-export function createIngest(options: { store: Store; planner: Planner; clock: Clock; logger: Logger }) {
-  const { store, planner, clock } = options;
-  return async function ingest(input: unknown): Promise<IngestResult> {
-    const receivedAt = clock.now();
-    const parsed = safeParseEvent(input);
-    if (!parsed.success) {
-      const error = parsed.error;
-      await store.events.recordRejected({ receivedAt, code: error.code, reason: error.message, raw: rawText(input) });
-      await store.audit.append([
+export function createIngest(options: IngestOptions) {
+  const { events, audit, clock, logger } = options;
+  /** Events this process is planning now, so a retry or the sweep waits for them instead of racing them. */
+  const planning = new Map<string, Promise<PlanResult>>();
+
+  async function reject(
+    receivedAt: number,
+    code: string,
+    reason: string,
+    raw: string,
+    details: Record<string, unknown>,
+  ) {
+    await events.recordRejected({ receivedAt, code, reason, raw });
+    await audit.append([{ at: receivedAt, action: 'event.rejected', actor: 'system', details: { code, ...details } }]);
+  }
+
+  function plan(key: string, event: IdentityEvent): Promise<PlanResult> {
+    const running = planning.get(key);
+    if (running) return running;
+    const work = (async () => {
+      if (event.type === 'idrelay.preference.changed') {
+        await applyPreferenceEvent(options.preferences, event, clock.now());
+      }
+      const result = await options.planner.plan(key, event);
+      await events.markPlanned(key);
+      await audit.append([
         {
-          at: receivedAt,
-          action: 'event.rejected',
+          at: clock.now(),
+          action: 'event.planned',
           actor: 'system',
-          details: { code: error.code, type: error.details?.type, issues: error.details?.issues.length ?? 0 },
+          eventRef: key,
+          details: {
+            rules: result.notifications.map((n) => n.ruleId),
+            recipients: result.recipients,
+            deliveries: result.deliveries,
+            deferred: result.deferred,
+            suppressed: result.suppressed,
+            failed: result.failed,
+          },
         },
       ]);
-      options.logger.warn({ code: error.code, type: error.details?.type }, 'rejected an invalid event');
+      return result;
+    })();
+    planning.set(key, work);
+    void work.finally(() => planning.delete(key)).catch(() => undefined);
+    return work;
+  }
+
+  async function ingest(input: unknown): Promise<IngestResult> {
+    const receivedAt = clock.now();
+    const parsed = safeParseEvent(input, options.limits);
+    if (!parsed.success) {
+      const error = parsed.error;
+      await reject(receivedAt, error.code, error.message, rawText(input), {
+        type: error.details?.type,
+        issues: error.details?.issues.length ?? 0,
+      });
+      logger.warn({ code: error.code, type: error.details?.type }, 'rejected an invalid event');
       throw error;
     }
     const event = parsed.event;
-    const { inserted, key } = await store.events.record(event, receivedAt);
-    if (!inserted) {
-      return {
-        eventKey: key,
-        duplicate: true,
-        rules: [],
-        notifications: [],
-        recipients: 0,
-        deliveries: 0,
-        deferred: 0,
-        suppressed: 0,
-      };
+    const { inserted, key } = await events.record(event, receivedAt);
+    if (inserted) {
+      // Audit in parallel with planning: the verification path is latency-bound, and the entry does not gate it.
+      const audited = audit.append([
+        { at: receivedAt, action: 'event.ingested', actor: event.source, eventRef: key, details: { type: event.type } },
+      ]);
+      try {
+        return await plan(key, event);
+      } finally {
+        await audited;
+      }
     }
-    // Audit in parallel with planning: the verification path is latency-bound, and the entry does not gate it.
-    const audited = store.audit.append([
-      { at: receivedAt, action: 'event.ingested', actor: event.source, eventRef: key, details: { type: event.type } },
-    ]);
-    let result: PlanResult;
-    try {
-      if (event.type === 'idrelay.preference.changed') await applyPreferenceEvent(store, event, receivedAt);
-      result = await planEvent(store, planner, key, event, clock);
-    } finally {
-      await audited;
+    return again(key, event, receivedAt, input);
+  }
+
+  /** An event whose key is taken: a conflict, a duplicate, or one whose planning never finished. */
+  async function again(key: string, event: IdentityEvent, receivedAt: number, input: unknown): Promise<IngestResult> {
+    await planning.get(key)?.catch(() => undefined);
+    const stored = await events.get(key);
+    if (stored === undefined) return emptyPlan(key, { duplicate: true });
+    if (canonicalJson(stored.event) !== canonicalJson(event)) {
+      const reason = `An event with source ${event.source} and id ${event.id} was ingested before with another payload; the first one stands.`;
+      await reject(receivedAt, 'ERR_EVENT_CONFLICT', reason, rawText(input), { type: event.type, eventRef: key });
+      logger.warn({ eventKey: key, type: event.type }, 'an event reused the id of a different event');
+      return emptyPlan(key, { duplicate: true, conflict: true });
     }
-    return result;
+    if (stored.status === 'planned') return emptyPlan(key, { duplicate: true });
+    logger.info({ eventKey: key }, 'a retried event had not finished planning; resuming it');
+    return { ...(await plan(key, stored.event)), resumed: true };
+  }
+
+  /**
+   * Finishes events recorded but never marked planned, oldest first: at start, every one; from the running relay's
+   * sweep, those received before `receivedBefore` (younger ones may still be planning in another process). Safe
+   * to repeat: the outbox keeps one delivery per notification and device, so only what was missing is inserted.
+   * One event that cannot be planned (a template was removed) is logged and skipped; it is tried again next time.
+   */
+  async function replanPending(receivedBefore?: number): Promise<{ replanned: number; failed: number }> {
+    let replanned = 0;
+    const failed = new Set<string>();
+    for (;;) {
+      const batch = await events.listUnplanned(100, receivedBefore === undefined ? {} : { receivedBefore });
+      const pending = batch.filter((e) => !failed.has(e.key) && !planning.has(e.key));
+      if (pending.length === 0) return { replanned, failed: failed.size };
+      for (const stored of pending) {
+        try {
+          await plan(stored.key, stored.event);
+          replanned++;
+        } catch (error) {
+          failed.add(stored.key);
+          logger.error({ err: error, eventKey: stored.key }, 'could not re-plan an event');
+          if (
+            error instanceof IdrelayError &&
+            (error.code === 'ERR_STORE_CLOSED' || error.code === 'ERR_STORE_UNAVAILABLE')
+          ) {
+            throw error;
+          }
+        }
+      }
+      if (batch.length < 100) return { replanned, failed: failed.size };
+    }
+  }
+
+  return {
+    ingest,
+    replanPending,
+    /** Resolves when no planning started by this process is in flight. */
+    async idle(): Promise<void> {
+      while (planning.size > 0) await Promise.allSettled([...planning.values()]);
+    },
   };
 }
 
-async function planEvent(
-  store: Store,
-  planner: Planner,
-  key: string,
-  event: IdentityEvent,
-  clock: Clock,
-): Promise<PlanResult> {
-  const result = await planner.plan(key, event);
-  await store.events.markPlanned(key);
-  await store.audit.append([
-    {
-      at: clock.now(),
-      action: 'event.planned',
-      actor: 'system',
-      eventRef: key,
-      details: {
-        rules: result.notifications.map((n) => n.ruleId),
-        recipients: result.recipients,
-        deliveries: result.deliveries,
-        deferred: result.deferred,
-        suppressed: result.suppressed,
-      },
-    },
-  ]);
-  return result;
-}
-
-/**
- * Re-plans events recorded but never marked planned (the process stopped mid-fan-out). Idempotency keys make the
- * repeat insert only the deliveries that were missing.
- *
- * @example
- * ```ts
- * const { replanned } = await replanPending(store, planner, clock, logger);
- * ```
- */
-export async function replanPending(
-  store: Store,
-  planner: Planner,
-  clock: Clock,
-  logger: Logger,
-): Promise<{ replanned: number }> {
-  let replanned = 0;
-  const failed = new Set<string>();
-  for (;;) {
-    const pending = (await store.events.listUnplanned(100)).filter((e) => !failed.has(e.key));
-    if (pending.length === 0) return { replanned };
-    for (const stored of pending) {
-      try {
-        await planEvent(store, planner, stored.key, stored.event, clock);
-        replanned++;
-      } catch (error) {
-        // One event that cannot be planned (a template was removed) must not block the others.
-        failed.add(stored.key);
-        logger.error({ err: error, eventKey: stored.key }, 'could not re-plan an event');
-        if (error instanceof IdrelayError && error.code === 'ERR_STORE_CLOSED') throw error;
-      }
-    }
-  }
-}
+/** The ingest stage from {@link createIngest}. */
+export type Ingest = ReturnType<typeof createIngest>;

@@ -1,4 +1,4 @@
-import type { IdentityEvent, PreferenceRule, Store, UserPreferences } from '@idrelay/core';
+import type { IdentityEvent, PreferenceRule, PreferenceStore, UserPreferences } from '@idrelay/core';
 
 /**
  * Applies an ingested `idrelay.preference.changed` event (from a device, the console, or a directory connector that
@@ -8,16 +8,16 @@ import type { IdentityEvent, PreferenceRule, Store, UserPreferences } from '@idr
  *
  * @example
  * ```ts
- * if (event.type === 'idrelay.preference.changed') await applyPreferenceEvent(store, event, Date.now());
+ * if (event.type === 'idrelay.preference.changed') await applyPreferenceEvent(store.preferences, event, Date.now());
  * ```
  */
 export async function applyPreferenceEvent(
-  store: Store,
+  preferences: Pick<PreferenceStore, 'get' | 'put'>,
   event: IdentityEvent<'idrelay.preference.changed'>,
   now: number,
 ): Promise<UserPreferences> {
   const { userId, changes, quietHours } = event.data;
-  const current = await store.preferences.get(userId);
+  const current = await preferences.get(userId);
   const rules: PreferenceRule[] = [...(current?.rules ?? [])];
   for (const change of changes) {
     const rule: PreferenceRule = { category: change.category, channel: change.channel, enabled: change.enabled };
@@ -28,6 +28,6 @@ export async function applyPreferenceEvent(
   const next: UserPreferences = { userId, rules, updatedAt: now };
   if (quietHours === undefined && current?.quietHours) next.quietHours = current.quietHours;
   if (quietHours) next.quietHours = { start: quietHours.start, end: quietHours.end, timeZone: quietHours.timeZone };
-  await store.preferences.put(next);
+  await preferences.put(next);
   return next;
 }

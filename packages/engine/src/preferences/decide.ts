@@ -34,7 +34,22 @@ export function decideDelivery(
   facts: DeliveryFacts,
   zones: ZoneClock,
 ): PreferenceDecision {
+  // The critical override is decided before anything that can fail: a user's unreadable quiet hours (a zone the
+  // runtime does not know) must never stop a sign-in verification or a security alert.
+  if (facts.critical) return { action: 'send', reason: criticalReason(preferences, facts, zones) };
   if (!preferences) return { action: 'send', reason: 'no preferences: defaults apply' };
+  const best = bestRule(preferences, facts);
+  if (best && !best.enabled) return { action: 'suppress', reason: `opted out (${best.label})` };
+  const quiet = quietState(preferences, facts, zones);
+  if (quiet?.state.quiet) return { action: 'defer', dueAt: quiet.state.endsAt, reason: quiet.label };
+  return { action: 'send', reason: best ? `opted in (${best.label})` : 'no matching rule: defaults apply' };
+}
+
+/** The most specific opt-in/out rule for the delivery (category and channel beat category, beat channel, beat `*`). */
+function bestRule(
+  preferences: UserPreferences,
+  facts: DeliveryFacts,
+): { score: number; enabled: boolean; label: string } | undefined {
   let best: { score: number; enabled: boolean; label: string } | undefined;
   for (const rule of preferences.rules) {
     if (rule.category !== '*' && rule.category !== facts.category) continue;
@@ -43,19 +58,30 @@ export function decideDelivery(
     if (!best || score >= best.score)
       best = { score, enabled: rule.enabled, label: `${rule.category}/${rule.channel}` };
   }
-  if (best && !best.enabled) {
-    if (facts.critical) return { action: 'send', reason: `opted out (${best.label}) but the category is critical` };
-    return { action: 'suppress', reason: `opted out (${best.label})` };
-  }
+  return best;
+}
+
+/** Quiet hours at `facts.now` in the user's zone; throws on a zone or time the runtime cannot read. */
+function quietState(preferences: UserPreferences, facts: DeliveryFacts, zones: ZoneClock) {
   const quiet = preferences.quietHours;
-  if (quiet) {
-    const zoned = { ...quiet, timeZone: quiet.timeZone || facts.timeZone || 'UTC' };
-    const state = quietHoursAt(zoned, facts.now, zones);
-    if (state.quiet) {
-      const label = `quiet hours ${quiet.start}–${quiet.end} ${zoned.timeZone}`;
-      if (facts.critical) return { action: 'send', reason: `${label}, overridden: the category is critical` };
-      return { action: 'defer', dueAt: state.endsAt, reason: label };
-    }
+  if (!quiet) return undefined;
+  const zoned = { ...quiet, timeZone: quiet.timeZone || facts.timeZone || 'UTC' };
+  return {
+    state: quietHoursAt(zoned, facts.now, zones),
+    label: `quiet hours ${quiet.start}–${quiet.end} ${zoned.timeZone}`,
+  };
+}
+
+/** Why a critical delivery is sent: what it overrides, when that can be read. */
+function criticalReason(preferences: UserPreferences | undefined, facts: DeliveryFacts, zones: ZoneClock): string {
+  if (!preferences) return 'no preferences: defaults apply';
+  const best = bestRule(preferences, facts);
+  if (best && !best.enabled) return `opted out (${best.label}) but the category is critical`;
+  try {
+    const quiet = quietState(preferences, facts, zones);
+    if (quiet?.state.quiet) return `${quiet.label}, overridden: the category is critical`;
+  } catch {
+    return 'critical: sent (the quiet hours could not be read)';
   }
-  return { action: 'send', reason: best ? `opted in (${best.label})` : 'no matching rule: defaults apply' };
+  return best ? `opted in (${best.label})` : 'no matching rule: defaults apply';
 }

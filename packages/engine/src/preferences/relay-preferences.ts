@@ -1,20 +1,27 @@
 import {
+  type AuditStore,
   type Clock,
   createEvent,
-  type IdentityEvent,
   IdrelayError,
+  isTimeZone,
   type PreferenceRule,
+  type PreferenceStore,
   type QuietHours,
-  type Store,
   type UserPreferences,
 } from '@idrelay/core';
+import type { ConsumerRegistry } from '../outgoing/consumers.js';
+import type { Listeners } from '../outgoing/listeners.js';
 
 /** Preference management, as exposed on `relay.preferences`. */
 export interface RelayPreferences {
   get(userId: string): Promise<UserPreferences | undefined>;
   /**
-   * Replaces a user's preferences, audits the change and emits `idrelay.preference.changed` to relay listeners,
-   * from where a `WriteBack` can carry it to the directory attribute (see `encodePreferences`).
+   * Replaces a user's preferences, audits the change and emits `idrelay.preference.changed`: to every write-back
+   * that takes it through the outgoing log (stored with the preferences in one transaction, so a crash cannot
+   * lose the write-back to the directory attribute, see `encodePreferences`), and to in-memory listeners.
+   *
+   * @throws {IdrelayError} `ERR_INVALID_ARGUMENT` for a malformed rule, quiet hours that are not `HH:MM`, or a
+   * time zone the runtime does not know (checked here so that no later delivery to the user can fail on it).
    */
   set(
     userId: string,
@@ -37,14 +44,18 @@ const CHANNELS = new Set(['apns', 'fcm', 'webpush', '*']);
  * ```
  */
 export function createRelayPreferences(options: {
-  store: Store;
+  preferences: PreferenceStore;
+  audit: Pick<AuditStore, 'append'>;
   clock: Clock;
   source: string;
-  emit(event: IdentityEvent): void;
+  listeners: Listeners;
+  consumers: ConsumerRegistry;
+  /** Outgoing entries were appended, due at `at`. */
+  onEmitted(at: number): void;
 }): RelayPreferences {
   return {
     get(userId) {
-      return options.store.preferences.get(userId);
+      return options.preferences.get(userId);
     },
     async set(userId, input, origin = 'api') {
       for (const rule of input.rules) {
@@ -54,6 +65,21 @@ export function createRelayPreferences(options: {
             'A preference rule needs a category and a channel (apns, fcm, webpush or *)',
             {
               details: { rule },
+            },
+          );
+        }
+      }
+      const quiet = input.quietHours;
+      if (quiet !== undefined) {
+        const hhmm = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+        if (!hhmm.test(String(quiet.start)) || !hhmm.test(String(quiet.end)) || !isTimeZone(quiet.timeZone)) {
+          throw new IdrelayError(
+            'ERR_INVALID_ARGUMENT',
+            'Quiet hours need start and end as HH:MM and an IANA time zone the runtime knows (e.g. Europe/Berlin)',
+            {
+              details: {
+                quietHours: { start: quiet.start, end: quiet.end, timeZone: String(quiet.timeZone).slice(0, 64) },
+              },
             },
           );
         }
@@ -72,8 +98,10 @@ export function createRelayPreferences(options: {
         },
         { source: options.source, time: new Date(now).toISOString() },
       );
-      await options.store.preferences.put(preferences);
-      await options.store.audit.append([
+      const emit = options.consumers.entriesFor(event, userId);
+      await options.preferences.put(preferences, { emit });
+      if (emit.length > 0) options.onEmitted(now);
+      await options.audit.append([
         {
           at: now,
           action: 'preference.changed',
@@ -82,7 +110,7 @@ export function createRelayPreferences(options: {
           details: { rules: input.rules.length, origin },
         },
       ]);
-      options.emit(event);
+      if (options.listeners.active) options.listeners.emit([event]);
       return preferences;
     },
   };

@@ -1,17 +1,17 @@
 import {
   type AudienceSpec,
   type Directory,
+  type EventLimits,
+  type EventStore,
+  eventKey,
   type Platform,
   type PushMessage,
   parseEvent,
-  type Store,
 } from '@idrelay/core';
 import { audiencePages } from '../audience/resolve-audience.js';
-import { createFanOut } from '../outbox/fan-out.js';
-import { eventKey, notificationId } from '../outbox/keys.js';
-import { subjectUser } from '../outbox/plan-event.js';
-import type { ZoneClock } from '../preferences/quiet-hours.js';
-import type { TemplateRegistry } from '../render/template-registry.js';
+import { createFanOut, type PlanContext } from '../plan/fan-out.js';
+import { planOf } from '../plan/plan-event.js';
+import { subjectUser } from '../plan/subject-user.js';
 import { evaluateRules, type RuleTrailEntry } from '../rules/evaluate-rules.js';
 import type { Rule } from '../rules/rule.js';
 
@@ -26,6 +26,13 @@ export interface PreviewDevice {
   dueAt?: number;
   /** The message that would be sent. */
   message?: PushMessage;
+}
+
+/** A recipient planning would fail for, and why. */
+export interface PreviewFailure {
+  userId: string;
+  code: string;
+  reason: string;
 }
 
 /** One recipient in a preview. */
@@ -48,8 +55,12 @@ export interface PreviewNotification {
   /** Digested intents are collected for a window rather than sent; the preview shows the per-event render. */
   digestWindowMs?: number;
   recipients: PreviewRecipient[];
+  /** Recipients planning would fail for (a bad directory value); the others would still get their push. */
+  failures: PreviewFailure[];
   /** More recipients exist than the preview's `limit`. */
   truncated: boolean;
+  /** When the notification stops being worth sending. */
+  expiresAt?: number;
 }
 
 /**
@@ -81,44 +92,30 @@ export type RelayPreview = (input: unknown, options?: { limit?: number }) => Pro
  * ```
  */
 export function createPreview(options: {
-  store: Store;
+  context: PlanContext;
+  events: Pick<EventStore, 'get'>;
   directory: Directory;
   rules: readonly Rule[];
-  templates: TemplateRegistry;
-  zones: ZoneClock;
-  platforms: ReadonlySet<Platform>;
-  now(): number;
-  preferencesAttribute?: string;
+  limits?: EventLimits;
 }): RelayPreview {
   return async (input, { limit = 50 } = {}) => {
-    const event = parseEvent(input);
+    const event = parseEvent(input, options.limits);
     const key = eventKey(event);
-    const now = options.now();
-    const alreadyIngested = (await options.store.events.get(key)) !== undefined;
-    const { intents, trail } = await evaluateRules(options.rules, event, {
-      user: () => subjectUser(options.directory, event),
-    });
+    const alreadyIngested = (await options.events.get(key)) !== undefined;
+    const { intents, trail } = await evaluateRules(
+      options.rules,
+      event,
+      { user: () => subjectUser(options.directory, event) },
+      options.context.now(),
+    );
     const notifications: PreviewNotification[] = [];
     for (const intent of intents) {
-      const id = notificationId(key, intent.ruleId);
-      const fanOut = createFanOut({
-        store: options.store,
-        templates: options.templates,
-        zones: options.zones,
-        platforms: options.platforms,
-        now,
-        notificationId: id,
-        // A digested intent would send the digest template later; the preview shows this event's own message.
-        template: intent.digest ? event.type : intent.template,
-        type: event.type,
-        category: intent.category,
-        critical: intent.critical,
-        urgency: intent.urgency,
-        context: event,
-        ...(options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {}),
-        ...(intent.collapseId ? { collapseId: intent.collapseId } : {}),
-      });
+      const plan = planOf(key, event, intent);
+      // A digested intent would send the digest template later; the preview shows this event's own message.
+      if (intent.digest) plan.template = event.type;
+      const fanOut = createFanOut(options.context, plan);
       const recipients: PreviewRecipient[] = [];
+      const failures: PreviewFailure[] = [];
       let truncated = false;
       const pages = audiencePages(options.directory, intent.audience, {
         pageSize: Math.min(limit + 1, 500),
@@ -136,7 +133,9 @@ export function createPreview(options: {
           byUser.set(user.id, recipient);
           recipients.push(recipient);
         }
-        for (const verdict of await fanOut(users)) {
+        const found = await fanOut(users);
+        failures.push(...found.failures);
+        for (const verdict of found.verdicts) {
           const device: PreviewDevice = {
             deviceId: verdict.device.deviceId,
             platform: verdict.device.platform,
@@ -151,15 +150,17 @@ export function createPreview(options: {
       }
       const notification: PreviewNotification = {
         ruleId: intent.ruleId,
-        notificationId: id,
+        notificationId: plan.notificationId,
         audience: intent.audience,
         template: intent.template,
         category: intent.category,
         critical: intent.critical,
         recipients,
+        failures,
         truncated,
       };
       if (intent.digest) notification.digestWindowMs = intent.digest.windowMs;
+      if (intent.expiresAt !== undefined) notification.expiresAt = intent.expiresAt;
       notifications.push(notification);
     }
     return { eventKey: key, alreadyIngested, rules: trail, notifications };

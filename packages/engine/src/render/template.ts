@@ -1,5 +1,6 @@
 import { IdrelayError, type PushAction, type PushMessage } from '@idrelay/core';
 import { readPath } from '../rules/conditions.js';
+import { readsSecret } from './secrets.js';
 
 /** A value a template may interpolate, read from the render context by path. */
 export interface TemplateField {
@@ -103,9 +104,12 @@ function fieldValue(field: TemplateField, context: unknown): string {
 }
 
 /**
- * Checks a template and compiles it. Placeholders in visible text must name lock-screen-safe fields.
+ * Checks a template and compiles it. Placeholders in visible text must name lock-screen-safe fields, and no field
+ * may read a secret of the event type the template is keyed by (the number-matching code). Whatever the key, a
+ * template renders against the event without its secrets, so a custom template cannot leak one either.
  *
- * @throws {IdrelayError} `ERR_TEMPLATE_UNSAFE` when visible text uses a field not marked `lockScreenSafe`;
+ * @throws {IdrelayError} `ERR_TEMPLATE_UNSAFE` when visible text uses a field not marked `lockScreenSafe`, or a
+ * field reads a secret;
  * `ERR_TEMPLATE_INVALID` for unknown fields, a missing key or title.
  * @example
  * ```ts
@@ -118,6 +122,16 @@ export function defineTemplate(template: TemplateDefinition): CompiledTemplate {
     throw new IdrelayError('ERR_TEMPLATE_INVALID', 'A template needs a key and a title', { details: {} });
   }
   const fields = template.fields ?? {};
+  for (const [name, field] of Object.entries(fields)) {
+    // Rendering never sees secrets (they are removed from the event first); naming one is a mistake to flag early.
+    if (readsSecret(template.key, field.path)) {
+      throw new IdrelayError(
+        'ERR_TEMPLATE_UNSAFE',
+        `Template ${template.key}: field "${name}" reads ${field.path}, a secret that never goes into a push`,
+        { details: { key: template.key, field: name, path: field.path } },
+      );
+    }
+  }
   const title = parse(template.title, template, 'title', true);
   const subtitle = template.subtitle === undefined ? undefined : parse(template.subtitle, template, 'subtitle', true);
   const body = template.body === undefined ? undefined : parse(template.body, template, 'body', true);

@@ -1,6 +1,7 @@
 import { type DirectoryUser, type IdentityEvent, IdrelayError } from '@idrelay/core';
 import { bindAudience, fillText } from '../audience/bind-audience.js';
-import { testCondition } from './conditions.js';
+import { redactSecrets, secretValues, withoutSecrets } from '../render/secrets.js';
+import { readPath, testCondition } from './conditions.js';
 import {
   type CodeRuleResult,
   type IntentSpec,
@@ -24,9 +25,25 @@ export interface RuleEvaluation {
   trail: RuleTrailEntry[];
 }
 
-function toIntent(ruleId: string, spec: IntentSpec, event: IdentityEvent): NotificationIntent | { missing: string } {
+/** Reads an instant from the event: an RFC 3339 string or epoch milliseconds; undefined when unreadable. */
+function instantAt(event: unknown, reference: string): number | undefined {
+  const value = readPath(event, reference.slice(1));
+  const at = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
+
+function toIntent(
+  ruleId: string,
+  spec: IntentSpec,
+  event: IdentityEvent,
+  now: number,
+): NotificationIntent | { missing: string } {
   const audience = bindAudience(spec.audience, event);
   if ('missing' in audience) return audience;
+  // Text a rule fills in travels to the provider (collapse ids) or names a digest: fill it from the event
+  // without its secret fields, and hash an id a code rule computed from one.
+  const visible = redactSecrets(event);
+  const secrets = secretValues(event);
   const intent: NotificationIntent = {
     ruleId,
     audience,
@@ -36,9 +53,19 @@ function toIntent(ruleId: string, spec: IntentSpec, event: IdentityEvent): Notif
     critical: spec.critical === true,
     priority: spec.priority ?? (spec.critical ? 50 : 0),
   };
-  if (spec.collapseId !== undefined) intent.collapseId = fillText(spec.collapseId, event);
-  if (spec.digest) intent.digest = { windowMs: spec.digest.windowMs, key: fillText(spec.digest.key ?? ruleId, event) };
+  if (spec.collapseId !== undefined) intent.collapseId = withoutSecrets(fillText(spec.collapseId, visible), secrets);
+  if (spec.digest) {
+    intent.digest = {
+      windowMs: spec.digest.windowMs,
+      key: withoutSecrets(fillText(spec.digest.key ?? ruleId, visible), secrets),
+    };
+  }
   if (spec.recipients) intent.recipients = spec.recipients;
+  const expiries = [
+    spec.expiresAt === undefined ? undefined : instantAt(event, spec.expiresAt),
+    spec.expiresAfterMs === undefined ? undefined : now + spec.expiresAfterMs,
+  ].filter((at): at is number => at !== undefined);
+  if (expiries.length > 0) intent.expiresAt = Math.min(...expiries);
   return intent;
 }
 
@@ -57,6 +84,7 @@ export async function evaluateRules(
   rules: readonly Rule[],
   event: IdentityEvent,
   context: RuleContext,
+  now: number = Date.now(),
 ): Promise<RuleEvaluation> {
   const intents: NotificationIntent[] = [];
   const trail: RuleTrailEntry[] = [];
@@ -114,7 +142,7 @@ export async function evaluateRules(
     const before = intents.length;
     const problems: string[] = [];
     for (const spec of specs) {
-      const intent = toIntent(rule.id, spec, event);
+      const intent = toIntent(rule.id, spec, event, now);
       if ('missing' in intent) problems.push(`audience needs ${intent.missing}`);
       else intents.push(intent);
     }

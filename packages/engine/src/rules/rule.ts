@@ -47,8 +47,19 @@ export interface IntentSpec {
   urgency?: Urgency;
   /** Critical notifications ignore opt-outs and quiet hours (verification requests, security alerts). */
   critical?: boolean;
-  /** Replaces earlier pushes with the same id; `{{path}}` references are filled from the event. */
+  /**
+   * Replaces earlier pushes with the same id; `{{path}}` references are filled from the event (never from its
+   * secret fields). Fitted to each provider's limit by the transports.
+   */
   collapseId?: string;
+  /**
+   * When the push stops being worth sending: a `$path` to a timestamp in the event (`'$data.expiresAt'`, an RFC
+   * 3339 string or epoch milliseconds). A delivery still unsent then settles `expired`; the push service is told
+   * the remaining lifetime. Absent or unreadable: no expiry.
+   */
+  expiresAt?: string;
+  /** Alternatively, a lifetime counted from planning, ms. The earlier of the two wins. */
+  expiresAfterMs?: number;
   digest?: DigestOptions;
   /** Claim order among due deliveries; higher first. Default 0; verification requests use 100. */
   priority?: number;
@@ -65,6 +76,8 @@ export interface NotificationIntent {
   urgency: Urgency;
   critical: boolean;
   collapseId?: string;
+  /** Never sent after this instant (ms since the epoch). */
+  expiresAt?: number;
   digest?: { windowMs: number; key: string };
   priority: number;
   recipients?: Readonly<Record<string, string | readonly string[]>>;
@@ -203,5 +216,11 @@ export function validateIntent(intent: IntentSpec | undefined, ruleId: string): 
   }
   if (intent.digest && !(intent.digest.windowMs > 0)) {
     throw invalid(`Rule "${ruleId}": digest.windowMs must be positive`, { ruleId });
+  }
+  if (intent.expiresAt !== undefined && (typeof intent.expiresAt !== 'string' || !intent.expiresAt.startsWith('$'))) {
+    throw invalid(`Rule "${ruleId}": expiresAt must be a $path into the event, e.g. '$data.expiresAt'`, { ruleId });
+  }
+  if (intent.expiresAfterMs !== undefined && !(Number.isFinite(intent.expiresAfterMs) && intent.expiresAfterMs > 0)) {
+    throw invalid(`Rule "${ruleId}": expiresAfterMs must be a positive number of milliseconds`, { ruleId });
   }
 }

@@ -17,7 +17,7 @@ export const NotificationDelivered = z.looseObject({
 });
 
 /**
- * `idrelay.notification.failed` — a delivery ended without reaching the device: dead-lettered after its attempts,
+ * `idrelay.notification.failed` — a delivery ended without reaching the device: dead-lettered after its attempts, expired before it could be sent,
  * rejected by the push service, or dropped because the token is no longer valid (the device is pruned).
  */
 export const NotificationFailed = z.looseObject({
@@ -28,7 +28,7 @@ export const NotificationFailed = z.looseObject({
   deviceId: Id,
   platform: Platform,
   attempts: z.int().min(0),
-  outcome: z.enum(['dead-letter', 'rejected', 'invalid-token']),
+  outcome: z.enum(['dead-letter', 'rejected', 'invalid-token', 'expired']),
   code: z.string().max(128),
   reason: Text.optional(),
 });

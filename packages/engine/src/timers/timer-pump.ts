@@ -1,5 +1,5 @@
 import type { Clock, Logger, TimerRecord, TimerStore } from '@idrelay/core';
-import { createWake, type Scheduler } from './scheduler.js';
+import { createWake, type Scheduler } from '../dispatch/scheduler.js';
 
 /** Options of {@link createTimerPump}. */
 export interface TimerPumpOptions {
@@ -14,8 +14,9 @@ export interface TimerPumpOptions {
 }
 
 /**
- * Fires durable timers (digest flushes) when due: claims them from the store, runs the handler for their kind and
- * completes them. A timer whose handler fails is left to its lease and fired again.
+ * Fires durable timers (digest flushes, maintenance sweeps) when due: claims them from the store, runs the handler
+ * for their kind and completes them with the claim's fencing token. A timer whose handler fails is left to its
+ * lease and fired again; handlers must therefore be idempotent.
  *
  * @example
  * ```ts
@@ -35,16 +36,20 @@ export function createTimerPump(options: TimerPumpOptions) {
     for (;;) {
       const due = await options.timers.claimDue(options.clock.now(), 100, leaseMs);
       const mine = due.filter((t) => options.handlers[t.kind]);
-      const done: string[] = [];
+      const done: Array<{ id: string; claimToken: number }> = [];
       for (const timer of mine) {
         try {
           await options.handlers[timer.kind]!(timer);
-          done.push(timer.id);
+          done.push({ id: timer.id, claimToken: timer.claimToken });
         } catch (error) {
           options.logger.error({ err: error, timer: timer.id }, 'timer handler failed; it fires again after its lease');
         }
       }
-      if (done.length > 0) await options.timers.complete(done);
+      if (done.length > 0) {
+        // Fenced: a timer rescheduled or claimed again while its handler ran is left for its new owner.
+        const { stale } = await options.timers.complete(done);
+        if (stale.length > 0) options.logger.warn({ stale }, 'timers changed hands while firing; left in place');
+      }
       fired += done.length;
       if (due.length < 100) return fired;
     }
