@@ -44,7 +44,7 @@ function recordingWriteBack(
   return { writeBack, received };
 }
 
-const rules = (userId: string, n: number) => ({
+const rules = (_userId: string, n: number) => ({
   rules: [{ category: 'announcement', channel: '*' as const, enabled: n % 2 === 0 }],
 });
 
