@@ -10,8 +10,10 @@ import { createContext, isBusyError, loadSqlite, wrapDriverError } from './drive
 import { createEventStore } from './events.js';
 import { createFlowStore } from './flows.js';
 import { assertNotNewer, migrate } from './migrations/migrate.js';
-import { createOutboxStore } from './outbox.js';
+import { createOutboxStore } from './outbox/outbox.js';
+import { createOutgoingStore } from './outgoing.js';
 import { createPreferenceStore } from './preferences.js';
+import { createRetentionStore } from './retention.js';
 import { createTimerStore } from './timers.js';
 
 /**
@@ -107,11 +109,13 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
     devices: createDeviceStore(context),
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),
+    outgoing: createOutgoingStore(context),
     actionTokens: createActionTokenStore(context),
     flows: createFlowStore(context),
     timers: createTimerStore(context),
     digests: createDigestStore(context),
     audit: createAuditStore(context),
+    retention: createRetentionStore(context),
     migrate: () => context.run(() => migrate(context, name)),
     close: async () => context.close(),
   };

@@ -1,18 +1,37 @@
-import { type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
-import type { Row, SqliteContext } from './driver.js';
+import { type DeviceAddress, type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
+import type { Row, SqliteContext, SqlValue } from './driver.js';
 import { int, text } from './driver.js';
 
-/** The platform-specific part of the address (token, topic, environment, subscription), kept as JSON. */
-function addressOf(device: DeviceRecord): Record<string, unknown> {
-  const { deviceId, platform, userId, publicKey, keyAlgorithm, name, createdAt, updatedAt, ...address } = device;
-  return address;
+/** The columns a device's address is kept in: token or endpoint, APNs topic and environment, Web Push keys. */
+export const ADDRESS_COLUMNS = 'device_id, platform, address, topic, environment, p256dh, auth';
+
+/** A device's address from its columns (`ADDRESS_COLUMNS`), without parsing anything. */
+export function addressOf(row: Row): DeviceAddress {
+  const deviceId = text(row.device_id)!;
+  const address = text(row.address)!;
+  switch (text(row.platform)) {
+    case 'webpush':
+      return {
+        deviceId,
+        platform: 'webpush',
+        subscription: { endpoint: address, keys: { p256dh: text(row.p256dh) ?? '', auth: text(row.auth) ?? '' } },
+      };
+    case 'apns': {
+      const apns: DeviceAddress = { deviceId, platform: 'apns', token: address };
+      const topic = text(row.topic);
+      const environment = text(row.environment);
+      if (topic !== undefined) apns.topic = topic;
+      if (environment !== undefined) apns.environment = environment as 'production' | 'sandbox';
+      return apns;
+    }
+    default:
+      return { deviceId, platform: 'fcm', token: address };
+  }
 }
 
 const toDevice = (row: Row): DeviceRecord => {
   const record = {
-    deviceId: text(row.device_id)!,
-    platform: text(row.platform)!,
-    ...(JSON.parse(text(row.address)!) as Record<string, unknown>),
+    ...addressOf(row),
     userId: text(row.user_id)!,
     createdAt: int(row.created_at)!,
     updatedAt: int(row.updated_at)!,
@@ -26,34 +45,49 @@ const toDevice = (row: Row): DeviceRecord => {
   return record;
 };
 
-/** {@link DeviceStore} on the `devices` table; a token or endpoint is unique per platform. */
+/** The address columns of a device, in `ADDRESS_COLUMNS` order after `device_id` and `platform`. */
+function addressValues(device: DeviceRecord): SqlValue[] {
+  if (device.platform === 'webpush') {
+    const { endpoint, keys } = device.subscription;
+    return [endpoint, null, null, keys.p256dh, keys.auth];
+  }
+  if (device.platform === 'apns') return [device.token, device.topic ?? null, device.environment ?? null, null, null];
+  return [device.token, null, null, null, null];
+}
+
+const LIVE = 'removed_at IS NULL';
+
+/**
+ * {@link DeviceStore} on the `devices` table. A device has an integer `id` that deliveries reference; removing it
+ * sets `removed_at` (the row stays while deliveries show where they went, until retention), and registering the id
+ * again revives it. A token or endpoint is unique among live devices of a platform.
+ */
 export function createDeviceStore(context: SqliteContext): DeviceStore {
   const { statement, run, transaction } = context;
   return {
     upsert: (device) =>
       run(() =>
         transaction(() => {
-          const key = deviceAddressKey(device);
-          // A reinstalled app registers the same token under a new device id: the old record goes.
+          // A reinstalled app registers the same token under a new device id: the old record is removed.
           const displaced = (
             statement(
-              'DELETE FROM devices WHERE platform = ? AND address_key = ? AND device_id <> ? RETURNING device_id',
-            ).all(device.platform, key, device.deviceId) as Row[]
+              `UPDATE devices SET removed_at = ? WHERE platform = ? AND address = ? AND ${LIVE} AND device_id <> ?
+               RETURNING device_id`,
+            ).all(context.now(), device.platform, deviceAddressKey(device), device.deviceId) as Row[]
           ).map((row) => text(row.device_id)!);
           statement(
-            `INSERT INTO devices (device_id, user_id, platform, address_key, address, public_key, key_algorithm, name,
-               created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (device_id) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform,
-               address_key = excluded.address_key, address = excluded.address, public_key = excluded.public_key,
+            `INSERT INTO devices (${ADDRESS_COLUMNS}, user_id, public_key, key_algorithm, name, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (device_id) DO UPDATE SET platform = excluded.platform, address = excluded.address,
+               topic = excluded.topic, environment = excluded.environment, p256dh = excluded.p256dh,
+               auth = excluded.auth, user_id = excluded.user_id, public_key = excluded.public_key,
                key_algorithm = excluded.key_algorithm, name = excluded.name, created_at = excluded.created_at,
-               updated_at = excluded.updated_at`,
+               updated_at = excluded.updated_at, removed_at = NULL`,
           ).run(
             device.deviceId,
-            device.userId,
             device.platform,
-            key,
-            JSON.stringify(addressOf(device)),
+            ...addressValues(device),
+            device.userId,
             device.publicKey ?? null,
             device.keyAlgorithm ?? null,
             device.name ?? null,
@@ -65,14 +99,16 @@ export function createDeviceStore(context: SqliteContext): DeviceStore {
       ),
     get: (deviceId) =>
       run(() => {
-        const row = statement('SELECT * FROM devices WHERE device_id = ?').get(deviceId) as Row | undefined;
+        const row = statement(`SELECT * FROM devices WHERE device_id = ? AND ${LIVE}`).get(deviceId) as Row | undefined;
         return row === undefined ? undefined : toDevice(row);
       }),
     listByUser: (userId) =>
       run(() =>
-        (statement('SELECT * FROM devices WHERE user_id = ? ORDER BY created_at, device_id').all(userId) as Row[]).map(
-          toDevice,
-        ),
+        (
+          statement(`SELECT * FROM devices WHERE user_id = ? AND ${LIVE} ORDER BY created_at, device_id`).all(
+            userId,
+          ) as Row[]
+        ).map(toDevice),
       ),
     listByUsers: (userIds) =>
       run(() => {
@@ -80,15 +116,22 @@ export function createDeviceStore(context: SqliteContext): DeviceStore {
         // One JSON array parameter instead of N placeholders: no statement per page size, no variable limit.
         return (
           statement(
-            `SELECT * FROM devices WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, created_at, device_id`,
+            `SELECT * FROM devices WHERE user_id IN (SELECT value FROM json_each(?)) AND ${LIVE}
+             ORDER BY user_id, created_at, device_id`,
           ).all(JSON.stringify(userIds)) as Row[]
         ).map(toDevice);
       }),
     remove: (deviceId) =>
-      run(() => Number(statement('DELETE FROM devices WHERE device_id = ?').run(deviceId).changes) > 0),
+      run(
+        () =>
+          Number(
+            statement(`UPDATE devices SET removed_at = ? WHERE device_id = ? AND ${LIVE}`).run(context.now(), deviceId)
+              .changes,
+          ) > 0,
+      ),
     countByUser: (userId) =>
       run(() => {
-        const row = statement('SELECT count(*) AS n FROM devices WHERE user_id = ?').get(userId) as Row;
+        const row = statement(`SELECT count(*) AS n FROM devices WHERE user_id = ? AND ${LIVE}`).get(userId) as Row;
         return int(row.n) ?? 0;
       }),
   };

@@ -43,7 +43,8 @@ export type Row = Record<string, SqlValue>;
 
 /**
  * What every port module shares: the one connection, a cache of prepared statements (preparing costs more than
- * running for the short statements the outbox issues thousands of times), transactions, and the clock.
+ * running for the short statements the outbox issues thousands of times), transactions, the clock and the
+ * claim-token counter.
  */
 export interface SqliteContext {
   readonly db: DatabaseSync;
@@ -56,15 +57,31 @@ export interface SqliteContext {
   transaction<T>(work: () => T): T;
   /** Runs `work` after checking the store is open, wrapping driver errors at the package boundary. */
   run<T>(work: () => T): Promise<T>;
+  /**
+   * Runs `work` over `items` in slices of `size`, each slice in its own transaction, giving the event loop a turn
+   * between slices (a synchronous write of thousands of rows would hold it for tens of milliseconds). Checks the
+   * store is still open before each slice; wraps driver errors. A failed slice is rolled back whole; the slices
+   * before it stay committed.
+   */
+  runSliced<T>(items: readonly T[], size: number, work: (slice: readonly T[]) => number): Promise<number>;
+  /**
+   * The next fencing token: unique and increasing for the life of the file (see {@link createClaimTokens}). Call
+   * it before opening the claim's transaction.
+   */
+  nextClaimToken(): number;
   now(): number;
   close(): void;
 }
+
+/** Lets pending I/O callbacks run before the next slice of a long write. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Builds the {@link SqliteContext} of an open connection. */
 export function createContext(db: DatabaseSync, now: () => number, name: string): SqliteContext {
   const statements = new Map<string, StatementSync>();
   let closed = false;
   let depth = 0;
+  const closedError = () => new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
   const context: SqliteContext = {
     db,
     statement(sql) {
@@ -95,13 +112,28 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
       }
     },
     run(work) {
-      if (closed) return Promise.reject(new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`));
+      if (closed) return Promise.reject(closedError());
       try {
         return Promise.resolve(work());
       } catch (error) {
         return Promise.reject(wrapDriverError(error, name));
       }
     },
+    async runSliced(items, size, work) {
+      let total = 0;
+      for (let start = 0; start < items.length; start += size) {
+        if (start > 0) await turn();
+        if (closed) throw closedError();
+        const slice = items.length <= size ? items : items.slice(start, start + size);
+        try {
+          total += context.transaction(() => work(slice));
+        } catch (error) {
+          throw wrapDriverError(error, name);
+        }
+      }
+      return total;
+    },
+    nextClaimToken: () => tokens.next(),
     now,
     close() {
       if (closed) return;
@@ -110,7 +142,38 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
       db.close();
     },
   };
+  const tokens = createClaimTokens(context);
   return context;
+}
+
+/** How many claim tokens one write of the high-water mark covers. */
+const TOKEN_BLOCK = 1_024;
+
+/**
+ * Claim tokens come from a counter in memory — this process owns the file, so no other writer exists — whose
+ * high-water mark is stored in `counters` a block at a time. A restarted process starts above every token the last
+ * one handed out, without a write per claim and without reading every row for the largest token.
+ */
+export function createClaimTokens(context: Pick<SqliteContext, 'statement' | 'db'>): { next(): number } {
+  let last: number | undefined;
+  let reserved = 0;
+  return {
+    next() {
+      if (last === undefined) {
+        const row = context.statement("SELECT value FROM counters WHERE name = 'claim_token'").get() as
+          | { value: number }
+          | undefined;
+        last = reserved = row?.value ?? 0;
+      }
+      if (last >= reserved) {
+        // Callers take a token before their transaction opens: a claim rolled back later never un-reserves a block.
+        reserved = last + TOKEN_BLOCK;
+        context.statement("UPDATE counters SET value = ? WHERE name = 'claim_token'").run(reserved);
+      }
+      last += 1;
+      return last;
+    },
+  };
 }
 
 /** SQLITE_BUSY and SQLITE_LOCKED: another connection holds the file. */

@@ -33,12 +33,12 @@ export function createEventStore(context: SqliteContext): EventStore {
       run(() => {
         statement(`UPDATE events SET status = 'planned' WHERE key = ?`).run(key);
       }),
-    listUnplanned: (limit) =>
+    listUnplanned: (limit, options = {}) =>
       run(() =>
         (
-          statement(`SELECT * FROM events WHERE status = 'received' ORDER BY received_at, rowid LIMIT ?`).all(
-            limit,
-          ) as Row[]
+          statement(
+            `SELECT * FROM events WHERE status = 'received' AND received_at < ? ORDER BY received_at, rowid LIMIT ?`,
+          ).all(options.receivedBefore ?? Number.MAX_SAFE_INTEGER, limit) as Row[]
         ).map(toStoredEvent),
       ),
     recordRejected: (rejected) =>

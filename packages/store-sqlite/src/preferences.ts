@@ -1,6 +1,7 @@
 import type { PreferenceRule, PreferenceStore, QuietHours, UserPreferences } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { fromJson, int, text } from './driver.js';
+import { appendOutgoing } from './outgoing.js';
 
 const toPreferences = (row: Row): UserPreferences => {
   const preferences: UserPreferences = {
@@ -13,9 +14,9 @@ const toPreferences = (row: Row): UserPreferences => {
   return preferences;
 };
 
-/** {@link PreferenceStore} on the `preferences` table, one row per user. */
+/** {@link PreferenceStore} on the `preferences` table, one row per user; `emit` entries join the same transaction. */
 export function createPreferenceStore(context: SqliteContext): PreferenceStore {
-  const { statement, run } = context;
+  const { statement, run, transaction } = context;
   return {
     get: (userId) =>
       run(() => {
@@ -35,18 +36,21 @@ export function createPreferenceStore(context: SqliteContext): PreferenceStore {
         }
         return found;
       }),
-    put: (preferences) =>
-      run(() => {
-        statement(
-          `INSERT INTO preferences (user_id, rules, quiet_hours, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (user_id) DO UPDATE SET rules = excluded.rules, quiet_hours = excluded.quiet_hours,
-             updated_at = excluded.updated_at`,
-        ).run(
-          preferences.userId,
-          JSON.stringify(preferences.rules),
-          preferences.quietHours === undefined ? null : JSON.stringify(preferences.quietHours),
-          preferences.updatedAt,
-        );
-      }),
+    put: (preferences, options = {}) =>
+      run(() =>
+        transaction(() => {
+          statement(
+            `INSERT INTO preferences (user_id, rules, quiet_hours, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET rules = excluded.rules, quiet_hours = excluded.quiet_hours,
+               updated_at = excluded.updated_at`,
+          ).run(
+            preferences.userId,
+            JSON.stringify(preferences.rules),
+            preferences.quietHours === undefined ? null : JSON.stringify(preferences.quietHours),
+            preferences.updatedAt,
+          );
+          appendOutgoing(context, options.emit, preferences.updatedAt);
+        }),
+      ),
   };
 }

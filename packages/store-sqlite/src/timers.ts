@@ -1,4 +1,4 @@
-import type { TimerRecord, TimerStore } from '@idrelay/core';
+import type { ClaimedTimer, TimerRecord, TimerStore } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
 
@@ -14,7 +14,14 @@ const toTimer = (row: Row): TimerRecord => {
   return timer;
 };
 
-/** {@link TimerStore} on the `timers` table. A completed or cancelled timer is deleted. */
+/** @internal Due timers: `ready_at` is the due time, or the lease end while claimed, so leased timers wait. */
+export const CLAIM_TIMERS =
+  'SELECT id FROM timers INDEXED BY timers_ready WHERE ready_at <= ? ORDER BY ready_at, id LIMIT ?';
+
+/**
+ * {@link TimerStore} on the `timers` table. A claim gives each timer a lease and the claim's fencing token; only
+ * that token completes (deletes) it, and scheduling the id again moves it and ends the claim.
+ */
 export function createTimerStore(context: SqliteContext): TimerStore {
   const { statement, run, transaction } = context;
   const deleteIds = (ids: readonly string[]): void => {
@@ -24,37 +31,48 @@ export function createTimerStore(context: SqliteContext): TimerStore {
   return {
     schedule: (timer) =>
       run(() => {
-        // Rescheduling moves the timer and drops any lease: the new due time starts afresh.
         statement(
-          `INSERT INTO timers (id, kind, due_at, flow_id, payload, lease_until) VALUES (?, ?, ?, ?, ?, NULL)
+          `INSERT INTO timers (id, kind, due_at, flow_id, payload, ready_at, claim_token) VALUES (?, ?, ?, ?, ?, ?, NULL)
            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, flow_id = excluded.flow_id,
-             payload = excluded.payload, lease_until = NULL`,
-        ).run(timer.id, timer.kind, timer.dueAt, timer.flowId ?? null, JSON.stringify(timer.payload));
+             payload = excluded.payload, ready_at = excluded.ready_at, claim_token = NULL`,
+        ).run(timer.id, timer.kind, timer.dueAt, timer.flowId ?? null, JSON.stringify(timer.payload), timer.dueAt);
       }),
     claimDue: (now, limit, leaseMs) =>
       run(() => {
         if (limit <= 0) return [];
-        return transaction(() =>
-          (
+        const ids = (statement(CLAIM_TIMERS).all(now, limit) as Row[]).map((row) => text(row.id)!);
+        if (ids.length === 0) return [];
+        const claimToken = context.nextClaimToken();
+        const leaseUntil = now + leaseMs;
+        const rows = transaction(
+          () =>
             statement(
-              `UPDATE timers SET lease_until = ?
-               WHERE id IN (
-                 SELECT id FROM timers WHERE due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-                 ORDER BY due_at, id LIMIT ?)
-               RETURNING *`,
-            ).all(now + leaseMs, now, now, limit) as Row[]
-          )
-            .map(toTimer)
-            .sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : 1)),
+              `UPDATE timers SET ready_at = ?, claim_token = ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`,
+            ).all(leaseUntil, claimToken, JSON.stringify(ids)) as Row[],
         );
+        return rows
+          .map((row): ClaimedTimer => ({ ...toTimer(row), claimToken, leaseUntil }))
+          .sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : 1));
       }),
-    complete: (ids) => run(() => deleteIds(ids)),
+    complete: (claims) =>
+      run(() => {
+        const stale: string[] = [];
+        let settled = 0;
+        if (claims.length === 0) return { settled, stale };
+        transaction(() => {
+          const remove = statement('DELETE FROM timers WHERE id = ? AND claim_token = ?');
+          for (const { id, claimToken } of claims) {
+            if (Number(remove.run(id, claimToken).changes) > 0) settled++;
+            else stale.push(id);
+          }
+        });
+        return { settled, stale };
+      }),
     cancel: (ids) => run(() => deleteIds(ids)),
     cancelByFlow: (flowId) => run(() => Number(statement('DELETE FROM timers WHERE flow_id = ?').run(flowId).changes)),
     nextDueAt: () =>
       run(() => {
-        // A leased timer is next due when its lease ends, if it is not completed before.
-        const row = statement('SELECT min(max(due_at, coalesce(lease_until, 0))) AS next FROM timers').get() as Row;
+        const row = statement('SELECT min(ready_at) AS next FROM timers').get() as Row;
         return int(row.next);
       }),
   };

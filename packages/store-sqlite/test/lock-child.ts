@@ -1,5 +1,5 @@
 /**
- * A second process for the ownership tests (run with tsx). `hold <file>` opens the store, enqueues one delivery,
+ * A second process for the ownership tests (run with tsx). `hold <file>` opens the store, registers a device and enqueues one delivery to it,
  * prints `ready` and keeps the file until stdin closes or it is killed. `open <file>` tries to open the store,
  * prints the outcome as JSON, then raises an unrelated warning to show that warnings still reach stderr.
  * `default <dir>` moves into `dir` (after tsx is loaded) and opens the store with no options. `wait <file>` prints
@@ -12,9 +12,9 @@ if (file === undefined) throw new Error('usage: lock-child.ts hold|open|default|
 
 if (mode === 'hold') {
   const store = await createSqliteStore({ path: file });
+  await store.devices.upsert({ deviceId: 'd', userId: 'u', platform: 'fcm', token: 't', createdAt: 0, updatedAt: 0 });
   await store.outbox.enqueue([
     {
-      idempotencyKey: 'from-child',
       eventKey: 'child#1',
       notificationId: 'n-child',
       ruleId: 'r',
@@ -23,7 +23,6 @@ if (mode === 'hold') {
       platform: 'fcm',
       dueAt: 0,
       message: { id: 'n-child', urgency: 'normal', title: 'written by the child' },
-      target: { deviceId: 'd', platform: 'fcm', token: 't' },
     },
   ]);
   process.stdout.write('ready\n');

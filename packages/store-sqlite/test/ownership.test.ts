@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { isIdrelayError } from '@idrelay/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../src/index.js';
+import { createSqliteStore, SCHEMA_VERSION } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'idrelay-ownership-'));
@@ -72,7 +72,7 @@ describe('one process owns a SQLite file', () => {
       expect(second.stderr()).toContain('an unrelated warning');
       // The owner is unaffected.
       expect(await store.outbox.enqueue([])).toEqual({ inserted: 0 });
-      expect(await store.migrate()).toMatchObject({ from: 2 });
+      expect(await store.migrate()).toMatchObject({ from: SCHEMA_VERSION });
     } finally {
       await store.close();
     }

@@ -11,8 +11,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const T0 = 1_767_225_600_000;
 const message = { id: 'n-1', urgency: 'high', title: 'Approve access?' } as const;
+const device = (n: number) => ({
+  deviceId: `d-${n}`,
+  platform: 'apns' as const,
+  token: `t-${n}`,
+  userId: 'alice',
+  createdAt: T0,
+  updatedAt: T0,
+});
 const delivery = (n: number) => ({
-  idempotencyKey: `k-${n}`,
   eventKey: 'src#e-1',
   notificationId: 'n-1',
   ruleId: 'r',
@@ -21,7 +28,6 @@ const delivery = (n: number) => ({
   platform: 'apns' as const,
   dueAt: T0,
   message,
-  target: { deviceId: `d-${n}`, platform: 'apns' as const, token: `t-${n}` },
 });
 
 describe('a store file outlives the process that wrote it', () => {
@@ -31,14 +37,7 @@ describe('a store file outlives the process that wrote it', () => {
     expect(existsSync(file)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'nested', 'deeper')).mode & 0o777).toBe(0o700);
-    await first.devices.upsert({
-      deviceId: 'd-1',
-      platform: 'apns',
-      token: 't-1',
-      userId: 'alice',
-      createdAt: T0,
-      updatedAt: T0,
-    });
+    for (const n of [1, 2, 3]) await first.devices.upsert(device(n));
     await first.outbox.enqueue([delivery(1), delivery(2), delivery(3)]);
     const [inFlight] = await first.outbox.claim({ limit: 1, now: T0, leaseMs: 60_000 });
     expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
@@ -78,11 +77,13 @@ describe('a store file outlives the process that wrote it', () => {
 
   it('brings a file of the previous schema version up to date on open', async () => {
     const file = join(dir, 'previous.db');
-    const { eventKey } = writePreviousVersion(file);
+    const { eventKey, pendingDelivery } = writePreviousVersion(file);
     const store = await createSqliteStore({ path: file });
     try {
       expect(await store.migrate()).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
       expect((await store.events.get(eventKey))?.event.id).toBe('e-1');
+      const [claimed] = await store.outbox.claim({ limit: 10, now: T0, leaseMs: 1_000 });
+      expect(claimed).toMatchObject({ deviceId: pendingDelivery.deviceId, message: { title: pendingDelivery.title } });
       expect(await store.digests.add({ key: 'k', windowEndsAt: T0, item: { n: 1 } })).toMatchObject({ opened: true });
     } finally {
       await store.close();
