@@ -6,7 +6,7 @@ import { createActionTokenStore } from './action-tokens.js';
 import { createAuditStore } from './audit.js';
 import { createDeviceStore } from './devices.js';
 import { createDigestStore } from './digests.js';
-import { createContext, isBusyError, loadSqlite, wrapDriverError } from './driver.js';
+import { createContext, isBusyError, loadSqlite, type SqliteContext, wrapDriverError } from './driver.js';
 import { createEventStore } from './events.js';
 import { createFlowStore } from './flows.js';
 import { assertNotNewer, migrate } from './migrations/migrate.js';
@@ -103,6 +103,14 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
     throw wrapDriverError(error, name);
   }
 
+  return storeOn(context, name);
+}
+
+/**
+ * @internal The ports on an open, migrated connection. Split from {@link createSqliteStore} so tests can reach the
+ * connection underneath (to fill the disk, say) while using the store as users do.
+ */
+export function storeOn(context: SqliteContext, name: string): Store {
   return {
     name,
     events: createEventStore(context),

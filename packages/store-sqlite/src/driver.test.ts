@@ -1,6 +1,6 @@
 import { IdrelayError, isIdrelayError } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
-import { createContext, loadSqlite, wrapDriverError } from './driver.js';
+import { createClaimTokens, createContext, loadSqlite, wrapDriverError } from './driver.js';
 
 describe('loading node:sqlite', () => {
   it("drops Node's SQLite experimental warning while loading, then restores process.emitWarning untouched", () => {
@@ -61,6 +61,69 @@ describe('driver errors at the package boundary', () => {
     ).toThrow('half way');
     context.transaction(() => context.transaction(() => context.statement('INSERT INTO t VALUES (?)').run('kept')));
     expect(context.db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'kept' }]);
+    context.close();
+  });
+});
+
+describe('long writes in slices', () => {
+  const open = () => {
+    const { DatabaseSync } = loadSqlite();
+    const context = createContext(new DatabaseSync(':memory:'), () => 0, 'sqlite:test');
+    context.db.exec('CREATE TABLE t (n INTEGER)');
+    return context;
+  };
+  const insert = (context: ReturnType<typeof open>) => (slice: readonly number[]) => {
+    for (const n of slice) context.statement('INSERT INTO t VALUES (?)').run(n);
+    return slice.length;
+  };
+
+  it('commits each slice on its own and lets other work run between slices', async () => {
+    const context = open();
+    const seen: number[] = [];
+    const watcher = (async () => {
+      // Runs while the write is between slices: it sees whole slices only, never a part of one.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        seen.push((context.db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n);
+      }
+    })();
+    const items = Array.from({ length: 25 }, (_, n) => n);
+    expect(await context.runSliced(items, 10, insert(context))).toBe(25);
+    await watcher;
+    expect(seen.length).toBe(3);
+    for (const n of seen) expect([10, 20, 25]).toContain(n);
+    context.close();
+  });
+
+  it('stops with ERR_STORE_CLOSED when the store is closed between slices', async () => {
+    const context = open();
+    const writing = context.runSliced(
+      Array.from({ length: 30 }, (_, n) => n),
+      10,
+      insert(context),
+    );
+    // The first slice ran at once; the store closes while the write waits for its next turn.
+    context.close();
+    await expect(writing).rejects.toSatisfy((error) => isIdrelayError(error, 'ERR_STORE_CLOSED'));
+  });
+});
+
+describe('claim tokens', () => {
+  it('increase for the life of the file, across reopening, with one write per block of tokens', () => {
+    const { DatabaseSync } = loadSqlite();
+    const db = new DatabaseSync(':memory:');
+    db.exec(
+      "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT INTO counters VALUES ('claim_token', 0)",
+    );
+    const context = createContext(db, () => 0, 'sqlite:test');
+    const first = createClaimTokens(context);
+    const a = Array.from({ length: 2_000 }, () => first.next());
+    expect(a[0]).toBe(1);
+    expect(new Set(a).size).toBe(a.length);
+    expect(a.every((token, i) => i === 0 || token > a[i - 1]!)).toBe(true);
+    // A restarted process reads the stored high-water mark and starts above every token handed out before.
+    const second = createClaimTokens(context);
+    expect(second.next()).toBeGreaterThan(a.at(-1)!);
     context.close();
   });
 });
