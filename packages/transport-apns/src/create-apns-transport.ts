@@ -20,6 +20,12 @@ type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
  * flight, times out each request, and retries 429, 5xx and network failures with jittered backoff that honours
  * `Retry-After`, within a budget; past it, a device's result is `retry-after` and the engine's outbox takes over.
  *
+ * `sendEach` takes a message per device (personalised text) and sends them all on the pooled connections;
+ * `send` is `sendEach` with one message, and requests sharing a message object encode it once. Each request's
+ * `apns-expiration` comes from its remaining lifetime (the smaller of `ttlSeconds` and what is left until
+ * `expiresAt`), judged when it goes out; an expired one is refused with `ERR_DELIVERY_EXPIRED`. `priority: 'high'`
+ * sends take the next free stream ahead of waiting `normal` ones. Collapse and thread ids are fitted to 64 bytes.
+ *
  * Results: 200 → `delivered` with the `apns-id`; 410 and `BadDeviceToken`/`DeviceTokenNotForTopic` →
  * `invalid-token`; 429/5xx/timeouts/network → `retry-after`; `ExpiredProviderToken` → one re-sign and retry;
  * anything else → `rejected` with the APNs reason as `code`. Oversized payloads are refused before sending.
@@ -38,6 +44,10 @@ type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
  *   defaultTopic: 'com.example.authenticator',
  * });
  * const [result] = await apns.send(message, [{ deviceId: 'iphone-1', platform: 'apns', token }]);
+ * const results = await apns.sendEach(
+ *   users.map((user) => ({ message: renderFor(user), target: user.device, expiresAt: Date.now() + 120_000 })),
+ *   { priority: 'high' },
+ * );
  * await apns.close();
  * ```
  */

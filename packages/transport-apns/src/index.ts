@@ -21,6 +21,7 @@ export {
 } from './options.js';
 export {
   type ApnsPushType,
+  apnsExpiration,
   type EncodeApnsOptions,
   type EncodedApnsMessage,
   encodeApnsMessage,

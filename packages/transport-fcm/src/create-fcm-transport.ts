@@ -92,8 +92,12 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Creates a {@link Transport} for Firebase Cloud Messaging HTTP v1 on firebase-admin, which is loaded on the first
  * send. Each transport has its own named Firebase app (deleted by `close()`); batches go through `sendEach`
- * (≤ 500 per call); rate limits, FCM 500/503 and network failures are retried with backoff and jitter, honouring
- * `Retry-After`, before they are handed back as `retry-after`.
+ * (≤ 500 per call, distinct messages or one shared message alike); rate limits, FCM 500/503 and network failures
+ * are retried with backoff and jitter, honouring `Retry-After`, before they are handed back as `retry-after`
+ * (firebase-admin's own retries are off, so this is the only retry). A `sendEach` call unanswered after `timeoutMs`
+ * gives its devices `retry-after` `ERR_TRANSPORT_TIMEOUT`. Each request's lifetime (the smaller of `ttlSeconds` and
+ * what is left until `expiresAt`) becomes Android `ttl`, `apns-expiration` and Web Push `TTL`; an expired request is
+ * refused with `ERR_DELIVERY_EXPIRED`.
  *
  * @example
  * ```ts
@@ -101,6 +105,9 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
  * const [result] = await fcm.send(
  *   { id: 'n-1', title: 'Approve access?', urgency: 'high' },
  *   [{ deviceId: 'd-1', platform: 'fcm', token: registrationToken }],
+ * );
+ * const personal = await fcm.sendEach(
+ *   users.map((user) => ({ message: renderFor(user), target: user.device, expiresAt: Date.now() + 120_000 })),
  * );
  * await fcm.close();
  * ```

@@ -27,6 +27,11 @@ const URGENCIES = new Set<unknown>(['very-low', 'low', 'normal', 'high']);
  * `collapseId`) and an RFC 8292 VAPID `Authorization` that is signed once per push-service origin and reused until
  * shortly before it expires. Requests share one keep-alive agent with bounded sockets.
  *
+ * `sendEach` takes a message per device (personalised text); `send` is `sendEach` with one message, and requests
+ * sharing a message object render it once. `TTL` is each request's remaining lifetime (the smaller of `ttlSeconds`
+ * and what is left until `expiresAt`), judged when it is written; an expired one is refused with
+ * `ERR_DELIVERY_EXPIRED`. `priority: 'high'` requests wait for a connection ahead of `normal` ones.
+ *
  * Results per device: 201 → delivered; 404/410 → invalid-token; 429, 5xx, network errors and timeouts →
  * retry-after (with `retryAfterMs` from `Retry-After`); 403 → rejected `ERR_WEBPUSH_VAPID_REJECTED`; 413 and other
  * 4xx → rejected. A plaintext over 3993 bytes is refused before sending (`ERR_WEBPUSH_PAYLOAD_TOO_LARGE`).
@@ -40,6 +45,9 @@ const URGENCIES = new Set<unknown>(['very-low', 'low', 'normal', 'high']);
  * const [result] = await webpush.send(
  *   { id: 'n1', title: 'Approve access?', urgency: 'high', collapseId: 'req-42' },
  *   [{ deviceId: 'browser-1', platform: 'webpush', subscription }],
+ * );
+ * const personal = await webpush.sendEach(
+ *   users.map((user) => ({ message: renderFor(user), target: user.device, expiresAt: Date.now() + 120_000 })),
  * );
  * await webpush.close();
  * ```

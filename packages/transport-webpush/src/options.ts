@@ -19,9 +19,12 @@ export interface WebPushTransportOptions {
   agent?: Agent;
   /** Sockets per push-service origin, and the most requests one `send` keeps in flight. Default 64. */
   maxSockets?: number;
-  /** Deadline for one request, connect to answer. Default 10 000 ms; a miss is `retry-after` `ERR_TRANSPORT_TIMEOUT`. */
+  /**
+   * Deadline for one request, from the call (the wait for a free connection included) to the answer. Default
+   * 10 000 ms; a miss is `retry-after` `ERR_TRANSPORT_TIMEOUT`.
+   */
   timeoutMs?: number;
-  /** `TTL` when the message has no `ttlSeconds`. Default 86 400 s (one day). */
+  /** `TTL` when the message has no `ttlSeconds` (still capped by a request's `expiresAt`). Default 86 400 s (one day). */
   defaultTtlSeconds?: number;
   /** VAPID token lifetime, at most 24 h (RFC 8292 §2). Default 12 h; tokens are re-signed 1 h before expiry. */
   vapidExpirySeconds?: number;
