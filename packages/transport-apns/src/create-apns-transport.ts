@@ -7,8 +7,8 @@ import { createSessionPool, type SessionPool } from './connection/session-pool.j
 import { APNS_HOSTS, type ApnsEnvironment, type ApnsTransportOptions } from './options.js';
 import { apnsExpiration, type EncodedApnsMessage, encodeApnsMessage, HEADER_SAFE } from './payload/encode-message.js';
 import { hasExpired, lifetimeSeconds } from './payload/lifetime.js';
-import { createBackoff } from './results/backoff.js';
-import { mapApnsResponse, parseRetryAfter } from './results/map-response.js';
+import { mapApnsResponse } from './results/map-response.js';
+import { backoffDelay, parseRetryAfter, sleep } from './retry/retry.js';
 
 type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
 
@@ -68,11 +68,8 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
     maxDelayMs: options.retry?.maxDelayMs ?? 5000,
     budgetMs: options.retry?.budgetMs ?? 10_000,
   };
-  const backoff = createBackoff({
-    baseDelayMs: options.retry?.baseDelayMs ?? 250,
-    maxDelayMs: retry.maxDelayMs,
-    random: options.random ?? Math.random,
-  });
+  const backoff = { baseDelayMs: options.retry?.baseDelayMs ?? 250, maxDelayMs: retry.maxDelayMs };
+  const random = options.random ?? Math.random;
   const defaultEnvironment = options.environment ?? 'production';
   const pools = new Map<string, SessionPool>();
   let closed = false;
@@ -186,7 +183,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
       }
 
       const asked = result.retryAfterMs;
-      const delay = asked ?? backoff.delay(attempt);
+      const delay = backoffDelay(attempt, backoff, random, asked);
       if (
         attempt >= retry.attempts ||
         closed ||
@@ -196,7 +193,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
         return result;
       }
       logger.debug({ deviceId, attempt, delayMs: delay, code: result.code }, 'apns: retrying');
-      if (!(await backoff.sleep(delay, signal))) {
+      if (!(await sleep(delay, signal))) {
         return {
           deviceId,
           status: 'retry-after',

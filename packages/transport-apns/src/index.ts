@@ -27,4 +27,5 @@ export {
   encodeApnsMessage,
   payloadLimit,
 } from './payload/encode-message.js';
-export { type ApnsResponse, mapApnsResponse, parseRetryAfter } from './results/map-response.js';
+export { type ApnsResponse, mapApnsResponse } from './results/map-response.js';
+export { parseRetryAfter } from './retry/retry.js';

@@ -88,6 +88,15 @@ describe('APNs answers become delivery results', () => {
     expect(w.standIn.requestsFor(d.token)).toHaveLength(3);
   });
 
+  it('a malformed Retry-After ("-3") is ignored, not read as "retry now"', async () => {
+    w = await world({ transport: { retry: { attempts: 1 } } });
+    const d = device();
+    w.standIn.script(d.token, { status: 429, reason: 'TooManyRequests', retryAfterSeconds: -3, times: Infinity });
+    const [result] = await w.transport.send(alert(), [d]);
+    expect(result).toMatchObject({ status: 'retry-after', code: 'TooManyRequests' });
+    expect(result).not.toHaveProperty('retryAfterMs');
+  });
+
   it('a short Retry-After is honoured inside the budget', async () => {
     w = await world({ transport: { retry: { maxDelayMs: 5000, budgetMs: 5000 } } });
     const d = device();

@@ -17,6 +17,7 @@ import { buildTemplate, type FcmMessageTemplate } from './build-message.js';
 import { type FcmServiceAccount, loadServiceAccount } from './credentials.js';
 import { type DeliverContext, deliverBatch, expired, type PendingRequest, runLimited } from './deliver.js';
 import { hasExpired } from './lifetime.js';
+import { sleep } from './retry/retry.js';
 import { type FcmRetryOptions, retryPolicy } from './retry-policy.js';
 import { disableSdkRetries } from './sdk-retries.js';
 
@@ -64,8 +65,11 @@ export interface FcmTransportOptions {
   logger?: Logger;
   /** Milliseconds since the epoch (APNs expiration, HTTP-date `Retry-After`); default `Date.now`. */
   now?: () => number;
-  /** Waits between retries; inject a fake in tests. Must reject when `signal` aborts. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Waits between retries; inject a fake in tests. Resolves once `ms` have passed; when `signal` aborts it resolves
+   * `false` (or rejects). Default: the shared abortable `sleep`.
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>;
   /** Jitter source in [0, 1); default `Math.random`. */
   random?: () => number;
 }
@@ -73,21 +77,6 @@ export interface FcmTransportOptions {
 const configError = (message: string): never => {
   throw new IdrelayError('ERR_TRANSPORT_CONFIG', message);
 };
-
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * Creates a {@link Transport} for Firebase Cloud Messaging HTTP v1 on firebase-admin, which is loaded on the first
@@ -203,7 +192,7 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
       policy,
       now,
       random: options.random ?? Math.random,
-      sleep: options.sleep ?? defaultSleep,
+      sleep: options.sleep ?? sleep,
       logger,
       timeoutMs,
       signal,

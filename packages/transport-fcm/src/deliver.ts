@@ -10,7 +10,8 @@ import {
 } from './build-message.js';
 import { hasExpired, lifetimeSeconds } from './lifetime.js';
 import { mapFcmError } from './map-error.js';
-import { backoffDelay, type RetryPolicy } from './retry-policy.js';
+import { backoffDelay } from './retry/retry.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /** One request waiting for an answer; `index` is its place in the caller's requests. */
 export interface PendingRequest {
@@ -26,7 +27,8 @@ export interface DeliverContext {
   policy: RetryPolicy;
   now: () => number;
   random: () => number;
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Resolves when `ms` have passed; on abort it may resolve `false` or reject. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<unknown>;
   logger: Logger;
   /** How long one `sendEach` call may take before its unanswered messages become `ERR_TRANSPORT_TIMEOUT`. */
   timeoutMs: number;
@@ -179,7 +181,7 @@ export async function deliverBatch(
       const delay = backoffDelay(attempt, context.policy, context.random, retryAfterMs);
       context.logger.debug({ attempt, delay, messages: again.length, code: again[0]!.code }, 'fcm retry');
       retried = await context.sleep(delay, context.signal).then(
-        () => !context.signal.aborted,
+        (slept) => slept !== false && !context.signal.aborted,
         () => false,
       );
     }

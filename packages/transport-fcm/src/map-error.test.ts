@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mapFcmError, parseRetryAfter } from './map-error.js';
+import { mapFcmError } from './map-error.js';
 
 // The real code paths (firebase-admin against the stand-in and msw) are in test/; these pin the shapes that are
 // hard to provoke there.
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
-
-describe('parseRetryAfter', () => {
-  it('reads delta-seconds and HTTP-dates (RFC 9110 §10.2.3)', () => {
-    expect(parseRetryAfter('30', NOW)).toBe(30_000);
-    expect(parseRetryAfter(['5'], NOW)).toBe(5_000);
-    expect(parseRetryAfter(new Date(NOW + 12_000).toUTCString(), NOW)).toBe(12_000);
-    expect(parseRetryAfter(new Date(NOW - 12_000).toUTCString(), NOW)).toBe(0);
-  });
-
-  it('ignores what it cannot read', () => {
-    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
-    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
-    expect(parseRetryAfter('-3', NOW)).toBeUndefined();
-  });
-});
 
 describe('mapFcmError', () => {
   it('treats an HTTP/2 session failure reported as messaging/unknown-error as a network error', () => {
@@ -54,6 +39,14 @@ describe('mapFcmError', () => {
   it('treats a network timeout like a network error', () => {
     const error = Object.assign(new Error('timeout of 15000ms exceeded'), { code: 'app/network-timeout' });
     expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'app/network-timeout' });
+  });
+
+  it('ignores a malformed Retry-After ("-3") instead of reading it as "retry now"', () => {
+    const error = Object.assign(new Error('quota'), {
+      code: 'messaging/message-rate-exceeded',
+      httpResponse: { status: 429, headers: { 'retry-after': '-3' } },
+    });
+    expect(mapFcmError(error, NOW)).not.toHaveProperty('retryAfterMs');
   });
 
   it('survives something that is not an error at all', () => {

@@ -1,3 +1,5 @@
+import { parseRetryAfter } from './retry/retry.js';
+
 /**
  * What one firebase-admin failure means for a delivery. firebase-admin's codes are kept as our `code` so that
  * logs match Firebase's documentation.
@@ -26,27 +28,6 @@ interface FirebaseLikeError {
   message?: unknown;
   cause?: unknown;
   httpResponse?: { status?: number; headers?: Record<string, unknown> };
-}
-
-/**
- * `Retry-After` as milliseconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); `undefined` when absent or
- * unusable.
- *
- * @example
- * ```ts
- * parseRetryAfter(error.httpResponse?.headers['retry-after'], Date.now()); // '30' → 30000
- * ```
- * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
- */
-export function parseRetryAfter(value: unknown, nowMs: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (typeof text !== 'string' && typeof text !== 'number') return undefined;
-  const raw = String(text).trim();
-  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
-  // An HTTP-date names its weekday and month; Date.parse would read "-3" as a year.
-  if (!/[a-z]/i.test(raw)) return undefined;
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
 /**

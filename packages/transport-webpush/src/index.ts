@@ -6,7 +6,7 @@
  */
 
 export { createWebPushTransport } from './create-web-push-transport.js';
-export { mapResponse, parseRetryAfter } from './delivery/map-response.js';
+export { mapResponse } from './delivery/map-response.js';
 export {
   decodeSubscriberKeys,
   type EncryptOverrides,
@@ -15,5 +15,6 @@ export {
 } from './encryption/encrypt.js';
 export type { WebPushTransportOptions } from './options.js';
 export { buildPayload, MAX_PLAINTEXT_BYTES, toTopic, type WebPushPayload } from './payload/build-payload.js';
+export { parseRetryAfter } from './retry/retry.js';
 export { generateVapidKeys, type ParsedVapidKeys, parseVapidKeys, type VapidKeys } from './vapid/vapid-keys.js';
 export { createVapidSigner, type VapidSigner, type VapidSignerOptions } from './vapid/vapid-signer.js';

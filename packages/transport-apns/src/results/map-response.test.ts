@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapApnsResponse, parseRetryAfter } from './map-response.js';
+import { mapApnsResponse } from './map-response.js';
 
 describe('mapApnsResponse', () => {
   it.each([
@@ -51,15 +51,5 @@ describe('mapApnsResponse', () => {
     [{ status: 405 }, { status: 'rejected', code: 'MethodNotAllowed' }],
   ])('%o → %o', (response, expected) => {
     expect(mapApnsResponse('d1', response)).toMatchObject({ deviceId: 'd1', ...expected });
-  });
-});
-
-describe('parseRetryAfter', () => {
-  const now = Date.UTC(2026, 10, 23, 12);
-  it('reads delay-seconds and HTTP dates', () => {
-    expect(parseRetryAfter('7', now)).toBe(7000);
-    expect(parseRetryAfter(new Date(now + 30_000).toUTCString(), now)).toBe(30_000);
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
   });
 });

@@ -74,24 +74,6 @@ export function isRetryable(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-/**
- * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date, in ms from `now`; `undefined` when absent
- * or malformed.
- *
- * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
- * @example
- * ```ts
- * parseRetryAfter('7', Date.now()); // 7000
- * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', Date.now()); // ms until then
- * ```
- */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 // When a body has no reason (a proxy, a truncated response), name the status the way APNs would.
 function statusReason(status: number): string {
   switch (status) {

@@ -1,4 +1,5 @@
 import type { DeliveryResult } from '@idrelay/core';
+import { parseRetryAfter } from '../retry/retry.js';
 
 /**
  * Maps a push service's answer to a delivery result (RFC 8030 §5, §7; RFC 8292 §4.2 for 403):
@@ -36,22 +37,4 @@ export function mapResponse(
   if (status === 403) return { deviceId, status: 'rejected', code: 'ERR_WEBPUSH_VAPID_REJECTED', reason };
   if (status === 413) return { deviceId, status: 'rejected', code: 'ERR_WEBPUSH_PAYLOAD_REJECTED', reason };
   return { deviceId, status: 'rejected', code: 'ERR_WEBPUSH_REJECTED', reason };
-}
-
-/**
- * Reads `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `nowMs`; `undefined` when
- * absent or unreadable, never negative.
- *
- * @example
- * ```ts
- * parseRetryAfter('120', now); // 120000
- * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', now);
- * ```
- */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
