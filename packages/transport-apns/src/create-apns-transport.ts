@@ -62,7 +62,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
     clock,
     ...(options.tokenRefreshMs === undefined ? {} : { refreshAfterMs: options.tokenRefreshMs }),
   });
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const retry = {
     attempts: options.retry?.attempts ?? 3,
     maxDelayMs: options.retry?.maxDelayMs ?? 5000,
@@ -259,7 +259,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
 
   return {
     platform: 'apns',
-    name: `apns:${options.defaultTopic}`,
+    name: options.name ?? `apns:${options.defaultTopic}`,
     send(message, targets, sendOptions) {
       return sendEach(
         targets.map((target) => ({ message, target })),
@@ -291,7 +291,7 @@ function checkOptions(options: ApnsTransportOptions): void {
       problems.push(`${key} must be a non-empty string of printable ASCII`);
     }
   }
-  for (const key of ['connections', 'streamsPerConnection', 'concurrency', 'requestTimeoutMs'] as const) {
+  for (const key of ['connections', 'streamsPerConnection', 'concurrency', 'timeoutMs'] as const) {
     const value = options[key];
     if (value !== undefined && !(Number.isInteger(value) && value > 0))
       problems.push(`${key} must be a positive integer`);

@@ -62,8 +62,11 @@ export interface ApnsTransportOptions {
   streamsPerConnection?: number;
   /** Requests in flight across all connections; default 256. Larger batches queue inside the transport. */
   concurrency?: number;
-  /** Time for one request, from sending (including connecting, on a new connection) to the answer's last byte; default 10 000 ms. */
-  requestTimeoutMs?: number;
+  /**
+   * Time for one request, from sending (including connecting, on a new connection) to the answer's last byte;
+   * default 10 000 ms. Past it the device gets `retry-after` `ERR_TRANSPORT_TIMEOUT`.
+   */
+  timeoutMs?: number;
   /** Provider-token refresh age, 20–55 minutes; default 50. */
   tokenRefreshMs?: number;
   /** Retries for 429, 5xx and network failures inside one `send()`. */
@@ -76,4 +79,6 @@ export interface ApnsTransportOptions {
   random?: () => number;
   /** Receives a debug line per retry (device, attempt, delay, code); default silent. */
   logger?: Logger;
+  /** For logs and metrics; default `apns:<defaultTopic>`. */
+  name?: string;
 }

@@ -15,8 +15,8 @@ let w: Awaited<ReturnType<typeof world>>;
 afterEach(() => w.close());
 
 describe('timeouts, resets and closing', () => {
-  it('a request with no answer within requestTimeoutMs → retry-after ERR_TRANSPORT_TIMEOUT, not retried', async () => {
-    w = await world({ transport: { requestTimeoutMs: 250 } });
+  it('a request with no answer within timeoutMs → retry-after ERR_TRANSPORT_TIMEOUT, not retried', async () => {
+    w = await world({ transport: { timeoutMs: 250 } });
     await w.transport.send(alert(), [device()]);
     const d = device();
     w.standIn.script(d.token, { fault: 'hang', times: Infinity });
@@ -26,7 +26,7 @@ describe('timeouts, resets and closing', () => {
   });
 
   it('an answer slower than the timeout counts as a timeout; a fast one on the same connection still lands', async () => {
-    w = await world({ transport: { requestTimeoutMs: 250 } });
+    w = await world({ transport: { timeoutMs: 250 } });
     await w.transport.send(alert(), [device()]);
     const slow = device();
     const fast = device();
@@ -215,6 +215,11 @@ describe('connections and concurrency', () => {
     } finally {
       await sandbox.close();
     }
+  });
+
+  it('is named apns:<defaultTopic> unless given a name', () => {
+    expect(createApnsTransport(credentials()).name).toBe(`apns:${TOPIC}`);
+    expect(createApnsTransport({ ...credentials(), name: 'apns:sandbox-eu' }).name).toBe('apns:sandbox-eu');
   });
 
   it('refuses an origin that is not https://host[:port]', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import {
+  type Clock,
   type DeliveryResult,
   type ErrorCode,
   IdrelayError,
@@ -9,6 +10,7 @@ import {
   type PushRequest,
   type SendOptions,
   silentLogger,
+  systemClock,
   type Transport,
 } from '@idrelay/core';
 import type { App, Credential } from 'firebase-admin/app';
@@ -63,8 +65,8 @@ export interface FcmTransportOptions {
    */
   timeoutMs?: number;
   logger?: Logger;
-  /** Milliseconds since the epoch (APNs expiration, HTTP-date `Retry-After`); default `Date.now`. */
-  now?: () => number;
+  /** Time source (`{ now() }`, ms since the epoch) for expiry, `apns-expiration` and HTTP-date `Retry-After`; default the system clock. */
+  clock?: Clock;
   /**
    * Waits between retries; inject a fake in tests. Resolves once `ms` have passed; when `signal` aborts it resolves
    * `false` (or rejects). Default: the shared abortable `sleep`.
@@ -120,7 +122,8 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) configError('timeoutMs must be a positive number.');
   const logger = options.logger ?? silentLogger;
 
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const appName = `idrelay-fcm-${randomUUID()}`;
   const ownsAgent = !(options.httpAgent instanceof Agent);
   let agent: Agent | undefined = options.httpAgent instanceof Agent ? options.httpAgent : undefined;

@@ -83,7 +83,7 @@ describe('sendEach: personalised pushes', () => {
 
 describe('expiry', () => {
   it('gives FCM the remaining lifetime as Android ttl, apns-expiration and Web Push TTL', async () => {
-    const fcm = transport({ now: () => NOW });
+    const fcm = transport({ clock: { now: () => NOW } });
     await fcm.sendEach([
       { message: approval({ ttlSeconds: 600 }), target: device('by-expiry'), expiresAt: NOW + 120_000 },
       { message: approval({ ttlSeconds: 60 }), target: device('by-ttl'), expiresAt: NOW + 3_600_000 },
@@ -97,7 +97,7 @@ describe('expiry', () => {
   });
 
   it('refuses an expired request with ERR_DELIVERY_EXPIRED; FCM never sees it', async () => {
-    const fcm = transport({ now: () => NOW });
+    const fcm = transport({ clock: { now: () => NOW } });
     const results = await fcm.sendEach([
       { message: approval(), target: device('late'), expiresAt: NOW },
       { message: approval(), target: device('on-time'), expiresAt: NOW + 1000 },
@@ -112,7 +112,7 @@ describe('expiry', () => {
   it('judges expiry again before a retry: a request that expires during the backoff is not sent again', async () => {
     let now = NOW;
     const fcm = transport({
-      now: () => now,
+      clock: { now: () => now },
       sleep: async (ms) => {
         now += ms;
       },

@@ -5,6 +5,7 @@ import {
   type PushMessage,
   type PushRequest,
   type SendOptions,
+  silentLogger,
   systemClock,
   type Transport,
 } from '@idrelay/core';
@@ -55,6 +56,7 @@ const URGENCIES = new Set<unknown>(['very-low', 'low', 'normal', 'high']);
 export function createWebPushTransport(options: WebPushTransportOptions): Transport {
   const keys = parseVapidKeys(options.vapid);
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
   const maxSockets = options.maxSockets ?? 64;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const defaultTtl = options.defaultTtlSeconds ?? 86_400;
@@ -169,6 +171,7 @@ export function createWebPushTransport(options: WebPushTransportOptions): Transp
     }
     if (!outcome.ok) {
       if (outcome.code === 'ERR_DELIVERY_EXPIRED') return expired(deviceId);
+      logger.debug({ deviceId, code: outcome.code, reason: outcome.reason }, 'webpush: no answer');
       return { deviceId, status: 'retry-after', code: outcome.code, reason: outcome.reason };
     }
     return mapResponse(

@@ -1,5 +1,5 @@
 import type { Agent } from 'node:https';
-import type { Clock } from '@idrelay/core';
+import type { Clock, Logger } from '@idrelay/core';
 import type { VapidKeys } from './vapid/vapid-keys.js';
 
 /** Options of {@link createWebPushTransport}. */
@@ -32,4 +32,6 @@ export interface WebPushTransportOptions {
   clock?: Clock;
   /** Shown in logs and metrics. Default `webpush`. */
   name?: string;
+  /** Receives a debug line per request that got no answer (device, code, reason); default silent. */
+  logger?: Logger;
 }

@@ -171,6 +171,25 @@ describe.each(['pool', 'agent'] as const)('createWebPushTransport (%s) against t
     expect(await sendTo(subscription)).toMatchObject({ status: 'delivered' });
   });
 
+  it('logs a debug line for a request that got no answer', async () => {
+    const lines: { fields: Record<string, unknown>; message?: string }[] = [];
+    const logger = {
+      debug: (fields: Record<string, unknown>, message?: string) => lines.push({ fields, message }),
+      info() {},
+      warn() {},
+      error() {},
+    };
+    const subscription = service.subscribe();
+    service.script(subscription, { reset: true }, { times: 1 });
+    await sendTo(subscription, message, create({ logger }));
+    expect(lines).toEqual([
+      {
+        fields: expect.objectContaining({ deviceId: 'browser-1', code: 'ERR_TRANSPORT_NETWORK' }),
+        message: 'webpush: no answer',
+      },
+    ]);
+  });
+
   it('gives up on a slow service after timeoutMs with retry-after ERR_TRANSPORT_TIMEOUT', async () => {
     const subscription = service.subscribe();
     service.script(subscription, { hang: true });
