@@ -108,7 +108,6 @@ async function storeWorkload(file: string): Promise<Omit<Figures, 'rssMb'>> {
     Array.from({ length: BATCH }, (_, j) => {
       const n = b * BATCH + j;
       return {
-        idempotencyKey: `event-1|rule-1|device-${n}`,
         eventKey: 'src#event-1',
         notificationId: 'n-1',
         ruleId: 'rule-1',
@@ -117,9 +116,19 @@ async function storeWorkload(file: string): Promise<Omit<Figures, 'rssMb'>> {
         platform: 'fcm' as const,
         dueAt: 0,
         message,
-        target: { deviceId: `device-${n}`, platform: 'fcm' as const, token: `token-${n}` },
       };
     });
+  // Deliveries reference registered devices; registering them is setup, not part of the timed workload.
+  for (let n = 0; n < ROWS; n++) {
+    await store.devices.upsert({
+      deviceId: `device-${n}`,
+      userId: `user-${n >> 1}`,
+      platform: 'fcm',
+      token: `token-${n}`,
+      createdAt: 0,
+      updatedAt: 0,
+    });
+  }
   const enqueue = await phase(async () => {
     for (let b = 0; b < ROWS / BATCH; b++) await store.outbox.enqueue(batch(b));
   });
@@ -129,7 +138,9 @@ async function storeWorkload(file: string): Promise<Omit<Figures, 'rssMb'>> {
       const now = Date.now();
       const claimed = await store.outbox.claim({ limit: BATCH, now, leaseMs: 60_000 });
       if (claimed.length === 0) break;
-      await store.outbox.settle(claimed.map((d) => ({ id: d.id, status: 'delivered' as const, at: now })));
+      await store.outbox.settle(
+        claimed.map((d) => ({ id: d.id, claimToken: d.claimToken!, status: 'delivered' as const, at: now })),
+      );
       settled += claimed.length;
     }
   });

@@ -6,29 +6,51 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEvent, type DeliveryResult, type NewDelivery, type Store, type Transport } from '@idrelay/core';
-import { createRelay, defaultRules, idempotencyKeys } from '@idrelay/engine';
+import {
+  createEvent,
+  type DeliveryResult,
+  eventKey,
+  type PushRequest,
+  type Store,
+  type Transport,
+} from '@idrelay/core';
+import { createRelay, defaultRules, notificationId } from '@idrelay/engine';
 import { createPostgresStore } from '@idrelay/store-postgres';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { createMemoryDirectory, postgresTestUrl, randomSchemaName } from '@idrelay/testkit';
 import pg from 'pg';
 import { percentile } from '../lib/measure.js';
+import { postgresRawFloor, postgresStoreRates } from './floor-postgres.js';
+import { sqliteRawFloor, sqliteStoreRates } from './floor-sqlite.js';
 
 export const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const DEVICES = USERS * 2;
 
 function noopTransport(
   platform: 'apns' | 'fcm',
-  onSend?: (message: { id: string }, devices: number) => void,
+  onSend?: (messageId: string, devices: number) => void,
 ): Transport & { count: number } {
   const t = {
     platform,
     name: `noop:${platform}`,
     count: 0,
-    async send(message: { id: string }, targets: readonly { deviceId: string }[]): Promise<DeliveryResult[]> {
-      t.count += targets.length;
-      onSend?.(message, targets.length);
-      return targets.map((target) => ({ deviceId: target.deviceId, status: 'delivered' as const }));
+    async sendEach(requests: readonly PushRequest[]): Promise<DeliveryResult[]> {
+      t.count += requests.length;
+      if (onSend) {
+        let run = 0;
+        for (let i = 0; i < requests.length; i++) {
+          run++;
+          const id = requests[i]!.message.id;
+          if (i + 1 === requests.length || requests[i + 1]!.message.id !== id) {
+            onSend(id, run);
+            run = 0;
+          }
+        }
+      }
+      return requests.map((r) => ({ deviceId: r.target.deviceId, status: 'delivered' as const }));
+    },
+    async send(message: PushRequest['message'], targets: readonly PushRequest['target'][]) {
+      return t.sendEach(targets.map((target) => ({ message, target })));
     },
     async close() {},
   };
@@ -92,55 +114,15 @@ function rssSampler() {
   };
 }
 
-/** The raw floor of one driver: the same rows as the engine writes, prebuilt, enqueued in batches, claimed, settled. */
+/**
+ * The floor of one driver: the normalised layout the store writes, as plain `node:sqlite` / `pg` statements with no
+ * store code around them (same rows, 5,000-row inserts, 1,000-row claims settled as delivered), and the store's own
+ * port calls on the same workload. Both live beside their store (bench/fanout/floor-*.ts).
+ */
 export async function rawFloor(driver: string): Promise<Record<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'idrelay-floor-'));
-  const users = Array.from({ length: USERS }, (_, i) => ({ id: `u${i}` }));
-  const raw = await openStore(driver, dir);
-  const message = {
-    id: 'n-raw',
-    title: 'All hands',
-    body: 'Open the app to read it.',
-    urgency: 'normal' as const,
-    data: { type: 'x' },
-  };
-  // The same keys as the engine's (a SHA-1 per device): random keys cost more in a unique index than sequential ones.
-  const keyOf = idempotencyKeys('/bench#raw', 'raw');
-  const rows: NewDelivery[] = users.flatMap((u) =>
-    (['apns', 'fcm'] as const).map((platform) => ({
-      idempotencyKey: keyOf(`${u.id}-${platform}`),
-      eventKey: '/bench#raw',
-      notificationId: 'n-raw',
-      ruleId: 'raw',
-      userId: u.id,
-      deviceId: `${u.id}-${platform}`,
-      platform,
-      dueAt: Date.now(),
-      message,
-      target: {
-        deviceId: `${u.id}-${platform}`,
-        platform,
-        token: `${platform}-${u.id}-token`,
-      } as NewDelivery['target'],
-      priority: 0,
-    })),
-  );
-  let t0 = performance.now();
-  for (let i = 0; i < rows.length; i += 5_000) await raw.store.outbox.enqueue(rows.slice(i, i + 5_000));
-  const rawEnqueue = DEVICES / ((performance.now() - t0) / 1000);
-  rows.length = 0;
-  t0 = performance.now();
-  for (;;) {
-    const batch = await raw.store.outbox.claim({ limit: 1_000, now: Date.now(), leaseMs: 60_000 });
-    if (batch.length === 0) break;
-    const at = Date.now();
-    await raw.store.outbox.settle(batch.map((d) => ({ id: d.id, status: 'delivered' as const, at })));
-  }
-  const rawDispatch = DEVICES / ((performance.now() - t0) / 1000);
-  await raw.store.close();
-  await raw.drop();
-  rmSync(dir, { recursive: true, force: true });
-  return { rawEnqueue, rawDispatch };
+  const options = { users: USERS };
+  if (driver === 'sqlite') return { ...(await sqliteRawFloor(options)), ...(await sqliteStoreRates(options)) };
+  return { ...(await postgresRawFloor(options)), ...(await postgresStoreRates(options)) };
 }
 
 /**
@@ -164,7 +146,7 @@ export async function fanout(driver: string): Promise<Record<string, number>> {
   const done = new Promise<void>((resolve) => {
     allSent = resolve;
   });
-  const count = (_message: unknown, n: number) => {
+  const count = (_message: string, n: number) => {
     sent += n;
     if (sent >= DEVICES) allSent();
   };
@@ -209,31 +191,65 @@ export async function fanout(driver: string): Promise<Record<string, number>> {
 }
 
 /**
- * MFA verification events at `rate`/s on SQLite (file): latency from `ingest()` to `transport.send`, after `warmup`
- * events that are not recorded (statement preparation, JIT).
+ * MFA verification events at `rate`/s on SQLite (file) while a fan-out drains: latency from `ingest()` to the
+ * transport's `sendEach`, after `warmup` events that are not recorded (statement preparation, JIT). An
+ * announcement to every user (2 devices each) is planned and dispatched again and again for the whole run, so
+ * every verification competes with bulk planning, claims and settles on the same database and event loop.
  */
 export async function verification(rate = 200, total = 1_000, warmup = 100): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'idrelay-verify-'));
-  const users = Array.from({ length: 1_000 }, (_, i) => ({ id: `u${i}`, attributes: {} }));
+  const users = Array.from({ length: USERS }, (_, i) => ({ id: `u${i}`, attributes: { staff: 'yes' } }));
   const { store } = await openStore('sqlite', dir);
   await seedDevices(store, users);
   const started = new Map<string, number>();
   const latencies: number[] = [];
-  const onSend = (message: { id: string }) => {
-    const at = started.get(message.id);
+  let bulkSent = 0;
+  let bulkWanted = 0;
+  let bulkDone: () => void = () => {};
+  const onSend = (messageId: string, devices: number) => {
+    const at = started.get(messageId);
     if (at !== undefined) {
       latencies.push(performance.now() - at);
-      started.delete(message.id);
+      started.delete(messageId);
+      return;
     }
+    bulkSent += devices;
+    if (bulkSent >= bulkWanted) bulkDone();
   };
   const relay = createRelay({
     store,
     directory: createMemoryDirectory({ users }),
     transports: [noopTransport('apns', onSend), noopTransport('fcm', onSend)],
     rules: defaultRules({ securityGroup: 'soc', adminGroup: 'admins' }),
+    pageSize: 500,
+    batchSize: 500,
+    retention: false,
   });
   await relay.start();
-  const { notificationId, eventKey } = await import('@idrelay/engine');
+  let measuring = true;
+  let fanouts = 0;
+  const bulk = (async () => {
+    while (measuring) {
+      fanouts++;
+      bulkWanted += USERS * 2;
+      const drained = new Promise<void>((resolve) => {
+        bulkDone = resolve;
+      });
+      await relay.ingest(
+        createEvent(
+          'idrelay.announcement.published',
+          {
+            announcementId: `all-hands-${fanouts}`,
+            title: 'All hands',
+            body: 'b',
+            audience: { kind: 'attributes', filter: { staff: 'yes' } },
+          },
+          { source: '/bench/bulk' },
+        ),
+      );
+      await drained;
+    }
+  })();
   const pending: Promise<unknown>[] = [];
   const t0 = performance.now();
   for (let i = 0; i < warmup + total; i++) {
@@ -247,8 +263,9 @@ export async function verification(rate = 200, total = 1_000, warmup = 100): Pro
       'idrelay.auth.verification.requested',
       {
         verificationId: `v-${i}`,
-        userId: `u${i % users.length}`,
+        userId: `u${i % 1_000}`,
         application: { id: 'erp', name: 'ERP' },
+        numberMatch: { code: '42' },
         expiresAt: new Date(Date.now() + 60_000).toISOString(),
       },
       { source: '/bench' },
@@ -257,9 +274,19 @@ export async function verification(rate = 200, total = 1_000, warmup = 100): Pro
     pending.push(relay.ingest(event));
   }
   await Promise.all(pending);
+  measuring = false;
+  const deadline = performance.now() + 5_000;
+  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await bulk;
   await relay.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   if (latencies.length !== total) throw new Error(`measured ${latencies.length} of ${total} verifications`);
-  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length };
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: Math.max(...latencies),
+    count: latencies.length,
+    fanouts,
+  };
 }
