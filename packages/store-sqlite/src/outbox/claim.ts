@@ -99,13 +99,15 @@ export function createClaim(context: SqliteContext) {
       }
       return { rows, devices };
     });
-    const order = new Map(chosen.map((c, i) => [c.id, i]));
+    // RETURNING promises no order: put each row back at its place in claim order instead of sorting.
+    const position = new Map<number, number>();
+    for (let i = 0; i < chosen.length; i++) position.set(chosen[i]!.id, i);
+    const placed: (Delivery | undefined)[] = new Array(chosen.length);
     const toDelivery = createResolver(context);
-    const out: Delivery[] = [];
     for (const row of rows) {
-      const device = devices.get(int(row.device_ref)!);
-      if (device?.removed_at === null) out.push(toDelivery(row, device, claimed));
+      const device = devices.get(row.device_ref as number);
+      if (device?.removed_at === null) placed[position.get(row.id as number)!] = toDelivery(row, device, claimed);
     }
-    return out.sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
+    return placed.filter((d) => d !== undefined);
   };
 }
