@@ -8,6 +8,11 @@ describe('array literals', () => {
     expect(textArray([])).toBe('{}');
   });
 
+  it('writes SQL NULL for null, unquoted, so it never reads as the string "NULL"', () => {
+    expect(textArray([null, 'NULL', null])).toBe('{NULL,"NULL",NULL}');
+    expect(integerArray([1, null, '42'])).toBe('{1,NULL,42}');
+  });
+
   it('writes integers bare', () => {
     expect(integerArray([1, -2, 1_767_225_600_000])).toBe('{1,-2,1767225600000}');
   });

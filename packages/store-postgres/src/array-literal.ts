@@ -5,18 +5,23 @@
  * Array literal syntax: https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO
  */
 
-/** `{"a","b \"quoted\""}`: every element double-quoted, `"` and `\` backslash-escaped. Never NULL elements. */
-export function textArray(values: readonly string[]): string {
+/** `{"a","b \"quoted\"",NULL}`: every string double-quoted, `"` and `\` backslash-escaped; `null` is SQL NULL. */
+export function textArray(values: readonly (string | null)[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     const value = values[i]!;
+    if (i > 0) out += ',';
+    if (value === null) {
+      out += 'NULL';
+      continue;
+    }
     const safe = !value.includes('"') && !value.includes('\\');
-    out += `${i === 0 ? '"' : ',"'}${safe ? value : value.replace(/[\\"]/g, '\\$&')}"`;
+    out += `"${safe ? value : value.replace(/[\\"]/g, '\\$&')}"`;
   }
   return `${out}}`;
 }
 
-/** `{1,2,3}` for `int[]`/`bigint[]` parameters; the values are finite integers. */
-export function integerArray(values: readonly number[]): string {
-  return `{${values.join(',')}}`;
+/** `{1,2,NULL}` for `int[]`/`bigint[]` parameters; the values are finite integers (or digit strings), or null. */
+export function integerArray(values: readonly (number | string | null)[]): string {
+  return `{${values.map((value) => (value === null ? 'NULL' : value)).join(',')}}`;
 }

@@ -13,9 +13,11 @@ export interface PgContext {
   readonly name: string;
   /** The schema, validated, unquoted. */
   readonly schema: string;
-  /** A table name qualified with the quoted schema: `"idrelay".deliveries`. */
+  /** A table (or sequence) name qualified with the quoted schema: `"idrelay".deliveries`. */
   table(name: string): string;
   now(): number;
+  /** Throws `ERR_STORE_CLOSED` after `close()`; every call that reaches the database checks it too. */
+  assertOpen(): void;
   query: Query;
   /**
    * Runs `work` in one transaction on one connection; rolls back when it throws. `setup` (parameterless
@@ -69,6 +71,16 @@ export function wrapError(error: unknown, name: string): unknown {
   });
 }
 
+const isUnavailableError = (error: unknown): error is IdrelayError =>
+  error instanceof IdrelayError && error.code === 'ERR_STORE_UNAVAILABLE';
+
+/**
+ * Swallows `error` events a pool emits for an idle connection the server dropped (restart, failover,
+ * `pg_terminate_backend`): unhandled, Node would crash the process on them. The pool has already discarded that
+ * connection, and the next call reports any real outage as `ERR_STORE_UNAVAILABLE`.
+ */
+const ignorePoolError = (): void => {};
+
 /** Builds the shared context over `pool`; `ownsPool` decides whether `close()` ends it. */
 export function createContext(options: {
   pool: Pool;
@@ -80,21 +92,20 @@ export function createContext(options: {
   const { pool, ownsPool, schema, name, now } = options;
   const quoted = `"${schema}"`;
   let closed = false;
+  // Added to a pool the caller passed too, beside (never instead of) their own listeners; removed on close().
+  pool.on('error', ignorePoolError);
 
   const checkOpen = (): void => {
     if (closed) throw new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
   };
 
-  const query: Query = async (text, values) => {
-    checkOpen();
-    try {
-      return await pool.query<Row>(text, values as unknown[] | undefined);
-    } catch (error) {
-      throw wrapError(error, name);
-    }
-  };
-
-  const transaction = async <T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T> => {
+  /**
+   * Checks a connection out for `use`. While checked out, a connection has no `error` listener of the pool's:
+   * a connection the server drops then (mid-transaction, or mid-query) would emit an unhandled `error` and take
+   * the process down. This one listens for it, and a connection that failed that way — or answered with a
+   * connection-class error — goes back to the pool as broken, which destroys it instead of lending it again.
+   */
+  const withClient = async <T>(use: (query: Query) => Promise<T>): Promise<T> => {
     checkOpen();
     let client: PoolClient;
     try {
@@ -102,40 +113,61 @@ export function createContext(options: {
     } catch (error) {
       throw wrapError(error, name);
     }
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost ??= error;
+    };
+    client.on('error', onError);
     const onClient: Query = async (text, values) => {
+      if (lost !== undefined) throw wrapError(lost, name);
       try {
         return await client.query<Row>(text, values as unknown[] | undefined);
       } catch (error) {
-        throw wrapError(error, name);
+        const wrapped = wrapError(lost ?? error, name);
+        if (isUnavailableError(wrapped)) lost ??= error as Error;
+        throw wrapped;
       }
     };
     try {
-      await onClient(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
-      const result = await work(onClient);
-      await onClient('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      // Every driver error arrives wrapped by onClient; only an unreachable server leaves the connection unusable.
-      const broken = error instanceof IdrelayError && error.code === 'ERR_STORE_UNAVAILABLE';
-      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
-      // A connection that failed mid-transaction is destroyed rather than handed to the next caller.
-      client.release(broken ? (error as Error) : undefined);
-      throw error;
+      return await use(onClient);
+    } finally {
+      if (lost === undefined) {
+        client.removeListener('error', onError);
+        client.release();
+      } else {
+        // Our listener stays: the dying socket may still report its end, and the client is never lent again.
+        client.release(lost);
+      }
     }
   };
+
+  const transaction = <T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T> =>
+    withClient(async (onClient) => {
+      await onClient(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
+      try {
+        const result = await work(onClient);
+        await onClient('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that is gone rolled the transaction back with it; any other failure is rolled back here.
+        if (!isUnavailableError(error)) await onClient('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
 
   return {
     name,
     schema,
     table: (table) => `${quoted}.${table}`,
     now,
-    query,
+    assertOpen: checkOpen,
+    query: (text, values) => withClient((onClient) => onClient(text, values)),
     transaction,
     close: async () => {
       if (closed) return;
       closed = true;
       if (ownsPool) await pool.end();
+      else pool.removeListener('error', ignorePoolError);
     },
   };
 }
@@ -148,4 +180,17 @@ export function num(value: unknown): number | undefined {
 /** A text column (`undefined` for NULL). */
 export function str(value: unknown): string | undefined {
   return value === null || value === undefined ? undefined : String(value);
+}
+
+/** `{ code, reason }` from the two error columns of a row, or undefined when there is no error. */
+export function errorOf(code: unknown, reason: unknown): { code: string; reason?: string } | undefined {
+  const c = str(code);
+  if (c === undefined) return undefined;
+  const r = str(reason);
+  return r === undefined ? { code: c } : { code: c, reason: r };
+}
+
+/** A string id this store gave out (a positive `bigint`), or undefined for anything else. */
+export function rowId(id: string): string | undefined {
+  return /^[0-9]{1,18}$/.test(id) ? id : undefined;
 }

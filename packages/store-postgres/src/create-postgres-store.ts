@@ -9,8 +9,10 @@ import { createDigestStore } from './digests.js';
 import { createEventStore } from './events.js';
 import { createFlowStore } from './flows.js';
 import { assertNotNewer, migrate } from './migrations/migrate.js';
-import { createOutboxStore } from './outbox.js';
+import { createOutboxStore } from './outbox/outbox.js';
+import { createOutgoingStore } from './outgoing.js';
 import { createPreferenceStore } from './preferences.js';
+import { createRetentionStore } from './retention.js';
 import { createTimerStore } from './timers.js';
 
 /**
@@ -88,10 +90,6 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
       // node-postgres waits forever by default; an unroutable host should become ERR_STORE_UNAVAILABLE instead.
       connectionTimeoutMillis: 10_000,
     });
-  // An idle connection dropped by the server (restart, failover) makes the pool emit `error`; unhandled, that
-  // would crash the process. The pool replaces the connection, and the next query reports any real outage.
-  if (ownsPool) pool.on('error', () => {});
-
   const context = createContext({ pool, ownsPool, schema, name: storeName(schema, pool), now: () => clock.now() });
   try {
     if (options.migrate === false) await assertNotNewer(context);
@@ -107,11 +105,13 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     devices: createDeviceStore(context),
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),
+    outgoing: createOutgoingStore(context),
     actionTokens: createActionTokenStore(context),
     flows: createFlowStore(context),
     timers: createTimerStore(context),
     digests: createDigestStore(context),
     audit: createAuditStore(context),
+    retention: createRetentionStore(context),
     migrate: () => migrate(context),
     close: () => context.close(),
   };

@@ -1,22 +1,41 @@
-import { type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
+import { type DeviceAddress, type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
 import type { PgContext, Query, Row } from './context.js';
 import { num, str } from './context.js';
 
-/** The platform-specific part of the address (token, topic, environment, subscription), kept as JSON. */
-function addressOf(device: DeviceRecord): Record<string, unknown> {
-  const { deviceId, platform, userId, publicKey, keyAlgorithm, name, createdAt, updatedAt, ...address } = device;
-  return address;
+/** The columns that make a device's address, from `devices v`. */
+export const ADDRESS_COLUMNS = 'v.device_id, v.platform, v.address, v.topic, v.environment, v.p256dh, v.auth';
+
+/** A device's address from its columns (`ADDRESS_COLUMNS`): no JSON to parse, so claims build targets cheaply. */
+export function addressOf(row: Row): DeviceAddress {
+  const deviceId = str(row.device_id)!;
+  const address = str(row.address)!;
+  switch (row.platform) {
+    case 'webpush':
+      return {
+        deviceId,
+        platform: 'webpush',
+        subscription: { endpoint: address, keys: { p256dh: str(row.p256dh) ?? '', auth: str(row.auth) ?? '' } },
+      };
+    case 'apns': {
+      const apns: DeviceAddress = { deviceId, platform: 'apns', token: address };
+      const topic = str(row.topic);
+      const environment = str(row.environment);
+      if (topic !== undefined) apns.topic = topic;
+      if (environment !== undefined) apns.environment = environment as 'production' | 'sandbox';
+      return apns;
+    }
+    default:
+      return { deviceId, platform: 'fcm', token: address };
+  }
 }
 
 const toDevice = (row: Row): DeviceRecord => {
-  const record = {
-    deviceId: str(row.device_id)!,
-    platform: str(row.platform)!,
-    ...(row.address as Record<string, unknown>),
+  const record: DeviceRecord = {
+    ...addressOf(row),
     userId: str(row.user_id)!,
     createdAt: num(row.created_at)!,
     updatedAt: num(row.updated_at)!,
-  } as DeviceRecord;
+  };
   const publicKey = str(row.public_key);
   const keyAlgorithm = str(row.key_algorithm);
   const name = str(row.name);
@@ -26,41 +45,61 @@ const toDevice = (row: Row): DeviceRecord => {
   return record;
 };
 
-const UNIQUE_VIOLATION = '23505';
+/** `topic`, `environment`, `p256dh`, `auth`: the address columns beside the token or endpoint. */
+function addressColumns(device: DeviceRecord): (string | null)[] {
+  if (device.platform === 'webpush')
+    return [null, null, device.subscription.keys.p256dh, device.subscription.keys.auth];
+  if (device.platform === 'apns') return [device.topic ?? null, device.environment ?? null, null, null];
+  return [null, null, null, null];
+}
 
-/** {@link DeviceStore} on the `devices` table; a token or endpoint is unique per platform. */
+const UNIQUE_VIOLATION = '23505';
+const LIVE = 'removed_at IS NULL';
+
+/**
+ * {@link DeviceStore} on the `devices` table. A device has an integer `id` that deliveries reference; removing a
+ * device only stamps `removed_at`, so a delivery's history still shows where it went. A token or endpoint is
+ * unique among live devices of a platform.
+ */
 export function createDeviceStore(context: PgContext): DeviceStore {
   const { query } = context;
   const devices = context.table('devices');
+  const columns = `device_id, user_id, platform, address, topic, environment, p256dh, auth, public_key, key_algorithm,
+    name, created_at, updated_at`;
 
   const upsertOnce = (device: DeviceRecord) =>
     context.transaction(async (tx: Query) => {
-      // A reinstalled app registers the same token under a new device id: the old record goes.
+      const address = deviceAddressKey(device);
+      // A reinstalled app registers the same token under a new device id: the old record is removed.
       const displaced = await tx(
-        `DELETE FROM ${devices} WHERE platform = $1 AND address_key = $2 AND device_id <> $3 RETURNING device_id`,
-        [device.platform, deviceAddressKey(device), device.deviceId],
+        `UPDATE ${devices} SET removed_at = $4
+         WHERE platform = $1 AND address = $2 AND device_id <> $3 AND ${LIVE} RETURNING device_id`,
+        [device.platform, address, device.deviceId, context.now()],
       );
-      await tx(
-        `INSERT INTO ${devices} (device_id, user_id, platform, address_key, address, public_key, key_algorithm, name,
-           created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (device_id) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform,
-           address_key = excluded.address_key, address = excluded.address, public_key = excluded.public_key,
-           key_algorithm = excluded.key_algorithm, name = excluded.name, created_at = excluded.created_at,
-           updated_at = excluded.updated_at`,
-        [
-          device.deviceId,
-          device.userId,
-          device.platform,
-          deviceAddressKey(device),
-          JSON.stringify(addressOf(device)),
-          device.publicKey ?? null,
-          device.keyAlgorithm ?? null,
-          device.name ?? null,
-          device.createdAt,
-          device.updatedAt,
-        ],
+      const values = [
+        device.deviceId,
+        device.userId,
+        device.platform,
+        address,
+        ...addressColumns(device),
+        device.publicKey ?? null,
+        device.keyAlgorithm ?? null,
+        device.name ?? null,
+        device.createdAt,
+        device.updatedAt,
+      ];
+      // An update first: an INSERT … ON CONFLICT would draw an identity value on every re-registration.
+      const updated = await tx(
+        `UPDATE ${devices} SET (${columns}, removed_at) = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)
+         WHERE device_id = $1`,
+        values,
       );
+      if (updated.rowCount === 0) {
+        await tx(
+          `INSERT INTO ${devices} (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          values,
+        );
+      }
       return { displaced: displaced.rows.map((row) => str(row.device_id)!) };
     });
 
@@ -69,38 +108,42 @@ export function createDeviceStore(context: PgContext): DeviceStore {
       try {
         return await upsertOnce(device);
       } catch (error) {
-        // Two devices registering one token at the same instant: both deleted nothing, one insert lost the race
-        // on the unique address. Once more, now that the winner is committed, moves the token as usual.
+        // Two registrations of one token (or one new device id) at the same instant: one lost the race on a
+        // unique index. Once more, now that the winner is committed, moves the token as usual.
         const sqlstate = (error as { details?: { sqlstate?: string } }).details?.sqlstate;
         if (sqlstate !== UNIQUE_VIOLATION) throw error;
         return upsertOnce(device);
       }
     },
     get: async (deviceId) => {
-      const { rows } = await query(`SELECT * FROM ${devices} WHERE device_id = $1`, [deviceId]);
+      const { rows } = await query(`SELECT * FROM ${devices} v WHERE device_id = $1 AND ${LIVE}`, [deviceId]);
       return rows[0] === undefined ? undefined : toDevice(rows[0]);
     },
     listByUser: async (userId) => {
-      const { rows } = await query(`SELECT * FROM ${devices} WHERE user_id = $1 ORDER BY created_at, device_id`, [
-        userId,
-      ]);
+      const { rows } = await query(
+        `SELECT * FROM ${devices} WHERE user_id = $1 AND ${LIVE} ORDER BY created_at, device_id`,
+        [userId],
+      );
       return rows.map(toDevice);
     },
     listByUsers: async (userIds) => {
       if (userIds.length === 0) return [];
       // One array parameter instead of N placeholders: one statement text for every page size.
       const { rows } = await query(
-        `SELECT * FROM ${devices} WHERE user_id = ANY($1::text[]) ORDER BY user_id, created_at, device_id`,
+        `SELECT * FROM ${devices} WHERE user_id = ANY($1::text[]) AND ${LIVE} ORDER BY user_id, created_at, device_id`,
         [userIds],
       );
       return rows.map(toDevice);
     },
     remove: async (deviceId) => {
-      const result = await query(`DELETE FROM ${devices} WHERE device_id = $1`, [deviceId]);
+      const result = await query(`UPDATE ${devices} SET removed_at = $2 WHERE device_id = $1 AND ${LIVE}`, [
+        deviceId,
+        context.now(),
+      ]);
       return (result.rowCount ?? 0) > 0;
     },
     countByUser: async (userId) => {
-      const { rows } = await query(`SELECT count(*) AS n FROM ${devices} WHERE user_id = $1`, [userId]);
+      const { rows } = await query(`SELECT count(*) AS n FROM ${devices} WHERE user_id = $1 AND ${LIVE}`, [userId]);
       return num(rows[0]?.n) ?? 0;
     },
   };

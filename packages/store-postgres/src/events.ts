@@ -33,10 +33,11 @@ export function createEventStore(context: PgContext): EventStore {
     markPlanned: async (key) => {
       await query(`UPDATE ${events} SET status = 'planned' WHERE key = $1`, [key]);
     },
-    listUnplanned: async (limit) => {
+    listUnplanned: async (limit, options = {}) => {
+      // `events_unplanned` (received_at, key) WHERE status = 'received' serves both forms.
       const { rows } = await query(
-        `SELECT * FROM ${events} WHERE status = 'received' ORDER BY received_at, key LIMIT $1`,
-        [Math.max(0, limit)],
+        `SELECT * FROM ${events} WHERE status = 'received' AND received_at < $2 ORDER BY received_at, key LIMIT $1`,
+        [Math.max(0, Math.trunc(limit)), options.receivedBefore ?? Number.MAX_SAFE_INTEGER],
       );
       return rows.map(toStoredEvent);
     },

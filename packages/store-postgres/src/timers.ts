@@ -1,4 +1,5 @@
-import type { TimerRecord, TimerStore } from '@idrelay/core';
+import type { ClaimedTimer, TimerRecord, TimerStore } from '@idrelay/core';
+import { integerArray, textArray } from './array-literal.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -14,39 +15,61 @@ const toTimer = (row: Row): TimerRecord => {
   return timer;
 };
 
-/** {@link TimerStore} on the `timers` table. A completed or cancelled timer is deleted. */
+/**
+ * {@link TimerStore} on the `timers` table. `ready_at` is the due time, or the lease end while a process holds the
+ * timer; claims are fenced like the outbox's, with a token from `claim_tokens`. A completed or cancelled timer is
+ * deleted; scheduling an id again moves the timer and ends any claim on it.
+ */
 export function createTimerStore(context: PgContext): TimerStore {
   const { query } = context;
   const timers = context.table('timers');
-  const deleteIds = async (ids: readonly string[]): Promise<void> => {
-    if (ids.length === 0) return;
-    await query(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [ids]);
-  };
   return {
     schedule: async (timer) => {
-      // Rescheduling moves the timer and drops any lease: the new due time starts afresh.
       await query(
-        `INSERT INTO ${timers} (id, kind, due_at, ready_at, flow_id, payload, lease_until)
-         VALUES ($1, $2, $3, $3, $4, $5, NULL)
+        `INSERT INTO ${timers} (id, kind, due_at, ready_at, flow_id, payload, lease_until, claim_token)
+         VALUES ($1, $2, $3, $3, $4, $5, NULL, NULL)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, ready_at = excluded.ready_at,
-           flow_id = excluded.flow_id, payload = excluded.payload, lease_until = NULL`,
+           flow_id = excluded.flow_id, payload = excluded.payload, lease_until = NULL, claim_token = NULL`,
         [timer.id, timer.kind, timer.dueAt, timer.flowId ?? null, JSON.stringify(timer.payload)],
       );
     },
     claimDue: async (now, limit, leaseMs) => {
-      if (limit <= 0) return [];
+      if (limit <= 0) {
+        context.assertOpen();
+        return [];
+      }
+      // Timers another process is claiming right now are skipped, not waited for; one token for the whole claim.
       const { rows } = await query(
-        `UPDATE ${timers} SET lease_until = $2, ready_at = $2
+        `WITH token AS MATERIALIZED (SELECT nextval('${context.table('claim_tokens')}') AS value)
+         UPDATE ${timers} SET lease_until = $2, ready_at = $2, claim_token = token.value
+         FROM token
          WHERE id IN (
            SELECT id FROM ${timers} WHERE ready_at <= $1 ORDER BY ready_at, id LIMIT $3
            FOR UPDATE SKIP LOCKED)
-         RETURNING *`,
+         RETURNING ${timers}.*`,
         [now, now + leaseMs, Math.trunc(limit)],
       );
-      return rows.map(toTimer).sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return rows
+        .map((row): ClaimedTimer => ({ ...toTimer(row), claimToken: num(row.claim_token)!, leaseUntil: now + leaseMs }))
+        .sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
-    complete: deleteIds,
-    cancel: deleteIds,
+    complete: async (claims) => {
+      if (claims.length === 0) {
+        context.assertOpen();
+        return { settled: 0, stale: [] };
+      }
+      const { rows } = await query(
+        `DELETE FROM ${timers} t USING unnest($1::text[], $2::bigint[]) AS c(id, token)
+         WHERE t.id = c.id AND t.claim_token = c.token RETURNING t.id`,
+        [textArray(claims.map((c) => c.id)), integerArray(claims.map((c) => Math.trunc(c.claimToken)))],
+      );
+      const done = new Set(rows.map((row) => str(row.id)!));
+      return { settled: done.size, stale: claims.filter((c) => !done.has(c.id)).map((c) => c.id) };
+    },
+    cancel: async (ids) => {
+      if (ids.length === 0) return context.assertOpen();
+      await query(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [textArray(ids)]);
+    },
     cancelByFlow: async (flowId) => {
       const result = await query(`DELETE FROM ${timers} WHERE flow_id = $1`, [flowId]);
       return result.rowCount ?? 0;

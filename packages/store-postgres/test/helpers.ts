@@ -5,6 +5,78 @@ import { createContext } from '../src/context.js';
 import { createPostgresStore, type PostgresStoreOptions } from '../src/index.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from '../src/migrations/migrate.js';
 
+/** Writes an event as the previous release did (schema 2): the key is `source#id`, unescaped. */
+export async function insertOldEvent(
+  admin: Pool,
+  schema: string,
+  source: string,
+  id: string,
+  status = 'received',
+): Promise<string> {
+  const key = `${source}#${id}`;
+  const event = {
+    specversion: '1.0',
+    id,
+    source,
+    type: 'idrelay.account.locked',
+    time: '2026-01-01T00:00:00.000Z',
+    datacontenttype: 'application/json',
+    data: { userId: 'u-1', reason: 'risk' },
+  };
+  await admin.query(
+    `INSERT INTO "${schema}".events (key, source, id, type, status, received_at, body)
+     VALUES ($1, $2, $3, $4, $5, 1, $6)`,
+    [key, source, id, event.type, status, JSON.stringify(event)],
+  );
+  return key;
+}
+
+/** Registers an FCM device `deviceId` of `user-old` as the previous release did (token `token-<deviceId>`). */
+export async function insertOldDevice(admin: Pool, schema: string, deviceId: string): Promise<void> {
+  await admin.query(
+    `INSERT INTO "${schema}".devices (device_id, user_id, platform, address_key, address, created_at, updated_at)
+     VALUES ($1, 'user-old', 'fcm', $2, $3, 1, 1)`,
+    [deviceId, `token-${deviceId}`, JSON.stringify({ token: `token-${deviceId}` })],
+  );
+}
+
+/** A delivery as the previous release wrote it: the whole message and target copied into the row. */
+export async function insertOldDelivery(
+  admin: Pool,
+  schema: string,
+  row: {
+    key: string;
+    eventKey: string;
+    notificationId: string;
+    deviceId: string;
+    title: string;
+    status?: string;
+    readyAt?: number;
+    data?: Record<string, string>;
+    providerMessageId?: string;
+  },
+): Promise<void> {
+  const target = { deviceId: row.deviceId, platform: 'fcm', token: `token-${row.deviceId}`, data: row.data };
+  await admin.query(
+    `INSERT INTO "${schema}".deliveries (idempotency_key, event_key, notification_id, rule_id, user_id, device_id,
+       platform, status, priority, due_at, ready_at, attempts, message, target, provider_message_id, created_at,
+       updated_at)
+     VALUES ($1, $2, $3, 'rule-1', 'user-old', $4, 'fcm', $5, 0, 1, $6, $7, $8, $9, $10, 1, 1)`,
+    [
+      row.key,
+      row.eventKey,
+      row.notificationId,
+      row.deviceId,
+      row.status ?? 'pending',
+      row.readyAt ?? 1,
+      row.status === 'claimed' ? 1 : 0,
+      JSON.stringify({ id: row.notificationId, title: row.title, urgency: 'high' }),
+      JSON.stringify(target),
+      row.providerMessageId ?? null,
+    ],
+  );
+}
+
 /**
  * Schemas of one test file: each store gets a fresh random schema under the file's prefix, and `dropAll()`
  * (in `afterAll`) removes every one of them, including those a failed test left behind.
@@ -30,9 +102,18 @@ export function testSchemas(url: string, prefix: string) {
     return store;
   };
 
+  /** A new schema at the previous release's version, empty. */
+  const previousVersion = async (): Promise<string> => {
+    const schema = next();
+    const context = createContext({ pool: admin, ownsPool: false, schema, name: schema, now: () => 0 });
+    await migrate(context, MIGRATIONS, SCHEMA_VERSION - 1);
+    return schema;
+  };
+
   return {
     admin,
     next,
+    previousVersion,
     open,
     drop,
     /** Drops the schema a store lives in (after it was closed). */
@@ -46,33 +127,27 @@ export function testSchemas(url: string, prefix: string) {
     schemaOf: (store: Store): string => schemaOf.get(store)!,
     /**
      * A schema as the previous release left it — the released migrations up to N-1, which never change — holding
-     * one event written with that release's SQL, opened by this library without migrating.
+     * one event and one pending delivery (to a registered device) written with that release's SQL, opened by this
+     * library without migrating.
      */
-    openAtPreviousVersion: async (): Promise<{ store: Store; eventKey: string }> => {
-      const schema = next();
-      const context = createContext({ pool: admin, ownsPool: false, schema, name: schema, now: () => 0 });
-      await migrate(context, MIGRATIONS, SCHEMA_VERSION - 1);
+    openAtPreviousVersion: async () => {
+      const schema = await previousVersion();
       const eventKey = 'https://iam.example.com/old#e-1';
-      await admin.query(
-        `INSERT INTO "${schema}".events (key, source, id, type, status, received_at, body)
-         VALUES ($1, $2, $3, $4, 'received', 1, $5)`,
-        [
-          eventKey,
-          'https://iam.example.com/old',
-          'e-1',
-          'idrelay.account.locked',
-          JSON.stringify({
-            specversion: '1.0',
-            id: 'e-1',
-            source: 'https://iam.example.com/old',
-            type: 'idrelay.account.locked',
-            time: '2026-01-01T00:00:00.000Z',
-            datacontenttype: 'application/json',
-            data: { userId: 'u-1', reason: 'risk' },
-          }),
-        ],
-      );
-      return { store: await open({ migrate: false }, schema), eventKey };
+      await insertOldEvent(admin, schema, 'https://iam.example.com/old', 'e-1');
+      await insertOldDevice(admin, schema, 'old-device');
+      await insertOldDelivery(admin, schema, {
+        key: 'e-1|r|old-device',
+        eventKey,
+        notificationId: 'old-notification',
+        deviceId: 'old-device',
+        title: 'Written before the upgrade',
+        data: { actionToken: 't-1' },
+      });
+      return {
+        store: await open({ migrate: false }, schema),
+        eventKey,
+        pendingDelivery: { deviceId: 'old-device', title: 'Written before the upgrade' },
+      };
     },
     /** Marks a migrated schema as written by a future release, then opens it with this one. */
     openNewer: async (options: PostgresStoreOptions = {}): Promise<Store> => {
@@ -101,6 +176,15 @@ export function testSchemas(url: string, prefix: string) {
       // DELETE, not TRUNCATE: the tables hold a few rows, and TRUNCATE's new files cost ~200 ms per test here.
       await admin.query(`${rows[0]?.sql}; UPDATE "${reused}".audit_head SET seq = 0, hash = repeat('0', 64)`);
       return open({}, reused);
+    },
+    /** Registers FCM devices `device-<n>` of `user-<n>` in `schema` with plain inserts: fast set-up for big tests. */
+    seedDevices: async (schema: string, count: number): Promise<void> => {
+      await admin.query(
+        `INSERT INTO "${schema}".devices (device_id, user_id, platform, address, created_at, updated_at)
+         SELECT 'device-' || n, 'user-' || n, 'fcm', 'token-device-' || n, 0, 0 FROM generate_series(0, $1 - 1) AS n
+         ON CONFLICT DO NOTHING`,
+        [count],
+      );
     },
     dropAll: async (): Promise<void> => {
       for (const schema of [...created]) await drop(schema);

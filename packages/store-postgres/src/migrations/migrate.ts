@@ -3,6 +3,7 @@ import type { PgContext, Query } from '../context.js';
 import { num } from '../context.js';
 import { initial } from './0001-initial.js';
 import { digests } from './0002-digests.js';
+import { normalisedOutbox } from './0003-normalised-outbox.js';
 
 /** One schema step. Step N+1 applies on top of step N; steps are never edited once released. */
 export interface Migration {
@@ -13,7 +14,7 @@ export interface Migration {
 }
 
 /** Every step, in order. The last one's version is the schema this library writes. */
-export const MIGRATIONS: readonly Migration[] = [initial, digests];
+export const MIGRATIONS: readonly Migration[] = [initial, digests, normalisedOutbox];
 
 /**
  * The schema version this library writes: the highest `version` it puts in `<schema>.schema_migrations`. A
