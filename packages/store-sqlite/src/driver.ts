@@ -65,6 +65,13 @@ export interface SqliteContext {
    */
   runSliced<T>(items: readonly T[], size: number, work: (slice: readonly T[]) => number): Promise<number>;
   /**
+   * Runs asynchronous `work` that does its writes in several short transactions with {@link turn}s between them;
+   * checks the store is open first and wraps driver errors.
+   */
+  runAsync<T>(work: () => Promise<T>): Promise<T>;
+  /** Gives the event loop a turn between two transactions; throws `ERR_STORE_CLOSED` if the store closed meanwhile. */
+  turn(): Promise<void>;
+  /**
    * The next fencing token: unique and increasing for the life of the file (see {@link createClaimTokens}). Call
    * it before opening the claim's transaction.
    */
@@ -74,7 +81,7 @@ export interface SqliteContext {
 }
 
 /** Lets pending I/O callbacks run before the next slice of a long write. */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Builds the {@link SqliteContext} of an open connection. */
 export function createContext(db: DatabaseSync, now: () => number, name: string): SqliteContext {
@@ -119,19 +126,28 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
         return Promise.reject(wrapDriverError(error, name));
       }
     },
-    async runSliced(items, size, work) {
-      let total = 0;
-      for (let start = 0; start < items.length; start += size) {
-        if (start > 0) await turn();
-        if (closed) throw closedError();
-        const slice = items.length <= size ? items : items.slice(start, start + size);
-        try {
+    runSliced(items, size, work) {
+      return context.runAsync(async () => {
+        let total = 0;
+        for (let start = 0; start < items.length; start += size) {
+          if (start > 0) await context.turn();
+          const slice = items.length <= size ? items : items.slice(start, start + size);
           total += context.transaction(() => work(slice));
-        } catch (error) {
-          throw wrapDriverError(error, name);
         }
+        return total;
+      });
+    },
+    async runAsync(work) {
+      if (closed) throw closedError();
+      try {
+        return await work();
+      } catch (error) {
+        throw wrapDriverError(error, name);
       }
-      return total;
+    },
+    async turn() {
+      await nextTurn();
+      if (closed) throw closedError();
     },
     nextClaimToken: () => tokens.next(),
     now,

@@ -2,10 +2,17 @@ import type { ClaimOptions, Delivery } from '@idrelay/core';
 import type { Row, SqliteContext } from '../driver.js';
 import { int, text } from '../driver.js';
 import { DELIVERY_STATUS } from '../status-codes.js';
-import { createResolver } from './resolve.js';
+import { type ClaimState, createResolver } from './resolve.js';
 
 const { claimed: CLAIMED, cancelled: CANCELLED } = DELIVERY_STATUS;
 const LOWEST = Number.MIN_SAFE_INTEGER;
+
+/**
+ * Rows per transaction of a claim. A claim of 1,000 in one go holds the event loop for ~6–9 ms (the UPDATE, the
+ * device reads, a thousand objects); in slices of 500 each holds it for half that, and other work (a sign-in
+ * verification) runs in between. The whole claim still carries one fencing token.
+ */
+export const CLAIM_SLICE = 500;
 
 /** @internal The platforms that have live deliveries: one seek per platform in `deliveries_ready`. */
 export const LIVE_PLATFORMS = `WITH RECURSIVE platforms (name) AS (
@@ -38,8 +45,8 @@ interface Candidate {
 /**
  * The claim: which rows, in order (priority DESC, then ready time, then id), walking each platform's priority
  * levels from the top so the express lane (`minPriority`) and a bulk backlog never make a claim read more than it
- * returns; then one transaction that takes them under one new fencing token and cancels those whose device was
- * removed.
+ * returns; then, slice by slice, a transaction that takes them under the claim's one fencing token and cancels
+ * those whose device was removed.
  */
 export function createClaim(context: SqliteContext) {
   const { statement } = context;
@@ -69,19 +76,15 @@ export function createClaim(context: SqliteContext) {
       .slice(0, limit);
   };
 
-  return (options: ClaimOptions): Delivery[] => {
-    if (options.limit <= 0 || options.platforms?.length === 0) return [];
-    const chosen = candidates(options);
-    if (chosen.length === 0) return [];
-    const { now, leaseMs } = options;
-    const claimed = { claimToken: context.nextClaimToken(), leaseUntil: now + leaseMs, now };
+  /** One slice of a claim, in its own transaction: take the rows, read their devices, cancel those removed. */
+  const take = (chosen: Candidate[], claimed: ClaimState, toDelivery: ReturnType<typeof createResolver>) => {
     const { rows, devices } = context.transaction(() => {
       const rows = statement(
         `UPDATE deliveries SET status = ${CLAIMED}, attempts = attempts + 1, claim_token = ?, ready_at = ?,
            updated_at = ? WHERE id IN (SELECT value FROM json_each(?))
          RETURNING id, notification_ref, message_ref, device_ref, platform, priority, due_at, expires_at, attempts,
            data, last_error, created_at`,
-      ).all(claimed.claimToken, claimed.leaseUntil, now, JSON.stringify(chosen.map((c) => c.id))) as Row[];
+      ).all(claimed.claimToken, claimed.leaseUntil, claimed.now, JSON.stringify(chosen.map((c) => c.id))) as Row[];
       const devices = new Map<number, Row>();
       for (const device of statement(
         `SELECT id, device_id, user_id, platform, address, topic, environment, p256dh, auth, removed_at FROM devices
@@ -103,11 +106,29 @@ export function createClaim(context: SqliteContext) {
     const position = new Map<number, number>();
     for (let i = 0; i < chosen.length; i++) position.set(chosen[i]!.id, i);
     const placed: (Delivery | undefined)[] = new Array(chosen.length);
-    const toDelivery = createResolver(context);
     for (const row of rows) {
       const device = devices.get(row.device_ref as number);
       if (device?.removed_at === null) placed[position.get(row.id as number)!] = toDelivery(row, device, claimed);
     }
     return placed.filter((d) => d !== undefined);
+  };
+
+  return async (options: ClaimOptions): Promise<Delivery[]> => {
+    if (options.limit <= 0 || options.platforms?.length === 0) return [];
+    const toDelivery = createResolver(context);
+    const out: Delivery[] = [];
+    let claimed: ClaimState | undefined;
+    for (let remaining = options.limit; remaining > 0; ) {
+      const size = Math.min(remaining, CLAIM_SLICE);
+      const chosen = candidates({ ...options, limit: size });
+      if (chosen.length === 0) break;
+      // One token for the whole claim, taken once there is something to claim (and before its transaction).
+      claimed ??= { claimToken: context.nextClaimToken(), leaseUntil: options.now + options.leaseMs, now: options.now };
+      out.push(...take(chosen, claimed, toDelivery));
+      remaining -= chosen.length;
+      if (chosen.length < size || remaining === 0) break;
+      await context.turn();
+    }
+    return out;
   };
 }

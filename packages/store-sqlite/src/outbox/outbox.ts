@@ -53,7 +53,7 @@ export function createOutboxStore(context: SqliteContext): OutboxStore {
       if (deliveries.length === 0) return run(() => ({ inserted: 0 }));
       return { inserted: await enqueue(deliveries) };
     },
-    claim: (options) => run(() => claim(options)),
+    claim: (options) => context.runAsync(() => claim(options)),
     extendLease: (ids, claimToken, leaseUntil) => run(() => extendLease(ids, claimToken, leaseUntil)),
     settle: (outcomes) => run(() => settle(outcomes)),
     cancelByNotification: (notificationId, at) =>
