@@ -1,0 +1,142 @@
+import { requirePostgres } from '@idrelay/testkit';
+import type { PoolClient } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContext } from '../src/context.js';
+import { claimStatement, ONE_PLAN } from '../src/outbox/claim.js';
+import { nextDueStatement } from '../src/outbox/outbox.js';
+import { settleStatement } from '../src/outbox/settle.js';
+import { testSchemas } from './helpers.js';
+
+const postgres = await requirePostgres();
+
+/** A plan node of `EXPLAIN (FORMAT JSON)`. */
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+
+/**
+ * The statements the outbox runs per batch, planned as PostgreSQL plans them right after a large enqueue — a table
+ * autovacuum has not analysed yet, the moment a fan-out is claimed. The good plans reach `deliveries` and `devices`
+ * through indexes only; these checks pin them, and show why the claim and the settle still pin their plans with
+ * `SET LOCAL` (`ONE_PLAN`): without it the planner reads the whole table per settle.
+ */
+describe.skipIf(!postgres.available)('PostgreSQL outbox query plans', () => {
+  const schemas = testSchemas(postgres.url, 'plans');
+  let schema: string;
+  let client: PoolClient;
+  let statements: { claim: string; settle: string; nextDue: string };
+  const ROWS = 40_000;
+
+  beforeAll(async () => {
+    schema = schemas.next();
+    await (await schemas.open({}, schema)).close();
+    const context = createContext({ pool: schemas.admin, ownsPool: false, schema, name: schema, now: () => 0 });
+    statements = {
+      claim: claimStatement(context),
+      settle: settleStatement(context),
+      nextDue: nextDueStatement(context),
+    };
+    const s = `"${schema}"`;
+    await schemas.admin.query(
+      `INSERT INTO ${s}.devices (device_id, user_id, platform, address, created_at, updated_at)
+       SELECT 'd-' || n, 'u-' || n, CASE WHEN n % 2 = 0 THEN 'apns' ELSE 'fcm' END, 't-' || n, 0, 0
+       FROM generate_series(1, ${ROWS}) AS n`,
+    );
+    await schemas.admin.query(
+      `INSERT INTO ${s}.notifications (notification_id, event_key, rule_id, created_at) VALUES ('n', '/e#1', 'r', 0)`,
+    );
+    await schemas.admin.query(
+      `INSERT INTO ${s}.messages (notification_ref, variant, body, created_at) VALUES (1, '', '{"id":"n"}', 0)`,
+    );
+    // Due bulk rows, and a deferred backlog at a higher priority (quiet hours) that no claim may have to read.
+    await schemas.admin.query(
+      `INSERT INTO ${s}.deliveries (due_at, ready_at, created_at, updated_at, notification_ref, device_ref,
+         message_ref, priority, attempts, status, platform)
+       SELECT due, due, 0, 0, 1, v.id, 1, CASE WHEN v.id % 4 = 0 THEN 10 ELSE 0 END, 0, 'pending', v.platform
+       FROM ${s}.devices v, LATERAL (SELECT CASE WHEN v.id % 4 = 0 THEN 1000000 ELSE 5 END AS due) AS t`,
+    );
+    client = await schemas.admin.connect();
+  });
+  afterAll(async () => {
+    client?.release();
+    await schemas.dropAll();
+  });
+
+  /** The executed plan of `sql` inside a transaction that is rolled back, with `setup` applied first. */
+  const explain = async (sql: string, values: unknown[], setup?: string): Promise<PlanNode[]> => {
+    await client.query(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
+    try {
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, values);
+      return nodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+  /** The nodes that read `relation` (the UPDATE itself names it too, but reads nothing). */
+  const scans = (plan: PlanNode[], relation: string) =>
+    plan.filter((n) => n['Relation Name'] === relation && n['Node Type'] !== 'ModifyTable');
+  const claimValues = ['{fcm}', 5, 60_000, 1_000, -2_147_483_648];
+
+  it('the table is as a fan-out leaves it: filled and never analysed', async () => {
+    const { rows } = await schemas.admin.query(
+      `SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'deliveries'`,
+      [schema],
+    );
+    expect(rows).toEqual([{ last_analyze: null, last_autoanalyze: null }]);
+  });
+
+  it('claims through deliveries_ready and primary keys only, reading no row of the deferred backlog', async () => {
+    const plan = await explain(statements.claim, claimValues, ONE_PLAN);
+    for (const scan of [...scans(plan, 'deliveries'), ...scans(plan, 'devices')]) {
+      expect(scan['Node Type'], JSON.stringify(scan)).toMatch(/^Index (Only )?Scan$/);
+      expect(scan['Rows Removed by Filter'] ?? 0).toBe(0);
+    }
+    // The due rows come straight from the index in claim order: 1,000 read for 1,000 claimed.
+    const due = scans(plan, 'deliveries').filter(
+      (n) => n['Node Type'] === 'Index Scan' && n['Index Name'] === 'deliveries_ready',
+    );
+    expect(due.reduce((sum, n) => sum + (n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1), 0)).toBe(1_000);
+    expect(plan[0]!['Actual Rows']).toBe(1_000);
+    expect(plan.some((n) => n['Node Type'] === 'Hash Join' || n['Node Type'] === 'Merge Join')).toBe(false);
+  });
+
+  it('settles a batch through the primary key, and needs ONE_PLAN for it on an unanalysed table', async () => {
+    const { rows } = await schemas.admin.query(
+      `SELECT id FROM "${schema}".deliveries WHERE platform = 'apns' AND priority = 0 ORDER BY id LIMIT 1000`,
+    );
+    const ids = `{${rows.map((row) => row.id).join(',')}}`;
+    const n = rows.length;
+    const values = [
+      ids,
+      `{${Array(n).fill(0).join(',')}}`,
+      `{${Array(n).fill('delivered').join(',')}}`,
+      `{${Array(n).fill('NULL').join(',')}}`,
+      `{${Array(n).fill('NULL').join(',')}}`,
+      `{${Array(n).fill('NULL').join(',')}}`,
+      `{${Array(n).fill('NULL').join(',')}}`,
+      `{${Array(n).fill(7).join(',')}}`,
+    ];
+    const pinned = await explain(statements.settle, values, ONE_PLAN);
+    expect(scans(pinned, 'deliveries').map((node) => node['Node Type'])).toEqual(['Index Scan']);
+    expect(scans(pinned, 'deliveries')[0]!['Index Name']).toBe('deliveries_pkey');
+    // Left to itself, the planner takes the row estimates of a table it never analysed and scans it whole.
+    const free = await explain(statements.settle, values);
+    expect(scans(free, 'deliveries').map((node) => node['Node Type'])).toContain('Seq Scan');
+  });
+
+  it('finds the next wake-up time with a few index probes, however many rows are live', async () => {
+    const plan = await explain(statements.nextDue, []);
+    for (const scan of scans(plan, 'deliveries')) {
+      expect(scan['Node Type']).toMatch(/^Index (Only )?Scan$/);
+      expect(scan['Actual Rows']).toBeLessThanOrEqual(1);
+    }
+  });
+});
