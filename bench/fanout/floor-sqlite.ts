@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { DeliveryOutcome, NewDelivery, Platform, PushMessage } from '@idrelay/core';
@@ -90,6 +91,25 @@ export interface CallTimes {
   settle: number[];
   cpuEnqueueMs: number;
   cpuDispatchMs: number;
+  /** Event-loop delay p99 and max (ms) while the store enqueued, and while it claimed and settled (store only). */
+  loopDelayEnqueueMs: number[];
+  loopDelayDispatchMs: number[];
+}
+
+/**
+ * A turn of the event loop between two store calls, as a relay has (it sends, it receives): without it one call's
+ * last slice and the next call's first would run as one stretch, and the delay would measure the bench, not a call.
+ */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Watches event-loop delay at 1 ms resolution: the longest delay is the longest a single call held the loop. */
+function loopDelay() {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  return () => {
+    histogram.disable();
+    return [histogram.percentile(99) / 1e6, histogram.max / 1e6];
+  };
 }
 
 const userOrder = (users: number, shuffled: boolean): number[] => {
@@ -258,17 +278,21 @@ async function storeRep(
     for (let i = 0; i < rows.length; i += ENQUEUE_BATCH) batches.push(rows.slice(i, i + ENQUEUE_BATCH));
 
     let cpu = process.cpuUsage();
+    let delay = loopDelay();
     let t0 = performance.now();
     for (const batch of batches) {
       const c0 = performance.now();
       await store.outbox.enqueue(batch);
       calls?.enqueue.push(performance.now() - c0);
+      await nextTurn();
     }
     const storeEnqueue = rows.length / ((performance.now() - t0) / 1_000);
     if (calls) calls.cpuEnqueueMs = cpuMs(cpu);
+    if (calls) calls.loopDelayEnqueueMs = delay();
 
     let done = 0;
     cpu = process.cpuUsage();
+    delay = loopDelay();
     t0 = performance.now();
     for (let live: Platform[] = [...PLATFORMS]; live.length > 0; ) {
       for (const platform of [...live]) {
@@ -284,6 +308,7 @@ async function storeRep(
           continue;
         }
         calls?.claim.push(performance.now() - c0);
+        await nextTurn();
         const at = Date.now();
         const outcomes = batch.map(
           (d): DeliveryOutcome => ({ id: d.id, claimToken: d.claimToken!, status: 'delivered', at }),
@@ -291,11 +316,13 @@ async function storeRep(
         const s0 = performance.now();
         const { settled } = await store.outbox.settle(outcomes);
         calls?.settle.push(performance.now() - s0);
+        await nextTurn();
         done += settled;
       }
     }
     const storeDispatch = done / ((performance.now() - t0) / 1_000);
     if (calls) calls.cpuDispatchMs = cpuMs(cpu);
+    if (calls) calls.loopDelayDispatchMs = delay();
     if (done !== rows.length) throw new Error(`store dispatched ${done} of ${rows.length}`);
     return { storeEnqueue, storeDispatch };
   } finally {
@@ -358,7 +385,15 @@ const quantile = (values: number[], q: number) => {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const shuffled = process.argv.includes('--shuffled');
-  const calls = (): CallTimes => ({ enqueue: [], claim: [], settle: [], cpuEnqueueMs: 0, cpuDispatchMs: 0 });
+  const calls = (): CallTimes => ({
+    enqueue: [],
+    claim: [],
+    settle: [],
+    cpuEnqueueMs: 0,
+    cpuDispatchMs: 0,
+    loopDelayEnqueueMs: [],
+    loopDelayDispatchMs: [],
+  });
   const rawCalls = calls();
   const storeCalls = calls();
   const raw = await sqliteRawFloor({ shuffled, calls: rawCalls });
@@ -369,6 +404,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     'enqueue call ms p50/p99/max': [0.5, 0.99, 1].map((q) => +quantile(options.enqueue, q).toFixed(1)),
     'claim call ms p50/p99/max': [0.5, 0.99, 1].map((q) => +quantile(options.claim, q).toFixed(1)),
     'settle call ms p50/p99/max': [0.5, 0.99, 1].map((q) => +quantile(options.settle, q).toFixed(1)),
+    'store event-loop delay ms p99/max, enqueue': options.loopDelayEnqueueMs.map((ms) => +ms.toFixed(1)),
+    'store event-loop delay ms p99/max, dispatch': options.loopDelayDispatchMs.map((ms) => +ms.toFixed(1)),
   });
   console.log(
     JSON.stringify(
