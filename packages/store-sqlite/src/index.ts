@@ -1,6 +1,6 @@
 /**
- * `@idrelay/store-sqlite`: the embedded idrelay store. Every store port (events, devices, preferences, outbox,
- * action tokens, flows, timers, digests, audit) on one SQLite file owned by one process, or in memory.
+ * `@idrelay/store-sqlite`: the embedded idrelay store. Every store port (events, devices, preferences, outbox, outgoing,
+ * action tokens, flows, timers, digests, audit, retention) on one SQLite file owned by one process, or in memory.
  *
  * @packageDocumentation
  */
