@@ -1,4 +1,4 @@
-import { IdrelayError } from '@idrelay/core';
+import { IdrelayError, type SettleResult } from '@idrelay/core';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 
 /** A row as node-postgres returns it: `bigint` columns arrive as strings, `json` columns already parsed. */
@@ -193,4 +193,29 @@ export function errorOf(code: unknown, reason: unknown): { code: string; reason?
 /** A string id this store gave out (a positive `bigint`), or undefined for anything else. */
 export function rowId(id: string): string | undefined {
   return /^[0-9]{1,18}$/.test(id) ? id : undefined;
+}
+
+/**
+ * Settles fenced outcomes (of deliveries or outgoing entries): `apply` gets the first outcome of each id this store
+ * gave out and returns the ids it changed. Every other outcome — an id the store never gave out, a second outcome
+ * for one id, one whose claim token no longer holds its row — is reported stale.
+ */
+export async function settleFenced<T extends { id: string }>(
+  context: PgContext,
+  outcomes: readonly T[],
+  apply: (valid: T[]) => Promise<Set<string>>,
+): Promise<SettleResult> {
+  context.assertOpen();
+  const stale: string[] = [];
+  const first = new Map<string, T>();
+  for (const outcome of outcomes) {
+    const id = rowId(outcome.id);
+    if (id === undefined || first.has(id)) stale.push(outcome.id);
+    else first.set(id, outcome);
+  }
+  if (first.size === 0) return { settled: 0, stale };
+  const valid = [...first.values()];
+  const applied = await apply(valid);
+  for (const outcome of valid) if (!applied.has(outcome.id)) stale.push(outcome.id);
+  return { settled: applied.size, stale };
 }

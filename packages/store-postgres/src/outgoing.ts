@@ -1,7 +1,7 @@
 import type { IdentityEvent, OutgoingEntry, OutgoingInput, OutgoingStatus, OutgoingStore } from '@idrelay/core';
 import { integerArray, textArray } from './array-literal.js';
 import type { PgContext, Query, Row } from './context.js';
-import { errorOf, num, rowId, str } from './context.js';
+import { errorOf, num, rowId, settleFenced, str } from './context.js';
 
 /** The statuses whose entries are still to be handed out; the partial index `outgoing_live` holds exactly these. */
 const LIVE = `status IN ('pending', 'claimed')`;
@@ -158,41 +158,30 @@ export function createOutgoingStore(context: PgContext): OutgoingStore {
       const { rows } = await query(sql.claim, [consumer, now, now + leaseMs, Math.trunc(limit)]);
       return rows.map(toEntry).sort(byId);
     },
-    settle: async (outcomes) => {
-      const stale: string[] = [];
-      const first = new Map<string, (typeof outcomes)[number]>();
-      for (const outcome of outcomes) {
-        const id = rowId(outcome.id);
-        // An id this store never gave out, or a second outcome for one entry: nothing to apply.
-        if (id === undefined || first.has(id)) stale.push(outcome.id);
-        else first.set(id, outcome);
-      }
-      if (first.size === 0) return { settled: 0, stale };
-      const valid = [...first.values()];
-      const ids = valid.map((o) => o.id);
-      const applied = await context.transaction(async (tx) => {
-        await tx(sql.lockKeysOf, [context.schema, ids]);
-        const { rows } = await tx(sql.settle, [
-          ids,
-          valid.map((o) => o.claimToken),
-          valid.map((o) => (o.status === 'retry' ? 'pending' : o.status)),
-          valid.map((o) => (o.status === 'retry' ? o.dueAt : null)),
-          valid.map((o) => (o.status === 'delivered' ? null : o.error.code)),
-          valid.map((o) => (o.status === 'delivered' ? null : (o.error.reason ?? null))),
-          valid.map((o) => o.at),
-        ]);
-        await promote(tx, rows);
-        return new Set(rows.map((row) => String(row.id)));
-      });
-      for (const outcome of valid) if (!applied.has(outcome.id)) stale.push(outcome.id);
-      return { settled: applied.size, stale };
-    },
+    settle: (outcomes) =>
+      settleFenced(context, outcomes, (valid) => {
+        const ids = integerArray(valid.map((o) => o.id));
+        return context.transaction(async (tx) => {
+          await tx(sql.lockKeysOf, [context.schema, ids]);
+          const { rows } = await tx(sql.settle, [
+            ids,
+            integerArray(valid.map((o) => Math.trunc(o.claimToken))),
+            textArray(valid.map((o) => (o.status === 'retry' ? 'pending' : o.status))),
+            integerArray(valid.map((o) => (o.status === 'retry' ? Math.trunc(o.dueAt) : null))),
+            textArray(valid.map((o) => (o.status === 'delivered' ? null : o.error.code))),
+            textArray(valid.map((o) => (o.status === 'delivered' ? null : (o.error.reason ?? null)))),
+            integerArray(valid.map((o) => Math.trunc(o.at))),
+          ]);
+          await promote(tx, rows);
+          return new Set(rows.map((row) => String(row.id)));
+        });
+      }),
     redrive: async (ids, at) => {
       const valid = ids.flatMap((id) => rowId(id) ?? []);
       if (valid.length === 0) return 0;
       return context.transaction(async (tx) => {
-        await tx(sql.lockKeysOf, [context.schema, valid]);
-        const { rows } = await tx(sql.redrive, [valid, at]);
+        await tx(sql.lockKeysOf, [context.schema, integerArray(valid)]);
+        const { rows } = await tx(sql.redrive, [integerArray(valid), at]);
         await promote(tx, rows);
         return rows.length;
       });

@@ -1,7 +1,7 @@
 import type { DeliveryOutcome, SettleResult } from '@idrelay/core';
 import { integerArray, textArray } from '../array-literal.js';
 import type { PgContext } from '../context.js';
-import { rowId } from '../context.js';
+import { rowId, settleFenced } from '../context.js';
 import { appendOutgoing, dueAt, outgoingStatements } from '../outgoing.js';
 import { ONE_PLAN } from './claim.js';
 
@@ -35,48 +35,36 @@ export function createSettle(context: PgContext) {
   const lockKeys = outgoingStatements(context).lockKeys;
 
   return {
-    async settle(outcomes: readonly DeliveryOutcome[]): Promise<SettleResult> {
-      context.assertOpen();
-      const stale: string[] = [];
-      const first = new Map<string, DeliveryOutcome>();
-      for (const outcome of outcomes) {
-        const id = rowId(outcome.id);
-        // An id this store never gave out, or a second outcome for one delivery: nothing to apply.
-        if (id === undefined || first.has(id)) stale.push(outcome.id);
-        else first.set(id, outcome);
-      }
-      if (first.size === 0) return { settled: 0, stale };
-      const valid = [...first.values()];
-      const values = [
-        integerArray(valid.map((o) => o.id)),
-        integerArray(valid.map((o) => Math.trunc(o.claimToken))),
-        textArray(valid.map((o) => (o.status === 'retry' ? 'pending' : o.status))),
-        integerArray(valid.map((o) => (o.status === 'retry' ? Math.trunc(o.dueAt) : null))),
-        textArray(valid.map((o) => errorOf(o)?.code ?? null)),
-        textArray(valid.map((o) => errorOf(o)?.reason ?? null)),
-        textArray(valid.map((o) => (o.status === 'delivered' ? (o.providerMessageId ?? null) : null))),
-        integerArray(valid.map((o) => Math.trunc(o.at))),
-      ];
-      const emits = valid.filter((o) => o.emit !== undefined && o.emit.length > 0);
-      const applied = await context.transaction(async (tx) => {
-        if (emits.length > 0) {
-          // The outgoing keys are locked before any delivery row, as every writer of the log locks them first.
-          const entries = emits.flatMap((o) => o.emit!);
-          await tx(lockKeys, [
-            context.schema,
-            textArray(entries.map((e) => e.consumer)),
-            textArray(entries.map((e) => e.orderKey)),
-          ]);
-        }
-        const { rows } = await tx(sql, values);
-        const ids = new Set(rows.map((row) => String(row.id)));
-        const appended = emits.filter((o) => ids.has(o.id)).flatMap((o) => dueAt(o.emit, o.at));
-        await appendOutgoing(context, tx, appended, { locked: true });
-        return ids;
-      }, ONE_PLAN);
-      for (const outcome of valid) if (!applied.has(outcome.id)) stale.push(outcome.id);
-      return { settled: applied.size, stale };
-    },
+    settle: (outcomes: readonly DeliveryOutcome[]): Promise<SettleResult> =>
+      settleFenced(context, outcomes, (valid) => {
+        const values = [
+          integerArray(valid.map((o) => o.id)),
+          integerArray(valid.map((o) => Math.trunc(o.claimToken))),
+          textArray(valid.map((o) => (o.status === 'retry' ? 'pending' : o.status))),
+          integerArray(valid.map((o) => (o.status === 'retry' ? Math.trunc(o.dueAt) : null))),
+          textArray(valid.map((o) => errorOf(o)?.code ?? null)),
+          textArray(valid.map((o) => errorOf(o)?.reason ?? null)),
+          textArray(valid.map((o) => (o.status === 'delivered' ? (o.providerMessageId ?? null) : null))),
+          integerArray(valid.map((o) => Math.trunc(o.at))),
+        ];
+        const emits = valid.filter((o) => o.emit !== undefined && o.emit.length > 0);
+        return context.transaction(async (tx) => {
+          if (emits.length > 0) {
+            // The outgoing keys are locked before any delivery row, as every writer of the log locks them first.
+            const entries = emits.flatMap((o) => o.emit!);
+            await tx(lockKeys, [
+              context.schema,
+              textArray(entries.map((e) => e.consumer)),
+              textArray(entries.map((e) => e.orderKey)),
+            ]);
+          }
+          const { rows } = await tx(sql, values);
+          const ids = new Set(rows.map((row) => String(row.id)));
+          const appended = emits.filter((o) => ids.has(o.id)).flatMap((o) => dueAt(o.emit, o.at));
+          await appendOutgoing(context, tx, appended, { locked: true });
+          return ids;
+        }, ONE_PLAN);
+      }),
 
     async extendLease(ids: readonly string[], claimToken: number, leaseUntil: number): Promise<{ lost: string[] }> {
       context.assertOpen();
