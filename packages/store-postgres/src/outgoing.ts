@@ -150,10 +150,12 @@ export function createOutgoingStore(context: PgContext): OutgoingStore {
 
   return {
     append: async (entries, at) => {
+      context.assertOpen();
       if (entries.length === 0) return;
       await context.transaction((tx) => appendOutgoing(context, tx, dueAt(entries, at)));
     },
     claim: async ({ consumer, limit, now, leaseMs }) => {
+      context.assertOpen();
       if (limit <= 0) return [];
       const { rows } = await query(sql.claim, [consumer, now, now + leaseMs, Math.trunc(limit)]);
       return rows.map(toEntry).sort(byId);
