@@ -28,7 +28,8 @@ type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
  *
  * Results: 200 → `delivered` with the `apns-id`; 410 and `BadDeviceToken`/`DeviceTokenNotForTopic` →
  * `invalid-token`; 429/5xx/timeouts/network → `retry-after`; `ExpiredProviderToken` → one re-sign and retry;
- * anything else → `rejected` with the APNs reason as `code`. Oversized payloads are refused before sending.
+ * anything else → `rejected`. `code` is always an idrelay error code and `reason` APNs' own reason
+ * (see {@link mapApnsResponse}). Oversized payloads are refused before sending.
  *
  * @throws IdrelayError `ERR_APNS_KEY_INVALID` for a key that is not P-256, `ERR_TRANSPORT_CONFIG` for bad options.
  * @see https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
@@ -198,7 +199,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
           deviceId,
           status: 'retry-after',
           code: 'ERR_TRANSPORT_TIMEOUT',
-          reason: `send aborted after ${result.code}`,
+          reason: `send aborted after ${result.reason ?? result.code}`,
         };
       }
     }

@@ -14,6 +14,11 @@ transportContract({
   name: 'apns',
   payloadTooLargeCode: 'ERR_APNS_PAYLOAD_TOO_LARGE',
   retryAfterMs: 7000,
+  providerReasons: {
+    'invalid-token': /^Unregistered$/,
+    'retry-after': /^TooManyRequests$/,
+    rejected: /^TopicDisallowed$/,
+  },
   async setup() {
     const w = await world();
     return {

@@ -14,7 +14,7 @@ describe('APNs answers become delivery results', () => {
     expect(request?.apnsId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('410 Unregistered → invalid-token, with the date APNs gave', async () => {
+  it('410 Unregistered → invalid-token ERR_APNS_UNREGISTERED, APNs’ reason in reason', async () => {
     w = await world();
     const d = device();
     w.standIn.script(d.token, { status: 410, reason: 'Unregistered', timestamp: Date.UTC(2026, 0, 2) });
@@ -23,7 +23,7 @@ describe('APNs answers become delivery results', () => {
       deviceId: d.deviceId,
       status: 'invalid-token',
       code: 'ERR_APNS_UNREGISTERED',
-      reason: 'Unregistered since 2026-01-02T00:00:00.000Z',
+      reason: 'Unregistered',
     });
   });
 
@@ -59,8 +59,8 @@ describe('APNs answers become delivery results', () => {
     expect(result).toEqual({
       deviceId: d.deviceId,
       status: 'retry-after',
-      code: 'TooManyRequests',
-      reason: 'APNs 429 TooManyRequests',
+      code: 'ERR_APNS_RATE_LIMITED',
+      reason: 'TooManyRequests',
       retryAfterMs: 30_000,
     });
     expect(w.standIn.requestsFor(d.token)).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('APNs answers become delivery results', () => {
     const d = device();
     w.standIn.script(d.token, { status: 503, reason: 'Shutdown', times: Infinity });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'retry-after', code: 'Shutdown' });
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_APNS_SERVICE_UNAVAILABLE', reason: 'Shutdown' });
     expect(w.standIn.requestsFor(d.token)).toHaveLength(3);
   });
 
@@ -93,7 +93,7 @@ describe('APNs answers become delivery results', () => {
     const d = device();
     w.standIn.script(d.token, { status: 429, reason: 'TooManyRequests', retryAfterSeconds: -3, times: Infinity });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'retry-after', code: 'TooManyRequests' });
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_APNS_RATE_LIMITED', reason: 'TooManyRequests' });
     expect(result).not.toHaveProperty('retryAfterMs');
   });
 
@@ -105,28 +105,28 @@ describe('APNs answers become delivery results', () => {
     expect(result?.status).toBe('delivered');
   });
 
-  it('403 InvalidProviderToken (a key APNs does not know) → rejected with the reason as code', async () => {
+  it('403 InvalidProviderToken (a key APNs does not know) → rejected ERR_APNS_PROVIDER_TOKEN', async () => {
     w = await world({ transport: { signingKey: makeKeyPair().privateKey } });
     const [result] = await w.transport.send(alert(), [device()]);
     expect(result).toMatchObject({
       status: 'rejected',
-      code: 'InvalidProviderToken',
-      reason: 'APNs 403 InvalidProviderToken',
+      code: 'ERR_APNS_PROVIDER_TOKEN',
+      reason: 'InvalidProviderToken',
     });
   });
 
   it('400 BadTopic → rejected', async () => {
     w = await world({ transport: { defaultTopic: 'com.example.unknown' } });
     const [result] = await w.transport.send(alert(), [device()]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'BadTopic' });
+    expect(result).toMatchObject({ status: 'rejected', code: 'ERR_APNS_REJECTED', reason: 'BadTopic' });
   });
 
-  it('any other reason → rejected with that reason as code', async () => {
+  it('any other reason → rejected ERR_APNS_REJECTED, the reason in reason', async () => {
     w = await world();
     const d = device();
     w.standIn.script(d.token, { status: 400, reason: 'TopicDisallowed' });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'TopicDisallowed' });
+    expect(result).toMatchObject({ status: 'rejected', code: 'ERR_APNS_REJECTED', reason: 'TopicDisallowed' });
   });
 
   it('a device of another platform is rejected without a request', async () => {
@@ -198,7 +198,11 @@ describe('ExpiredProviderToken', () => {
     const d = device();
     w.standIn.script(d.token, { status: 403, reason: 'ExpiredProviderToken', times: 2 });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'ExpiredProviderToken' });
+    expect(result).toMatchObject({
+      status: 'rejected',
+      code: 'ERR_APNS_PROVIDER_TOKEN',
+      reason: 'ExpiredProviderToken',
+    });
     expect(w.standIn.requestsFor(d.token)).toHaveLength(2);
   });
 
@@ -207,7 +211,11 @@ describe('ExpiredProviderToken', () => {
     const d = device();
     w.standIn.script(d.token, { status: 403, reason: 'ExpiredProviderToken' });
     const [result] = await w.transport.send(alert(), [d]);
-    expect(result).toMatchObject({ status: 'rejected', code: 'ExpiredProviderToken' });
+    expect(result).toMatchObject({
+      status: 'rejected',
+      code: 'ERR_APNS_PROVIDER_TOKEN',
+      reason: 'ExpiredProviderToken',
+    });
     expect(w.standIn.requestsFor(d.token)).toHaveLength(1);
   });
 

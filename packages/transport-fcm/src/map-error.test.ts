@@ -15,12 +15,16 @@ describe('mapFcmError', () => {
       code: 'messaging/unknown-error',
       cause,
     });
-    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'app/network-error' });
+    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
   });
 
   it('keeps a plain unknown error final', () => {
     const error = Object.assign(new Error('?'), { code: 'messaging/unknown-error' });
-    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'rejected', code: 'messaging/unknown-error' });
+    expect(mapFcmError(error, NOW)).toMatchObject({
+      status: 'rejected',
+      code: 'ERR_FCM_REJECTED',
+      reason: 'messaging/unknown-error: ?',
+    });
   });
 
   it('retries a token endpoint that could not be reached, but not one that refused the key', () => {
@@ -38,7 +42,11 @@ describe('mapFcmError', () => {
 
   it('treats a network timeout like a network error', () => {
     const error = Object.assign(new Error('timeout of 15000ms exceeded'), { code: 'app/network-timeout' });
-    expect(mapFcmError(error, NOW)).toMatchObject({ status: 'retry-after', code: 'app/network-timeout' });
+    expect(mapFcmError(error, NOW)).toMatchObject({
+      status: 'retry-after',
+      code: 'ERR_TRANSPORT_TIMEOUT',
+      reason: 'app/network-timeout: timeout of 15000ms exceeded',
+    });
   });
 
   it('ignores a malformed Retry-After ("-3") instead of reading it as "retry now"', () => {
@@ -50,6 +58,6 @@ describe('mapFcmError', () => {
   });
 
   it('survives something that is not an error at all', () => {
-    expect(mapFcmError(undefined, NOW)).toMatchObject({ status: 'rejected', code: 'messaging/unknown-error' });
+    expect(mapFcmError(undefined, NOW)).toMatchObject({ status: 'rejected', code: 'ERR_FCM_REJECTED' });
   });
 });

@@ -1,26 +1,28 @@
+import type { ErrorCode } from '@idrelay/core';
 import { parseRetryAfter } from './retry/retry.js';
 
 /**
- * What one firebase-admin failure means for a delivery. firebase-admin's codes are kept as our `code` so that
- * logs match Firebase's documentation.
+ * What one firebase-admin failure means for a delivery: `code` is an idrelay error code; `reason` is firebase-admin's
+ * own code followed by its message (`messaging/registration-token-not-registered: Requested entity was not found.`),
+ * so logs still match Firebase's documentation.
  *
  * @see https://firebase.google.com/docs/cloud-messaging/send/admin-sdk#admin_sdk_error_reference
  */
 export type FcmFailure =
-  | { status: 'invalid-token'; code: string; reason: string }
-  | { status: 'retry-after'; code: string; reason: string; retryAfterMs?: number }
-  | { status: 'rejected'; code: string; reason: string };
+  | { status: 'invalid-token'; code: ErrorCode; reason: string }
+  | { status: 'retry-after'; code: ErrorCode; reason: string; retryAfterMs?: number }
+  | { status: 'rejected'; code: ErrorCode; reason: string };
 
 /** The token is gone or malformed: the device should be pruned. */
 const INVALID_TOKEN = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
 
-/** Worth another try: quota (429), FCM 503/500 and transport failures. firebase-admin retries only 503 and resets. */
-const RETRYABLE = new Set([
-  'messaging/message-rate-exceeded',
-  'messaging/server-unavailable',
-  'messaging/internal-error',
-  'app/network-error',
-  'app/network-timeout',
+/** Worth another try: quota (429), FCM 503/500 and transport failures, with the idrelay code each becomes. */
+const RETRYABLE = new Map<string, ErrorCode>([
+  ['messaging/message-rate-exceeded', 'ERR_FCM_RATE_LIMITED'],
+  ['messaging/server-unavailable', 'ERR_FCM_SERVICE_UNAVAILABLE'],
+  ['messaging/internal-error', 'ERR_FCM_SERVICE_UNAVAILABLE'],
+  ['app/network-error', 'ERR_TRANSPORT_NETWORK'],
+  ['app/network-timeout', 'ERR_TRANSPORT_TIMEOUT'],
 ]);
 
 interface FirebaseLikeError {
@@ -54,31 +56,35 @@ function isCredentialRefusal(error: FirebaseLikeError): boolean {
 }
 
 /**
- * Classifies a failed `SendResponse.error` from firebase-admin: unregistered or invalid tokens → `invalid-token`;
- * rate limits, FCM 500/503 and network failures → `retry-after` with the service's `Retry-After`; credential
- * failures → `ERR_FCM_CREDENTIALS`; everything else → `rejected` with firebase-admin's code.
+ * Classifies a failed `SendResponse.error` from firebase-admin: unregistered or invalid tokens → `invalid-token`
+ * `ERR_FCM_INVALID_TOKEN`; rate limits → `retry-after` `ERR_FCM_RATE_LIMITED`, FCM 500/503 →
+ * `ERR_FCM_SERVICE_UNAVAILABLE`, network failures and timeouts → `ERR_TRANSPORT_NETWORK` / `ERR_TRANSPORT_TIMEOUT`,
+ * all with the service's `Retry-After`; credential failures → `ERR_FCM_CREDENTIALS`; everything else → `rejected`
+ * `ERR_FCM_REJECTED`. firebase-admin's own code leads `reason`.
  *
  * @example
  * ```ts
- * mapFcmError(response.error, Date.now()); // { status: 'invalid-token', code: 'messaging/registration-token-not-registered', … }
+ * mapFcmError(response.error, Date.now());
+ * // { status: 'invalid-token', code: 'ERR_FCM_INVALID_TOKEN', reason: 'messaging/registration-token-not-registered: …' }
  * ```
  */
 export function mapFcmError(error: unknown, nowMs: number): FcmFailure {
   const e = (error ?? {}) as FirebaseLikeError;
-  const code = typeof e.code === 'string' ? e.code : 'messaging/unknown-error';
-  const reason = typeof e.message === 'string' ? e.message : String(error);
-  if (INVALID_TOKEN.has(code)) return { status: 'invalid-token', code, reason };
-  if (RETRYABLE.has(code) || isSessionFailure(e)) {
+  const sdkCode = typeof e.code === 'string' ? e.code : 'messaging/unknown-error';
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const reason = `${sdkCode}: ${message}`;
+  if (INVALID_TOKEN.has(sdkCode)) return { status: 'invalid-token', code: 'ERR_FCM_INVALID_TOKEN', reason };
+  const retryable = RETRYABLE.get(sdkCode) ?? (isSessionFailure(e) ? 'ERR_TRANSPORT_NETWORK' : undefined);
+  if (retryable !== undefined) {
     const retryAfterMs = parseRetryAfter(e.httpResponse?.headers?.['retry-after'], nowMs);
-    const mapped = RETRYABLE.has(code) ? code : 'app/network-error';
     return retryAfterMs === undefined
-      ? { status: 'retry-after', code: mapped, reason }
-      : { status: 'retry-after', code: mapped, reason, retryAfterMs };
+      ? { status: 'retry-after', code: retryable, reason }
+      : { status: 'retry-after', code: retryable, reason, retryAfterMs };
   }
-  if (code === 'app/invalid-credential') {
+  if (sdkCode === 'app/invalid-credential') {
     return isCredentialRefusal(e)
       ? { status: 'rejected', code: 'ERR_FCM_CREDENTIALS', reason }
       : { status: 'retry-after', code: 'ERR_FCM_CREDENTIALS', reason };
   }
-  return { status: 'rejected', code, reason };
+  return { status: 'rejected', code: 'ERR_FCM_REJECTED', reason };
 }

@@ -16,6 +16,11 @@ transportContract({
   name: 'fcm',
   payloadTooLargeCode: 'ERR_FCM_PAYLOAD_TOO_LARGE',
   retryAfterMs: 7000,
+  providerReasons: {
+    'invalid-token': /^messaging\/registration-token-not-registered: /,
+    'retry-after': /^messaging\/message-rate-exceeded: /,
+    rejected: /^messaging\/mismatched-credential: /,
+  },
   async setup() {
     const standIn = await startFcmStandIn();
     const redirect = redirectFirebaseToStandIn(standIn);

@@ -95,12 +95,14 @@ describe('FCM transport over HTTP/2 (firebase-admin default path → stand-in)',
       ['ok', 'gone', 'busy', 'flaky', 'odd'].map((t) => device(t)),
     );
 
-    expect(results.map((r) => [r.deviceId, r.status, 'code' in r ? r.code : undefined])).toEqual([
-      ['dev-ok', 'delivered', undefined],
-      ['dev-gone', 'invalid-token', 'messaging/registration-token-not-registered'],
-      ['dev-busy', 'retry-after', 'messaging/message-rate-exceeded'],
-      ['dev-flaky', 'delivered', undefined],
-      ['dev-odd', 'rejected', 'messaging/mismatched-credential'],
+    const summary = (r: (typeof results)[number]) =>
+      r.status === 'delivered' ? [r.deviceId, r.status] : [r.deviceId, r.status, r.code, r.reason?.split(':')[0]];
+    expect(results.map(summary)).toEqual([
+      ['dev-ok', 'delivered'],
+      ['dev-gone', 'invalid-token', 'ERR_FCM_INVALID_TOKEN', 'messaging/registration-token-not-registered'],
+      ['dev-busy', 'retry-after', 'ERR_FCM_RATE_LIMITED', 'messaging/message-rate-exceeded'],
+      ['dev-flaky', 'delivered'],
+      ['dev-odd', 'rejected', 'ERR_FCM_REJECTED', 'messaging/mismatched-credential'],
     ]);
     expect(results[2]).toMatchObject({ retryAfterMs: 30_000 });
     expect(standIn.attempts('flaky'), 'an RST_STREAM is retried by us, not firebase-admin').toBe(2);
@@ -126,7 +128,7 @@ describe('FCM transport over HTTP/2 (firebase-admin default path → stand-in)',
     expect(standIn.messages).toHaveLength(1101);
   });
 
-  it('reports a failed HTTP/2 session as retry-after app/network-error', async () => {
+  it('reports a failed HTTP/2 session as retry-after ERR_TRANSPORT_NETWORK', async () => {
     const fcm = transport({ retry: false });
     await fcm.send(approval(), [device('warm')]); // the OAuth token is cached from here on
     const dead = await startFcmStandIn();
@@ -134,7 +136,7 @@ describe('FCM transport over HTTP/2 (firebase-admin default path → stand-in)',
     const detour = redirectFirebaseToStandIn(dead);
     try {
       const [result] = await fcm.send(approval(), [device('tok-3')]);
-      expect(result).toMatchObject({ status: 'retry-after', code: 'app/network-error' });
+      expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
     } finally {
       detour.restore();
     }

@@ -49,19 +49,37 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
   });
 
   it.each([
-    ['unregistered', { kind: 'unregistered' }, 'invalid-token', 'messaging/registration-token-not-registered'],
+    [
+      'unregistered',
+      { kind: 'unregistered' },
+      'invalid-token',
+      'ERR_FCM_INVALID_TOKEN',
+      'messaging/registration-token-not-registered',
+    ],
     [
       'legacy InvalidRegistration',
       { kind: 'invalid-registration' },
       'invalid-token',
+      'ERR_FCM_INVALID_TOKEN',
       'messaging/invalid-registration-token',
     ],
-    ['INVALID_ARGUMENT', { kind: 'invalid-argument' }, 'rejected', 'messaging/invalid-argument'],
-    ['SENDER_ID_MISMATCH', { kind: 'sender-id-mismatch' }, 'rejected', 'messaging/mismatched-credential'],
-  ] as const)('maps %s to %s', async (_name, fault, status, code) => {
+    ['INVALID_ARGUMENT', { kind: 'invalid-argument' }, 'rejected', 'ERR_FCM_REJECTED', 'messaging/invalid-argument'],
+    [
+      'SENDER_ID_MISMATCH',
+      { kind: 'sender-id-mismatch' },
+      'rejected',
+      'ERR_FCM_REJECTED',
+      'messaging/mismatched-credential',
+    ],
+  ] as const)('maps %s to %s', async (_name, fault, status, code, sdkCode) => {
     fcm.fail('tok-x', fault);
     const [result] = await transport.send(approval(), [device('tok-x')]);
-    expect(result).toMatchObject({ deviceId: 'dev-tok-x', status, code });
+    expect(result).toMatchObject({
+      deviceId: 'dev-tok-x',
+      status,
+      code,
+      reason: expect.stringMatching(`^${sdkCode}: `),
+    });
     expect(fcm.attempts('tok-x'), 'final answers are not retried').toBe(1);
   });
 
@@ -78,7 +96,7 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
     const [result] = await transport.send(approval(), [device('tok-q')]);
     expect(result).toMatchObject({
       status: 'retry-after',
-      code: 'messaging/message-rate-exceeded',
+      code: 'ERR_FCM_RATE_LIMITED',
       retryAfterMs: 60_000,
     });
     expect(clock.delays).toEqual([]);
@@ -88,7 +106,7 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
   it('retries INTERNAL with exponential backoff and jitter, then gives up as retry-after', async () => {
     fcm.fail('tok-i', { kind: 'internal' });
     const [result] = await transport.send(approval(), [device('tok-i')]);
-    expect(result).toMatchObject({ status: 'retry-after', code: 'messaging/internal-error' });
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_FCM_SERVICE_UNAVAILABLE' });
     expect(result).not.toHaveProperty('retryAfterMs');
     // attempts 3, base 500 ms, equal jitter with random() = 0.5: 375, 750.
     expect(clock.delays).toEqual([375, 750]);
@@ -101,15 +119,15 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
     const [result] = await transport.send(approval(), [device('tok-u')]);
     expect(result).toMatchObject({
       status: 'retry-after',
-      code: 'messaging/server-unavailable',
+      code: 'ERR_FCM_SERVICE_UNAVAILABLE',
       retryAfterMs: 120_000,
     });
   });
 
-  it('maps a network failure to retry-after app/network-error, and retries it', async () => {
+  it('maps a network failure to retry-after ERR_TRANSPORT_NETWORK, and retries it', async () => {
     fcm.fail('tok-r', { kind: 'reset' });
     const [result] = await transport.send(approval(), [device('tok-r')]);
-    expect(result).toMatchObject({ status: 'retry-after', code: 'app/network-error' });
+    expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_TRANSPORT_NETWORK' });
     expect(clock.delays).toHaveLength(2);
   });
 

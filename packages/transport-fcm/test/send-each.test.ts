@@ -131,7 +131,8 @@ describe('faults: retries and the request timeout', () => {
     const [result] = await fcm.send(approval(), [device('down')]);
     expect(result).toMatchObject({
       status: 'retry-after',
-      code: 'messaging/server-unavailable',
+      code: 'ERR_FCM_SERVICE_UNAVAILABLE',
+      reason: expect.stringMatching(/^messaging\/server-unavailable: /),
       retryAfterMs: 1000,
     });
     expect(standIn.attempts('down')).toBe(1);

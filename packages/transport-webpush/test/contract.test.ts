@@ -10,6 +10,7 @@ transportContract({
   name: 'webpush',
   payloadTooLargeCode: 'ERR_WEBPUSH_PAYLOAD_TOO_LARGE',
   retryAfterMs: 7000,
+  providerReasons: { 'invalid-token': /^410 /, 'retry-after': /^429 /, rejected: /^413 / },
   async setup() {
     const service = await startWebPushService();
     const create = () => createWebPushTransport({ vapid, ca: service.ca });

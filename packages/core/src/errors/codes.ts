@@ -27,11 +27,22 @@ export const ERROR_CODES = {
   ERR_APNS_UNREGISTERED: 'APNs reports the device token is no longer active for the topic (410).',
   ERR_APNS_PROVIDER_TOKEN: 'APNs rejected the provider authentication token (403).',
   ERR_APNS_KEY_INVALID: 'The APNs signing key (.p8) could not be loaded as a P-256 private key.',
-  ERR_APNS_BAD_COLLAPSE_ID: 'The collapse id is empty or longer than 64 bytes (apns-collapse-id) and was not sent.',
+  ERR_APNS_BAD_COLLAPSE_ID:
+    'APNs refused the apns-collapse-id (400 BadCollapseId); transports fit collapse ids to 64 bytes, so this means a proxy or APNs changed the rule.',
+  ERR_APNS_RATE_LIMITED:
+    'APNs is throttling this device or provider token (429 TooManyRequests, TooManyProviderTokenUpdates); retry after `retryAfterMs`.',
+  ERR_APNS_SERVICE_UNAVAILABLE: 'APNs failed or is shutting down (500, 503); retry later.',
+  ERR_APNS_REJECTED: 'APNs refused the request (another 4xx reason); `reason` carries the APNs reason.',
 
   // FCM
   ERR_FCM_CREDENTIALS: 'The Firebase service-account credentials are missing or malformed.',
   ERR_FCM_PAYLOAD_TOO_LARGE: 'The FCM message exceeds 4096 bytes and was not sent.',
+  ERR_FCM_INVALID_TOKEN:
+    'FCM reports the registration token unregistered or invalid (UNREGISTERED, InvalidRegistration); prune the device.',
+  ERR_FCM_RATE_LIMITED: 'FCM is throttling the sender or device (429 QUOTA_EXCEEDED); retry after `retryAfterMs`.',
+  ERR_FCM_SERVICE_UNAVAILABLE: 'FCM failed (500 INTERNAL, 503 UNAVAILABLE); retry later.',
+  ERR_FCM_REJECTED:
+    "FCM refused the message (INVALID_ARGUMENT, SENDER_ID_MISMATCH, …); `reason` carries firebase-admin's code.",
 
   // Web Push
   ERR_WEBPUSH_PAYLOAD_TOO_LARGE: 'The Web Push plaintext exceeds 3993 bytes (RFC 8291 §4) and was not sent.',

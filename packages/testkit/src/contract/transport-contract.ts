@@ -1,5 +1,5 @@
 import type { DeviceTarget, ErrorCode, Platform, PushMessage, Transport } from '@idrelay/core';
-import { isIdrelayError } from '@idrelay/core';
+import { isErrorCode, isIdrelayError } from '@idrelay/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /** The kinds of device a harness can hand out; each one makes the stand-in answer in a known way. */
@@ -66,6 +66,12 @@ export interface TransportContractOptions {
   payloadTooLargeCode: ErrorCode;
   /** The `retryAfterMs` expected for `'retry-after'` devices; omit when the stand-in sends no `Retry-After`. */
   retryAfterMs?: number;
+  /**
+   * The provider's own reason expected in `reason` for each failing kind of target, e.g. APNs `/^Unregistered$/`,
+   * FCM `/^messaging\/registration-token-not-registered/`, Web Push `/^410/`. `code` is checked separately: it must
+   * always be one of idrelay's error codes (`isErrorCode`), whatever the provider said.
+   */
+  providerReasons: Record<Exclude<ContractTargetKind, 'valid'>, RegExp>;
   /** Upper bound for waits on the stand-in (connections closing); default 2000 ms. */
   waitTimeoutMs?: number;
 }
@@ -97,7 +103,8 @@ const hasControl = (value: string) => [...value].some((c) => c.charCodeAt(0) < 0
 /**
  * The shared behaviour every idrelay {@link Transport} must show against its stand-in: delivery with per-device
  * data, invalid tokens, retry-after with the service's delay, payload limits enforced before sending, results in
- * input order, `sendEach` with a message per device and devices of another platform, expired requests refused
+ * input order, every failure's `code` one of idrelay's error codes with the provider's own reason in `reason`,
+ * `sendEach` with a message per device and devices of another platform, expired requests refused
  * before sending, the remaining lifetime given to the service, collapse ids over the providers' limits fitted and
  * delivered, `close()` freeing sockets and refusing later sends, and instances that do not interfere.
  *
@@ -112,6 +119,7 @@ const hasControl = (value: string) => [...value].some((c) => c.charCodeAt(0) < 0
  *   name: 'webpush',
  *   payloadTooLargeCode: 'ERR_WEBPUSH_PAYLOAD_TOO_LARGE',
  *   retryAfterMs: 7000,
+ *   providerReasons: { 'invalid-token': /^410/, 'retry-after': /^429/, rejected: /^413/ },
  *   async setup() {
  *     const service = await startWebPushService();
  *     const create = () => createWebPushTransport({ vapid: service.vapidKeys, ca: service.ca });
@@ -177,13 +185,23 @@ export function transportContract(options: TransportContractOptions): void {
     it('reports an unknown or unsubscribed device as invalid-token', async () => {
       const gone = await h.target('invalid-token');
       const [result] = await h.transport.send(message(), [gone]);
-      expect(result).toMatchObject({ deviceId: gone.deviceId, status: 'invalid-token', code: expect.any(String) });
+      expect(result).toMatchObject({
+        deviceId: gone.deviceId,
+        status: 'invalid-token',
+        reason: expect.stringMatching(options.providerReasons['invalid-token']),
+      });
+      expect(result?.status !== 'delivered' && isErrorCode(result?.code), `${JSON.stringify(result)}`).toBe(true);
     });
 
     it('reports throttling as retry-after, with the service’s delay', async () => {
       const busy = await h.target('retry-after');
       const [result] = await h.transport.send(message(), [busy]);
-      expect(result).toMatchObject({ deviceId: busy.deviceId, status: 'retry-after', code: expect.any(String) });
+      expect(result).toMatchObject({
+        deviceId: busy.deviceId,
+        status: 'retry-after',
+        reason: expect.stringMatching(options.providerReasons['retry-after']),
+      });
+      expect(result?.status !== 'delivered' && isErrorCode(result?.code), `${JSON.stringify(result)}`).toBe(true);
       if (options.retryAfterMs !== undefined && result?.status === 'retry-after') {
         expect(result.retryAfterMs).toBe(options.retryAfterMs);
       }
@@ -210,7 +228,12 @@ export function transportContract(options: TransportContractOptions): void {
 
       expect(ids(results)).toEqual(ids(targets));
       expect(results.map((r) => r.status)).toEqual(kinds.map((k) => (k === 'valid' ? 'delivered' : k)));
-      for (const r of results) if (r.status !== 'delivered') expect(r.code).toMatch(/\S/);
+      results.forEach((r, i) => {
+        const kind = kinds[i]!;
+        if (r.status === 'delivered' || kind === 'valid') return;
+        expect(isErrorCode(r.code), `code ${r.code} is an idrelay error code`).toBe(true);
+        expect(r.reason, `the provider's reason for a ${kind} device`).toMatch(options.providerReasons[kind]);
+      });
       expect(await h.received(targets[1]!)).toHaveLength(1);
       expect(await h.received(targets[2]!)).toEqual([]);
     });

@@ -1,4 +1,4 @@
-import type { DeliveryResult } from '@idrelay/core';
+import type { DeliveryResult, ErrorCode } from '@idrelay/core';
 
 /** What APNs answered for one request, reduced to what decides the outcome. */
 export interface ApnsResponse {
@@ -14,23 +14,28 @@ export interface ApnsResponse {
 }
 
 /**
- * Turns an APNs response into a {@link DeliveryResult}:
+ * Turns an APNs response into a {@link DeliveryResult}. `code` is always an idrelay error code (one `switch` covers
+ * every transport); APNs' own reason travels verbatim in `reason`:
  *
  * | APNs | result | code |
  * |---|---|---|
  * | 200 | `delivered` (`providerMessageId` = `apns-id`) | |
  * | 410 `Unregistered` | `invalid-token` | `ERR_APNS_UNREGISTERED` |
  * | 400 `BadDeviceToken`, `DeviceTokenNotForTopic` | `invalid-token` | `ERR_APNS_BAD_DEVICE_TOKEN` |
- * | 429, 5xx | `retry-after` (`retryAfterMs` from `Retry-After`) | the APNs reason, e.g. `TooManyRequests` |
- * | anything else | `rejected` | the APNs reason, e.g. `BadTopic`, `InvalidProviderToken` |
+ * | 429 `TooManyRequests`, `TooManyProviderTokenUpdates` | `retry-after` (`retryAfterMs` from `Retry-After`) | `ERR_APNS_RATE_LIMITED` |
+ * | 500, 503 (`InternalServerError`, `ServiceUnavailable`, `Shutdown`) | `retry-after` | `ERR_APNS_SERVICE_UNAVAILABLE` |
+ * | 403 (`InvalidProviderToken`, `ExpiredProviderToken`, …) | `rejected` | `ERR_APNS_PROVIDER_TOKEN` |
+ * | 413 `PayloadTooLarge` | `rejected` | `ERR_APNS_PAYLOAD_TOO_LARGE` |
+ * | 400 `BadCollapseId` | `rejected` | `ERR_APNS_BAD_COLLAPSE_ID` |
+ * | anything else (`BadTopic`, `TopicDisallowed`, …) | `rejected` | `ERR_APNS_REJECTED` |
  *
  * `403 ExpiredProviderToken` is handled before this (refresh and one retry); if it remains, it is `rejected`.
  *
  * @see https://developer.apple.com/documentation/usernotifications/handling-error-responses-from-apns
  * @example
  * ```ts
- * mapApnsResponse('ipad-1', { status: 410, reason: 'Unregistered', timestamp: 1_700_000_000_000 });
- * // → { deviceId: 'ipad-1', status: 'invalid-token', code: 'ERR_APNS_UNREGISTERED', reason: 'Unregistered …' }
+ * mapApnsResponse('ipad-1', { status: 429, reason: 'TooManyRequests', retryAfterMs: 5000 });
+ * // → { deviceId: 'ipad-1', status: 'retry-after', code: 'ERR_APNS_RATE_LIMITED', reason: 'TooManyRequests', retryAfterMs: 5000 }
  * ```
  */
 export function mapApnsResponse(deviceId: string, response: ApnsResponse): DeliveryResult {
@@ -41,24 +46,24 @@ export function mapApnsResponse(deviceId: string, response: ApnsResponse): Deliv
       : { deviceId, status: 'delivered', providerMessageId: response.apnsId };
   }
   const reason = response.reason ?? statusReason(status);
-  if (status === 410) {
-    const since = response.timestamp === undefined ? '' : ` since ${new Date(response.timestamp).toISOString()}`;
-    return { deviceId, status: 'invalid-token', code: 'ERR_APNS_UNREGISTERED', reason: `${reason}${since}` };
-  }
+  if (status === 410) return { deviceId, status: 'invalid-token', code: 'ERR_APNS_UNREGISTERED', reason };
   if (status === 400 && (reason === 'BadDeviceToken' || reason === 'DeviceTokenNotForTopic')) {
     return { deviceId, status: 'invalid-token', code: 'ERR_APNS_BAD_DEVICE_TOKEN', reason };
   }
   if (isRetryable(status)) {
-    const result: DeliveryResult = {
-      deviceId,
-      status: 'retry-after',
-      code: reason,
-      reason: `APNs ${status} ${reason}`,
-    };
-    if (response.retryAfterMs !== undefined) result.retryAfterMs = response.retryAfterMs;
-    return result;
+    const code = status === 429 ? 'ERR_APNS_RATE_LIMITED' : 'ERR_APNS_SERVICE_UNAVAILABLE';
+    return response.retryAfterMs === undefined
+      ? { deviceId, status: 'retry-after', code, reason }
+      : { deviceId, status: 'retry-after', code, reason, retryAfterMs: response.retryAfterMs };
   }
-  return { deviceId, status: 'rejected', code: reason, reason: `APNs ${status} ${reason}` };
+  return { deviceId, status: 'rejected', code: rejectionCode(status, reason), reason };
+}
+
+function rejectionCode(status: number, reason: string): ErrorCode {
+  if (status === 403) return 'ERR_APNS_PROVIDER_TOKEN';
+  if (status === 413) return 'ERR_APNS_PAYLOAD_TOO_LARGE';
+  if (reason === 'BadCollapseId') return 'ERR_APNS_BAD_COLLAPSE_ID';
+  return 'ERR_APNS_REJECTED';
 }
 
 /**
