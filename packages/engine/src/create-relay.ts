@@ -22,7 +22,7 @@ import type { RetryPolicy } from './dispatch/backoff.js';
 import { afterSettle, createDeliveryHandler, retryOrDead } from './dispatch/deliver-batch.js';
 import { createOutboxQueue } from './dispatch/outbox-queue.js';
 import { createReceipts } from './dispatch/receipts.js';
-import { createWake, globalScheduler, type Scheduler } from './dispatch/scheduler.js';
+import { createTimeSlice, createWake, globalScheduler, type Scheduler } from './dispatch/scheduler.js';
 import { createIngest, type IngestResult } from './ingest/ingest-event.js';
 import { createConsumerRegistry } from './outgoing/consumers.js';
 import { createListeners, type RelayListener } from './outgoing/listeners.js';
@@ -201,6 +201,8 @@ export function createRelay(options: RelayOptions): Relay {
     now,
     ...(options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {}),
   };
+  // One slice for the whole relay: bulk planning, dispatch and write-backs move to a new turn every busy millisecond.
+  const slice = createTimeSlice();
   const listeners = createListeners(logger);
   const consumers = createConsumerRegistry(options.writeBacks ?? []);
   const outgoingPump = createOutgoingPump({
@@ -211,6 +213,7 @@ export function createRelay(options: RelayOptions): Relay {
     scheduler,
     logger,
     random,
+    slice,
     ...(options.writeBackRetry ? { retry: options.writeBackRetry } : {}),
   });
   const receipts = createReceipts({ audit: store.audit, listeners, consumers, source, now });
@@ -219,6 +222,7 @@ export function createRelay(options: RelayOptions): Relay {
     clock,
     scheduler,
     logger,
+    slice,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     ...(options.expressPriority !== undefined ? { expressPriority: options.expressPriority } : {}),
@@ -240,6 +244,8 @@ export function createRelay(options: RelayOptions): Relay {
         receipts: new Map(),
       };
     }
+    // Bulk batches settle in a turn of their own, so an express batch or an ingest never queues behind them.
+    if (ctx.priority !== 'high') await slice();
     const { stale } = await store.outbox.settle(handled.outcomes);
     if (stale.length > 0) {
       // Fencing at work: another worker owns these rows now (our lease ran out); its outcome stands.
@@ -280,6 +286,7 @@ export function createRelay(options: RelayOptions): Relay {
     pageSize: options.pageSize ?? 500,
     logger,
     notify,
+    slice,
     collectDigest: digests.collect,
   });
   const ingest = createIngest({
@@ -300,6 +307,7 @@ export function createRelay(options: RelayOptions): Relay {
           clock,
           scheduler,
           logger,
+          slice,
           policy: options.retention ?? {},
         });
   const inFlight = new Set<Promise<unknown>>();
@@ -348,7 +356,10 @@ export function createRelay(options: RelayOptions): Relay {
         sweep.arm(now() + sweepMs);
         return { replanned };
       }),
-    ingest: (input) => guard(() => ingest.ingest(input)),
+    ingest: (input) => {
+      slice.urgent();
+      return guard(() => ingest.ingest(input));
+    },
     preview: createPreview({
       context,
       events: store.events,

@@ -42,6 +42,13 @@ export interface SqliteStoreOptions {
    */
   synchronous?: 'normal' | 'full';
   /**
+   * WAL pages written before SQLite checkpoints them into the database file, on the committing call. A checkpoint
+   * blocks the event loop for as long as it copies, so fewer pages mean shorter, more frequent stalls: at 128
+   * (~512 KB) a commit during a 200,000-delivery fan-out stalls at most ~5 ms instead of 15–25 ms at SQLite's
+   * default of 1,000, for a few per cent of throughput. Default 128.
+   */
+  checkpointPages?: number;
+  /**
    * How long opening waits for the current owner to let go before failing with `ERR_STORE_LOCKED` (ms): useful
    * when a restarted service may start before the old process has exited. The wait blocks the event loop.
    * Default 0: fail at once.
@@ -96,6 +103,9 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
   try {
     if (!memory) takeOwnership(db, name, Math.max(0, Math.trunc(options.lockTimeoutMs ?? 0)));
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    const pages = options.checkpointPages ?? 128;
+    if (!Number.isSafeInteger(pages) || pages < 1) throw new TypeError('checkpointPages: expected a positive integer');
+    db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
     if (options.migrate === false) assertNotNewer(context, name);
     else migrate(context, name);
   } catch (error) {

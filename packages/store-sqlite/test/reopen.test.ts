@@ -107,3 +107,21 @@ describe('a file that is not an idrelay store', () => {
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });
+
+describe('checkpointPages bounds the write-ahead log', () => {
+  it('keeps the WAL near the configured size across many commits, and refuses a nonsense value', async () => {
+    const file = join(dir, 'checkpoint', 'relay.db');
+    const store = await createSqliteStore({ path: file, clock: { now: () => T0 }, checkpointPages: 16 });
+    for (let n = 0; n < 400; n++) await store.devices.upsert(device(n));
+    for (let n = 0; n < 400; n += 50) {
+      await store.outbox.enqueue(Array.from({ length: 50 }, (_, i) => delivery(n + i)));
+    }
+    // 16 pages of 4 KB: every commit past them checkpoints, so the log is reused instead of growing.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(256 * 1024);
+    expect((await store.outbox.counts()).pending).toBe(400);
+    await store.close();
+    await expect(createSqliteStore({ path: join(dir, 'bad.db'), checkpointPages: 0 })).rejects.toThrow(
+      /checkpointPages/,
+    );
+  });
+});

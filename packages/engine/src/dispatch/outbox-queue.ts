@@ -8,7 +8,7 @@ import type {
   Queue,
   QueueStartOptions,
 } from '@idrelay/core';
-import { createWake, type Scheduler } from './scheduler.js';
+import { createTimeSlice, createWake, type Scheduler, type TimeSlice } from './scheduler.js';
 
 /** Options of {@link createOutboxQueue}. */
 export interface OutboxQueueOptions {
@@ -31,6 +31,8 @@ export interface OutboxQueueOptions {
   expressConcurrency?: number;
   /** Deliveries per express batch. Default 50. */
   expressBatchSize?: number;
+  /** Yields the event loop between claims once dispatch has run long; default a slice of its own. */
+  slice?: TimeSlice;
 }
 
 /** The in-process queue, with hooks to drive it step by step in tests. */
@@ -69,6 +71,7 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
   const expressPriority = options.expressPriority ?? 50;
   const expressConcurrency = options.expressConcurrency ?? 2;
   const expressBatchSize = options.expressBatchSize ?? 50;
+  const slice = options.slice ?? createTimeSlice();
   // Sends stop this long before the lease ends, so their outcomes settle while the claim still holds.
   const margin = Math.min(2_000, Math.floor(leaseMs / 10));
   const inFlight = new Set<Promise<void>>();
@@ -80,6 +83,8 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
   let again = false;
   // Set by an express notify and by every timed wake; cleared when the express lanes found nothing due.
   let expressHint = true;
+  let expressRunning = false;
+  let expressAgain = false;
   const wake = createWake(options.scheduler, options.clock, () => {
     expressHint = true;
     void pump();
@@ -164,6 +169,11 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
     const slot = `${platform}:${lane}`;
     const size = lane === 'express' ? expressBatchSize : start!.batchSize;
     while (running && (active.get(slot) ?? 0) < limit) {
+      if (lane === 'bulk') {
+        await slice();
+        // A verification that arrived while this lane drains a fan-out goes first, not after the whole backlog.
+        if (expressHint) await runExpress();
+      }
       const batch = await options.outbox.claim({
         limit: size,
         now: options.clock.now(),
@@ -178,16 +188,44 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
     return (active.get(slot) ?? 0) >= limit;
   }
 
+  /** Fills the express lanes of every platform; keeps the hint while one is saturated (more may be due). */
+  async function fillExpress(): Promise<void> {
+    expressHint = false;
+    let saturated = false;
+    for (const platform of Object.keys(start!.concurrency) as Platform[]) {
+      if (await fill(platform, 'express', expressConcurrency)) saturated = true;
+    }
+    if (saturated) expressHint = true;
+  }
+
+  /**
+   * Runs the express lanes now, on their own: an urgent notify does not wait for the bulk pump to come round (it
+   * may be deep in a fan-out's claims). One run at a time; a notify during a run asks for another.
+   */
+  async function runExpress(): Promise<void> {
+    if (expressRunning) {
+      expressAgain = true;
+      return;
+    }
+    expressRunning = true;
+    try {
+      do {
+        expressAgain = false;
+        await fillExpress();
+      } while (expressAgain && running);
+    } catch (error) {
+      options.logger.error({ err: error }, 'claiming express deliveries failed; the next pump tries again');
+      expressHint = true;
+    } finally {
+      expressRunning = false;
+    }
+  }
+
   async function pumpOnce(): Promise<void> {
     if (!running || !handler || !start) return;
     let saturated = false;
     const platforms = Object.entries(start.concurrency) as [Platform, number][];
-    if (expressHint) {
-      expressHint = false;
-      for (const [platform] of platforms) {
-        if (await fill(platform, 'express', expressConcurrency)) expressHint = true;
-      }
-    }
+    if (expressHint) await runExpress();
     for (const [platform, limit] of platforms) {
       if (await fill(platform, 'bulk', limit)) saturated = true;
     }
@@ -208,6 +246,7 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
         do {
           again = false;
           await pumpOnce();
+          if (again) await slice();
         } while (again && running);
       } catch (error) {
         options.logger.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
@@ -223,8 +262,16 @@ export function createOutboxQueue(options: OutboxQueueOptions): OutboxQueue {
     name: 'in-process',
     notify(dueAt, priority = 0) {
       if (!running) return;
-      if (priority >= expressPriority) expressHint = true;
-      if (dueAt <= options.clock.now()) void pump();
+      const due = dueAt <= options.clock.now();
+      if (priority >= expressPriority) {
+        expressHint = true;
+        if (due && start) {
+          slice.urgent();
+          void runExpress();
+          return;
+        }
+      }
+      if (due) void pump();
       else wake.arm(dueAt);
     },
     start(run, startOptions) {

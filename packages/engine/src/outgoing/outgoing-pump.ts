@@ -9,7 +9,7 @@ import type {
   WriteBackResult,
 } from '@idrelay/core';
 import { type RetryPolicy, retryDelay } from '../dispatch/backoff.js';
-import { createWake, type Scheduler } from '../dispatch/scheduler.js';
+import { createTimeSlice, createWake, type Scheduler } from '../dispatch/scheduler.js';
 import type { ConsumerRegistry } from './consumers.js';
 
 /** Options of {@link createOutgoingPump}. */
@@ -29,8 +29,11 @@ export interface OutgoingPumpOptions {
   batchSize?: number;
   /** Longest sleep between polls (entries other processes appended), ms. Default 5 s. */
   pollMs?: number;
+  /** Yields the event loop between rounds once the pump has run long. */
+  slice?: () => Promise<void>;
 }
 
+const noSlice = async () => {};
 const failure = (code: string, reason: string) => ({ code, reason: reason.slice(0, 1_000) });
 
 /**
@@ -157,6 +160,7 @@ export function createOutgoingPump(options: OutgoingPumpOptions) {
         current = runOnce();
         const handled = await current;
         if (handled > 0) again = true;
+        if (again) await (options.slice ?? noSlice)();
       } while (again && running);
     } finally {
       current = undefined;

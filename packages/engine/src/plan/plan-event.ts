@@ -82,6 +82,8 @@ export interface PlannerOptions {
   logger: Logger;
   /** Called after each page is enqueued, with its earliest due time and priority, so dispatch starts during fan-out. */
   notify(dueAt: number, priority: number): void;
+  /** Gives the event loop a turn between pages of a fan-out, and lets urgent work go first (see `createTimeSlice`). */
+  slice?: () => Promise<void>;
   collectDigest: DigestCollector;
 }
 
@@ -173,7 +175,11 @@ export function createPlanner(options: PlannerOptions) {
     let writing: Promise<void> | undefined;
     let finished = false;
     try {
+      let pageCount = 0;
       for await (const page of pages) {
+        // Past the first page this is a fan-out, not a quick notification: its steps take turns with other work.
+        const fanning = pageCount++ > 0;
+        if (fanning) await options.slice?.();
         planned.recipients += page.length;
         const found = await fanOut(page);
         const rows = toDeliveries(plan, found.verdicts, context.now());
@@ -184,9 +190,13 @@ export function createPlanner(options: PlannerOptions) {
         for (const failure of found.failures) if (failures.length < LISTED_FAILURES) failures.push(failure);
         await writing;
         writing = undefined;
+        if (fanning) await options.slice?.();
         if (rows.deliveries.length > 0) {
           planned.deliveries += rows.deliveries.length;
           writing = options.outbox.enqueue(rows.deliveries).then(() => options.notify(rows.earliest, plan.priority));
+          // Observed now, rethrown at the next `await writing`: a write that fails while the next page is being
+          // fetched must not surface as an unhandled rejection.
+          writing.catch(() => undefined);
         }
       }
       await writing;
@@ -199,6 +209,7 @@ export function createPlanner(options: PlannerOptions) {
   }
 
   return {
+    /** Plans `event` under its event key. */
     async plan(key: string, event: IdentityEvent): Promise<PlanResult> {
       const { intents, trail } = await evaluateRules(
         options.rules,

@@ -1,5 +1,7 @@
 import type { AuditStore, Clock, Logger, RetentionCounts, RetentionCutoffs, RetentionStore } from '@idrelay/core';
-import { createWake, type Scheduler } from '../dispatch/scheduler.js';
+import { createTimeSlice, createWake, type Scheduler } from '../dispatch/scheduler.js';
+
+const yieldTurn = createTimeSlice(0);
 
 const DAY = 86_400_000;
 
@@ -69,6 +71,8 @@ export function createRetention(options: {
   scheduler: Scheduler;
   logger: Logger;
   policy: RetentionPolicy;
+  /** Gives the event loop a turn between rounds. */
+  slice?: () => Promise<void>;
 }) {
   const policy = { ...DEFAULT_RETENTION, ...options.policy };
   let running = false;
@@ -100,7 +104,7 @@ export function createRetention(options: {
       add(total, counts);
       if (Object.values(counts).every((n) => n === 0)) break;
       // Let deliveries and ingests run between rounds.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await (options.slice ?? yieldTurn)();
       if (!running && current !== undefined) break;
     }
     if (Object.values(total).some((n) => n > 0)) {
