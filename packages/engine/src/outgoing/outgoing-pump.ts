@@ -9,7 +9,7 @@ import type {
   WriteBackResult,
 } from '@idrelay/core';
 import { type RetryPolicy, retryDelay } from '../dispatch/backoff.js';
-import { createTimeSlice, createWake, type Scheduler } from '../dispatch/scheduler.js';
+import { createWake, type Scheduler } from '../dispatch/scheduler.js';
 import type { ConsumerRegistry } from './consumers.js';
 
 /** Options of {@link createOutgoingPump}. */
