@@ -80,6 +80,15 @@ export { type Clock, type Logger, silentLogger, systemClock } from './ports/runt
 export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';
 export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
+export type {
+  DirectoryPage,
+  DirectoryStore,
+  GroupEdge,
+  GroupMembers,
+  ResourceApprovers,
+  StoredGroup,
+  StoredUser,
+} from './ports/store/directory.js';
 export type { DigestStore } from './ports/store/digests.js';
 export type {
   EventStatus,

@@ -63,6 +63,10 @@ export const ERROR_CODES = {
   ERR_STORE_UNAVAILABLE: 'The database could not be reached.',
   ERR_STORE_STALE_CLAIM:
     "A claim's lease ended and another worker holds the record now: the late outcome was not applied (fencing).",
+  ERR_DIRECTORY_NOT_FOUND: 'A directory write named a user or group that does not exist; nothing was changed.',
+  ERR_DIRECTORY_CONFLICT:
+    'A directory write would give a subject identifier to a second user; nothing was changed (`details.subject`).',
+  ERR_DIRECTORY_INVALID: 'A user or group written to the directory is malformed; `details.issues` lists each problem.',
   ERR_STORE_QUERY: 'A database statement failed (constraint, disk full, I/O); `cause` holds the driver error.',
 
   // engine

@@ -1,6 +1,7 @@
 import type { ActionTokenStore } from './action-tokens.js';
 import type { AuditStore } from './audit-store.js';
 import type { DeviceStore } from './devices.js';
+import type { DirectoryStore } from './directory.js';
 import type { DigestStore } from './digests.js';
 import type { EventStore } from './events.js';
 import type { FlowStore } from './flows.js';
@@ -21,6 +22,8 @@ export interface Store {
   readonly name: string;
   readonly events: EventStore;
   readonly devices: DeviceStore;
+  /** Users, groups, memberships and resource approvers (`createStoreDirectory()` in the engine reads them). */
+  readonly directory: DirectoryStore;
   readonly preferences: PreferenceStore;
   readonly outbox: OutboxStore;
   readonly outgoing: OutgoingStore;
