@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { bindAudience, fillText } from './audience/bind-audience.js';
+export { bindAudience } from './audience/bind-audience.js';
 export { type AudiencePageOptions, attributesMatch, audiencePages } from './audience/resolve-audience.js';
 export { createRelay, type Relay, type RelayOptions } from './create-relay.js';
 export {
@@ -36,6 +36,7 @@ export type {
   RelayPreview,
 } from './preview/preview-event.js';
 export { defaultTemplates } from './render/default-templates.js';
+export { fillText } from './render/fill-text.js';
 export { type RenderOptions, renderMessage } from './render/render-message.js';
 export { redactSecrets } from './render/secrets.js';
 export {
@@ -50,7 +51,7 @@ export {
   localeChain,
   type TemplateRegistry,
 } from './render/template-registry.js';
-export { type Condition, readPath, testCondition } from './rules/conditions.js';
+export { type Condition, testCondition } from './rules/conditions.js';
 export { type DefaultRulesOptions, defaultRules } from './rules/default-rules.js';
 export { evaluateRules, type RuleEvaluation, type RuleTrailEntry } from './rules/evaluate-rules.js';
 export {
@@ -65,4 +66,5 @@ export {
   type Rule,
   type RuleContext,
 } from './rules/rule.js';
+export { readPath } from './shared/read-path.js';
 export { DEFAULT_RETENTION, type RetentionPolicy } from './timers/retention.js';

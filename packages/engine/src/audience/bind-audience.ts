@@ -1,6 +1,6 @@
 import { type AudienceSpec, AudienceSpecSchema } from '@idrelay/core';
-import { readPath } from '../rules/conditions.js';
 import type { AudienceTemplate } from '../rules/rule.js';
+import { readPath } from '../shared/read-path.js';
 
 /** Why an audience template could not be bound to an event. */
 export interface UnboundAudience {
@@ -42,20 +42,4 @@ export function bindAudience(template: AudienceTemplate, event: unknown): Audien
   const parsed = AudienceSpecSchema.safeParse(bound);
   if (!parsed.success) return { missing: `a valid audience (${parsed.error.issues[0]?.message ?? 'malformed'})` };
   return parsed.data;
-}
-
-/**
- * Fills `{{path}}` references in a short string (collapse ids, digest keys) from the event; absent values become
- * empty strings.
- *
- * @example
- * ```ts
- * fillText('access:{{data.requestId}}', event); // 'access:req-7'
- * ```
- */
-export function fillText(text: string, context: unknown): string {
-  return text.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_match, path: string) => {
-    const value = readPath(context, path);
-    return value === undefined || value === null ? '' : String(value);
-  });
 }

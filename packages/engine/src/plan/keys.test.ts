@@ -1,6 +1,7 @@
 import { eventKey } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
-import { bindAudience, fillText } from '../audience/bind-audience.js';
+import { bindAudience } from '../audience/bind-audience.js';
+import { fillText } from '../render/fill-text.js';
 import { notificationId } from './keys.js';
 
 describe('keys', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type IdentityEvent, secretPaths } from '@idrelay/core';
-import { readPath } from '../rules/conditions.js';
+import { readPath } from '../shared/read-path.js';
 
 /**
  * The event as templates and rule fills may see it: a copy with every secret field of its type removed (the

@@ -1,5 +1,5 @@
 import { IdrelayError, type PushAction, type PushMessage } from '@idrelay/core';
-import { readPath } from '../rules/conditions.js';
+import { readPath } from '../shared/read-path.js';
 import { readsSecret } from './secrets.js';
 
 /** A value a template may interpolate, read from the render context by path. */

@@ -3,6 +3,8 @@
  * live in configuration files.
  */
 
+import { readPath } from '../shared/read-path.js';
+
 /**
  * One predicate on a dotted path. Paths start at the event (`data.privileged`, `type`, `source`) or at the
  * directory user the event concerns (`user.attributes.department`). Several keys in one condition must all hold.
@@ -25,23 +27,6 @@ export interface Condition {
   matches?: string;
   /** Inverts the result. */
   not?: boolean;
-}
-
-/**
- * Reads a dotted path (`data.resource.id`) from a value; `undefined` when any step is missing.
- *
- * @example
- * ```ts
- * readPath({ data: { resource: { id: 'r-1' } } }, 'data.resource.id'); // 'r-1'
- * ```
- */
-export function readPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const step of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[step];
-  }
-  return current;
 }
 
 function anyOf(value: unknown, test: (item: unknown) => boolean): boolean {

@@ -1,7 +1,9 @@
 import { type DirectoryUser, type IdentityEvent, IdrelayError } from '@idrelay/core';
-import { bindAudience, fillText } from '../audience/bind-audience.js';
+import { bindAudience } from '../audience/bind-audience.js';
+import { fillText } from '../render/fill-text.js';
 import { redactSecrets, secretValues, withoutSecrets } from '../render/secrets.js';
-import { readPath, testCondition } from './conditions.js';
+import { readPath } from '../shared/read-path.js';
+import { testCondition } from './conditions.js';
 import {
   type CodeRuleResult,
   type IntentSpec,
