@@ -80,6 +80,7 @@ export { type Clock, type Logger, silentLogger, systemClock } from './ports/runt
 export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';
 export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
+export type { DigestStore } from './ports/store/digests.js';
 export type {
   DirectoryPage,
   DirectoryStore,
@@ -89,7 +90,6 @@ export type {
   StoredGroup,
   StoredUser,
 } from './ports/store/directory.js';
-export type { DigestStore } from './ports/store/digests.js';
 export type {
   EventStatus,
   EventStore,
@@ -121,6 +121,9 @@ export type { Store } from './ports/store/store.js';
 export type { ClaimedTimer, TimerRecord, TimerStore } from './ports/store/timers.js';
 export type { PushRequest, SendOptions, Transport } from './ports/transport.js';
 export type { WriteBack, WriteBackResult } from './ports/write-back.js';
+export { type BackoffPolicy, backoffDelay } from './retry/backoff.js';
+export { MAX_RETRY_AFTER_MS, type ParseRetryAfterOptions, parseRetryAfter } from './retry/retry-after.js';
+export { type SleepOptions, sleep, type Timers } from './retry/sleep.js';
 export {
   normaliseSubject,
   type SubjectMatchOptions,

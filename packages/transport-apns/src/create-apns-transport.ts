@@ -1,6 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { DeliveryResult, DeviceTarget, PushMessage, PushRequest, SendOptions, Transport } from '@idrelay/core';
-import { IdrelayError, isIdrelayError, silentLogger, systemClock } from '@idrelay/core';
+import {
+  backoffDelay,
+  IdrelayError,
+  isIdrelayError,
+  parseRetryAfter,
+  silentLogger,
+  sleep,
+  systemClock,
+} from '@idrelay/core';
 import { createProviderTokenSource } from './auth/provider-token.js';
 import { post } from './connection/post.js';
 import { createSessionPool, type SessionPool } from './connection/session-pool.js';
@@ -8,7 +16,6 @@ import { APNS_HOSTS, type ApnsEnvironment, type ApnsTransportOptions } from './o
 import { apnsExpiration, type EncodedApnsMessage, encodeApnsMessage, HEADER_SAFE } from './payload/encode-message.js';
 import { hasExpired, lifetimeSeconds } from './payload/lifetime.js';
 import { mapApnsResponse } from './results/map-response.js';
-import { backoffDelay, parseRetryAfter, sleep } from './retry/retry.js';
 
 type ApnsDevice = Extract<DeviceTarget, { platform: 'apns' }>;
 
@@ -184,7 +191,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
       }
 
       const asked = result.retryAfterMs;
-      const delay = backoffDelay(attempt, backoff, random, asked);
+      const delay = Math.max(backoffDelay(attempt, backoff, random), asked ?? 0);
       if (
         attempt >= retry.attempts ||
         closed ||
@@ -194,7 +201,7 @@ export function createApnsTransport(options: ApnsTransportOptions): Transport {
         return result;
       }
       logger.debug({ deviceId, attempt, delayMs: delay, code: result.code }, 'apns: retrying');
-      if (!(await sleep(delay, signal))) {
+      if (!(await sleep(delay, { signal }))) {
         return {
           deviceId,
           status: 'retry-after',

@@ -28,4 +28,3 @@ export {
   payloadLimit,
 } from './payload/encode-message.js';
 export { type ApnsResponse, mapApnsResponse } from './results/map-response.js';
-export { parseRetryAfter } from './retry/retry.js';

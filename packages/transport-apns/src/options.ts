@@ -23,8 +23,8 @@ export interface ApnsRetryOptions {
   /** Attempts per device including the first; default 3. 1 disables retries. */
   attempts?: number;
   /**
-   * First backoff step; default 250 ms. Retry n waits between half and all of min(maxDelayMs, baseDelayMs × 2ⁿ⁻¹)
-   * (equal jitter), and never less than the service's `Retry-After`.
+   * Ceiling of the first backoff; default 250 ms. Retry n waits a random time below min(maxDelayMs, baseDelayMs ×
+   * 2ⁿ⁻¹) (full jitter, core's `backoffDelay`), and never less than the service's `Retry-After`.
    */
   baseDelayMs?: number;
   /** Longest single wait; default 5000 ms. A `Retry-After` longer than this ends the retries for that device. */

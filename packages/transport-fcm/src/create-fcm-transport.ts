@@ -10,6 +10,7 @@ import {
   type PushRequest,
   type SendOptions,
   silentLogger,
+  sleep,
   systemClock,
   type Transport,
 } from '@idrelay/core';
@@ -19,7 +20,6 @@ import { buildTemplate, type FcmMessageTemplate } from './build-message.js';
 import { type FcmServiceAccount, loadServiceAccount } from './credentials.js';
 import { type DeliverContext, deliverBatch, expired, type PendingRequest, runLimited } from './deliver.js';
 import { hasExpired } from './lifetime.js';
-import { sleep } from './retry/retry.js';
 import { type FcmRetryOptions, retryPolicy } from './retry-policy.js';
 import { disableSdkRetries } from './sdk-retries.js';
 
@@ -69,7 +69,7 @@ export interface FcmTransportOptions {
   clock?: Clock;
   /**
    * Waits between retries; inject a fake in tests. Resolves once `ms` have passed; when `signal` aborts it resolves
-   * `false` (or rejects). Default: the shared abortable `sleep`.
+   * `false` (or rejects). Default: core's abortable `sleep`.
    */
   sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>;
   /** Jitter source in [0, 1); default `Math.random`. */
@@ -195,7 +195,7 @@ export function createFcmTransport(options: FcmTransportOptions): Transport {
       policy,
       now,
       random: options.random ?? Math.random,
-      sleep: options.sleep ?? sleep,
+      sleep: options.sleep ?? ((ms, signal) => sleep(ms, { signal })),
       logger,
       timeoutMs,
       signal,

@@ -1,4 +1,5 @@
 import type { DeliveryResult, DeviceTarget, ErrorCode, Logger } from '@idrelay/core';
+import { backoffDelay } from '@idrelay/core';
 import type { BatchResponse, Message, Messaging } from 'firebase-admin/messaging';
 import {
   type Base,
@@ -10,7 +11,6 @@ import {
 } from './build-message.js';
 import { hasExpired, lifetimeSeconds } from './lifetime.js';
 import { mapFcmError } from './map-error.js';
-import { backoffDelay } from './retry/retry.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** One request waiting for an answer; `index` is its place in the caller's requests. */
@@ -178,7 +178,7 @@ export async function deliverBatch(
     let retried = false;
     if (again.length > 0) {
       const retryAfterMs = Math.max(0, ...again.map((r) => r.retryAfterMs ?? 0));
-      const delay = backoffDelay(attempt, context.policy, context.random, retryAfterMs);
+      const delay = Math.max(backoffDelay(attempt, context.policy, context.random), retryAfterMs);
       context.logger.debug({ attempt, delay, messages: again.length, code: again[0]!.code }, 'fcm retry');
       retried = await context.sleep(delay, context.signal).then(
         (slept) => slept !== false && !context.signal.aborted,

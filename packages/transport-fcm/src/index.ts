@@ -8,5 +8,4 @@
 export { createFcmTransport, type FcmTransportOptions } from './create-fcm-transport.js';
 export type { FcmServiceAccount } from './credentials.js';
 export { type FcmFailure, mapFcmError } from './map-error.js';
-export { parseRetryAfter } from './retry/retry.js';
 export type { FcmRetryOptions } from './retry-policy.js';

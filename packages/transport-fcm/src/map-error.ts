@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@idrelay/core';
-import { parseRetryAfter } from './retry/retry.js';
+import { parseRetryAfter } from '@idrelay/core';
 
 /**
  * What one firebase-admin failure means for a delivery: `code` is an idrelay error code; `reason` is firebase-admin's

@@ -2,7 +2,7 @@
 export interface FcmRetryOptions {
   /** Sends per message including the first; 1 disables retrying. Default 3. */
   attempts?: number;
-  /** First backoff step; doubles each retry, with equal jitter (`backoffDelay`). Default 500 ms. */
+  /** Ceiling of the first backoff; doubles each retry, with full jitter (core's `backoffDelay`). Default 500 ms. */
   baseDelayMs?: number;
   /**
    * The longest wait spent in-process. A `Retry-After` above it ends the retries at once, and the result carries

@@ -108,8 +108,8 @@ describe('FCM transport over HTTP/1.1 (msw)', () => {
     const [result] = await transport.send(approval(), [device('tok-i')]);
     expect(result).toMatchObject({ status: 'retry-after', code: 'ERR_FCM_SERVICE_UNAVAILABLE' });
     expect(result).not.toHaveProperty('retryAfterMs');
-    // attempts 3, base 500 ms, equal jitter with random() = 0.5: 375, 750.
-    expect(clock.delays).toEqual([375, 750]);
+    // attempts 3, base 500 ms, full jitter with random() = 0.5: half of 500, then half of 1000.
+    expect(clock.delays).toEqual([250, 500]);
     expect(fcm.attempts('tok-i')).toBe(3);
   });
 

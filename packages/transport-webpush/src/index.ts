@@ -15,6 +15,5 @@ export {
 } from './encryption/encrypt.js';
 export type { WebPushTransportOptions } from './options.js';
 export { buildPayload, MAX_PLAINTEXT_BYTES, toTopic, type WebPushPayload } from './payload/build-payload.js';
-export { parseRetryAfter } from './retry/retry.js';
 export { generateVapidKeys, type ParsedVapidKeys, parseVapidKeys, type VapidKeys } from './vapid/vapid-keys.js';
 export { createVapidSigner, type VapidSigner, type VapidSignerOptions } from './vapid/vapid-signer.js';

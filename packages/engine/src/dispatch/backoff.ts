@@ -1,3 +1,5 @@
+import { backoffDelay } from '@idrelay/core';
+
 /**
  * Retry policy of deliveries.
  *
@@ -18,9 +20,9 @@ export interface RetryPolicy {
 }
 
 /**
- * The delay before the next attempt: the push service's Retry-After when it gave one (capped), otherwise
- * exponential backoff with full jitter — a uniform delay between 0 and `min(cap, base · 2^(attempt-1))`, which
- * spreads a 429 storm's retries instead of synchronising them.
+ * The delay before the next attempt: the push service's Retry-After when it gave one (capped), otherwise core's
+ * `backoffDelay` — full jitter, a uniform delay between 0 and `min(cap, base · 2^(attempt-1))`, which spreads a
+ * 429 storm's retries instead of synchronising them.
  *
  * @see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
  * @example
@@ -38,8 +40,9 @@ export function retryDelay(
   if (retryAfterMs !== undefined && retryAfterMs >= 0) {
     return Math.min(retryAfterMs, policy.maxRetryAfterMs ?? 3_600_000);
   }
-  const base = policy.baseMs ?? 1_000;
-  const cap = policy.capMs ?? 15 * 60_000;
-  const ceiling = Math.min(cap, base * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
-  return Math.floor(random() * ceiling);
+  return backoffDelay(
+    attempt,
+    { baseDelayMs: policy.baseMs ?? 1_000, maxDelayMs: policy.capMs ?? 15 * 60_000 },
+    random,
+  );
 }

@@ -1,5 +1,5 @@
 import type { DeliveryResult } from '@idrelay/core';
-import { parseRetryAfter } from '../retry/retry.js';
+import { parseRetryAfter } from '@idrelay/core';
 
 /**
  * Maps a push service's answer to a delivery result (RFC 8030 §5, §7; RFC 8292 §4.2 for 403):
