@@ -1,5 +1,6 @@
 import type { Clock, FlowRecord, Store } from '@idrelay/core';
 import { systemClock } from '@idrelay/core';
+import { createMemoryDirectoryStore } from './directory.js';
 import { createMemoryOutbox } from './outbox.js';
 import { createMemoryOutgoing } from './outgoing.js';
 import {
@@ -45,6 +46,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     name: state.name,
     events: guarded(state, createMemoryEvents(state)),
     devices: guarded(state, createMemoryDevices(state)),
+    directory: guarded(state, createMemoryDirectoryStore()),
     preferences: guarded(state, createMemoryPreferences(state)),
     outbox: guarded(state, createMemoryOutbox(state)),
     outgoing: guarded(state, createMemoryOutgoing(state)),

@@ -14,6 +14,10 @@ async function exerciseEveryPort(store: Store): Promise<void> {
     (await store.outbox.settle(mine.map((d) => ({ id: d.id, claimToken: d.claimToken!, status: 'delivered', at: T0 }))))
       .settled,
   ).toBe(1);
+  await store.directory.putUser({ id: 'migrated', attributes: { site: 'hq' }, updatedAt: T0 });
+  expect((await store.directory.usersByAttributes({ site: ['hq'] }, { limit: 10 })).map((u) => u.id)).toEqual([
+    'migrated',
+  ]);
   expect((await store.digests.add({ key: 'k', windowEndsAt: T0, item: {} })).opened).toBe(true);
   expect(await store.audit.append([{ at: T0, action: 'store.migrated', actor: 'contract' }])).toHaveLength(1);
   await store.timers.schedule({ id: 't', kind: 'k', dueAt: T0, payload: {} });

@@ -1,5 +1,6 @@
 import type { Store } from '@idrelay/core';
 import { describe } from 'vitest';
+import { describeDirectory } from './directory.js';
 import { describeEventsDevicesPreferences } from './events-devices-preferences.js';
 import type { StoreMigrationHooks } from './fixtures.js';
 import { useFreshStore } from './fixtures.js';
@@ -45,7 +46,12 @@ export interface StoreContractOptions {
 
 /**
  * The behaviour every idrelay {@link Store} must show, as one vitest suite: event dedupe by source and id,
- * unplanned and rejected events; devices with tokens that move between installs; preferences; the outbox
+ * unplanned and rejected events; devices with tokens that move between installs; preferences; the directory
+ * (users replaced whole with the record before, subject identifiers unique by canonical key, lookups by any
+ * subject key, keyset paging in code-point order that never repeats or skips, attribute filters that match every
+ * key and any value on active users only, reports, direct members of several groups, idempotent memberships that
+ * refuse unknown ids, nesting edges both ways with cycles, approvers, cascades on removal, ids with quotes, `%`,
+ * spaces and emoji, 10,000-id lookups); the outbox
  * (one delivery per notification and device, one message per variant, the device's current address at claim
  * time, claim order by priority then due time, an express lane by priority, leases that expire, concurrent
  * claims that never share a delivery, fenced settles and lease extensions, settle as delivered / retry / failed /
@@ -74,6 +80,7 @@ export function storeContract(options: StoreContractOptions): void {
   describe(`store contract: ${options.name}`, () => {
     const ctx = useFreshStore(options.create, options.cleanup, options.concurrency ?? 50);
     describeEventsDevicesPreferences(ctx);
+    describeDirectory(ctx);
     describeOutbox(ctx);
     describeOutboxModel(ctx);
     describeOutgoingAndRetention(ctx);

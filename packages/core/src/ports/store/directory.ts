@@ -56,10 +56,13 @@ export interface GroupEdge {
  *   row per value. Matching is exact (case-sensitive).
  * - Group nesting may contain cycles (directories do); the store keeps edges as given and the engine walks them.
  * - Unknown ids: `addMembers` on a missing group or with a missing user or group throws
- *   `ERR_DIRECTORY_NOT_FOUND` and changes nothing. A subject identifier already held by another user makes
- *   `putUser` throw `ERR_DIRECTORY_CONFLICT` and change nothing.
+ *   `ERR_DIRECTORY_NOT_FOUND` and changes nothing. A subject identifier already held by another user (compared by
+ *   canonical key) makes `putUser` throw `ERR_DIRECTORY_CONFLICT` with `details.subject` set to that key, and
+ *   change nothing.
  * - Removing a user removes their memberships and approver entries (other users' `managerId` stays: a
- *   dangling manager resolves to nobody). Removing a group removes its memberships in both directions.
+ *   dangling manager resolves to nobody). Removing a group removes its memberships in both directions and its
+ *   approver entries, so a group created later under the same id inherits nothing.
+ * - `active` absent and `active: true` are the same; a store may return either.
  */
 export interface DirectoryStore {
   /**
