@@ -4,7 +4,7 @@
  * normalised layout written as plain statements) and the store's own port calls, measured in the same run; and MFA
  * verification events at 200/s while such a fan-out drains, ingest → `transport.sendEach` latency.
  * Each phase (raw floor, engine, verification) runs in a fresh child process. Writes bench/results/fanout.json. `BENCH_USERS` scales the audience;
- * `BENCH_ONLY=sqlite,postgres,verification` picks phases.
+ * `BENCH_ONLY=sqlite,postgres,verification` picks phases; `BENCH_PROFILE=<file>` writes a CPU profile of the plan+enqueue phase.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

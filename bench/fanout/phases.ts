@@ -101,6 +101,20 @@ async function seedDevices(store: Store, users: { id: string }[]): Promise<void>
   }
 }
 
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 function rssSampler() {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
@@ -171,8 +185,11 @@ export async function fanout(driver: string): Promise<Record<string, number>> {
     },
     { source: '/bench' },
   );
+  // BENCH_PROFILE=<file> writes a CPU profile of the plan+enqueue phase alone (seeding left out).
+  const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
   t0 = performance.now();
   const plan = await relay.ingest(event);
+  await profile?.(process.env.BENCH_PROFILE!);
   const enqueue = plan.deliveries / ((performance.now() - t0) / 1000);
   if (plan.deliveries !== DEVICES) throw new Error(`planned ${plan.deliveries}, expected ${DEVICES}`);
   t0 = performance.now();
