@@ -6,6 +6,7 @@ import { createActionTokenStore } from './action-tokens.js';
 import { createAuditStore } from './audit.js';
 import { createDeviceStore } from './devices.js';
 import { createDigestStore } from './digests.js';
+import { createDirectoryStore } from './directory/directory.js';
 import { createContext, isBusyError, loadSqlite, type SqliteContext, wrapDriverError } from './driver.js';
 import { createEventStore } from './events.js';
 import { createFlowStore } from './flows.js';
@@ -103,6 +104,9 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
   try {
     if (!memory) takeOwnership(db, name, Math.max(0, Math.trunc(options.lockTimeoutMs ?? 0)));
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // The directory's memberships, subjects and attribute rows leave with their user or group (ON DELETE CASCADE).
+    // node:sqlite turns this on by default today; said here so the cascade never rests on a driver default.
+    db.exec('PRAGMA foreign_keys = ON');
     const pages = options.checkpointPages ?? 128;
     if (!Number.isSafeInteger(pages) || pages < 1) throw new TypeError('checkpointPages: expected a positive integer');
     db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
@@ -125,6 +129,7 @@ export function storeOn(context: SqliteContext, name: string): Store {
     name,
     events: createEventStore(context),
     devices: createDeviceStore(context),
+    directory: createDirectoryStore(context),
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),
     outgoing: createOutgoingStore(context),

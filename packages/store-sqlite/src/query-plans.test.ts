@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createContext, loadSqlite } from './driver.js';
+import { attributesQuery, groupsQuery, MERGED_VALUES } from './directory/audience-query.js';
+import { CHILD_EDGES, PARENT_EDGES } from './directory/groups.js';
+import { REPORTS_OF, USERS_BY_ID } from './directory/users.js';
+import { createContext, loadSqlite, type SqlValue } from './driver.js';
 import { migrate } from './migrations/migrate.js';
 import { DUE_AT_LEVEL, LIVE_PLATFORMS, NEXT_LEVEL } from './outbox/claim.js';
 import { INSERT_DELIVERIES } from './outbox/enqueue.js';
@@ -18,7 +21,7 @@ const context = createContext(new DatabaseSync(':memory:'), () => 0, 'plans');
 migrate(context, 'plans');
 afterAll(() => context.close());
 
-function plan(sql: string, ...params: (number | string)[]): string {
+function plan(sql: string, ...params: SqlValue[]): string {
   const rows = context.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
   return rows.map((row) => row.detail).join('\n');
 }
@@ -107,4 +110,71 @@ describe('retention query plans', () => {
       expectNoScanOrSort(detail);
     });
   }
+});
+
+describe('directory query plans', () => {
+  /** A plan that never reads `users` or an index of it whole: every access to it is a seek. */
+  const expectNoUserScan = (detail: string) => {
+    expect(detail).not.toMatch(/^SCAN (u|x|users|user_attributes|a|b|group_members)\b/m);
+    expect(detail).toContain('SEARCH u USING PRIMARY KEY (id=?)');
+  };
+
+  it('drives a filter by its key with the fewest values, checking the other keys by seeking', () => {
+    const { sql, params } = attributesQuery(
+      [
+        ['department', ['finance', 'it', 'legal']],
+        ['location', ['zurich']],
+      ],
+      'u-1',
+      500,
+    );
+    const detail = plan(sql, ...params);
+    expect(detail).toContain('SEARCH a USING PRIMARY KEY (name=? AND value=? AND user_id>?)');
+    expect(detail).toContain(
+      'SEARCH b EXISTS USING COVERING INDEX user_attributes_user (user_id=? AND name=? AND value=?)',
+    );
+    expect(detail).toContain('SEARCH x EXISTS USING PRIMARY KEY (id=?)');
+    expect(detail).not.toContain('TEMP B-TREE');
+    expectNoUserScan(detail);
+  });
+
+  it('merges the index ranges of several values in user-id order instead of sorting a page', () => {
+    const { sql, params } = attributesQuery(
+      [
+        ['role', ['approver', 'auditor']],
+        ['location', ['zurich', 'berlin', 'paris']],
+      ],
+      'u-1',
+      500,
+    );
+    const detail = plan(sql, ...params);
+    expect(detail).toContain('MERGE (UNION)');
+    expect(detail.match(/SEARCH a USING PRIMARY KEY \(name=\? AND value=\? AND user_id>\?\)/g)).toHaveLength(2);
+    expect(detail).not.toContain('TEMP B-TREE');
+    expectNoUserScan(detail);
+  });
+
+  it(`reads more than ${MERGED_VALUES} values through the index too, sorting only what matches`, () => {
+    const values = Array.from({ length: MERGED_VALUES + 1 }, (_, i) => `v-${i}`);
+    const { sql, params } = attributesQuery([['costCenter', values]], undefined, 500);
+    const detail = plan(sql, ...params);
+    expect(detail).toContain('SEARCH a USING PRIMARY KEY (name=? AND value=?)');
+    expectNoUserScan(detail);
+  });
+
+  it('reads group audiences, reports, lookups by id and nesting edges by seeking', () => {
+    const groups = groupsQuery(['g-1', 'g-2'], 'u-1', 500);
+    const detail = plan(groups.sql, ...groups.params);
+    expect(detail).toContain('MERGE (UNION)');
+    expect(detail).toContain('SEARCH a USING PRIMARY KEY (group_id=? AND user_id>?)');
+    expect(detail).not.toContain('TEMP B-TREE');
+    expectNoUserScan(detail);
+
+    expect(plan(`${REPORTS_OF} AND u.id > ?2 ORDER BY u.id LIMIT ?3`, 'm', 'u-1', 10)).toBe(
+      'SEARCH u USING INDEX users_manager (manager_id=? AND id>?)',
+    );
+    expectNoUserScan(plan(USERS_BY_ID, '[]'));
+    expect(plan(CHILD_EDGES, '[]')).toContain('SEARCH e USING PRIMARY KEY (parent_id=?)');
+    expect(plan(PARENT_EDGES, '[]')).toContain('SEARCH e USING COVERING INDEX group_nesting_child (child_id=?)');
+  });
 });

@@ -80,16 +80,27 @@ export function insertOldEvent(db: DatabaseSync, source: string, id: string, sta
 }
 
 /**
- * Opens `file` at schema version N-1 (released migrations never change, so they are that release's schema) and
- * hands the raw connection to `write`.
+ * Opens `file` at schema `version` (released migrations never change, so they are that release's schema) and hands
+ * the raw connection to `write`.
  */
-export function writeAtPreviousVersion(file: string, write: (db: DatabaseSync) => void): void {
+export function writeAtVersion(file: string, version: number, write: (db: DatabaseSync) => void): void {
   const { DatabaseSync } = loadSqlite();
   const db = new DatabaseSync(file);
   const context = createContext(db, () => 0, file);
   try {
-    migrate(context, file, SCHEMA_VERSION - 1);
+    migrate(context, file, version);
     write(db);
+  } finally {
+    context.close();
+  }
+}
+
+/** Brings `file` to schema `version` with the released migrations, as that release would have on open. */
+function migrateTo(file: string, version: number): void {
+  const { DatabaseSync } = loadSqlite();
+  const context = createContext(new DatabaseSync(file), () => 0, file);
+  try {
+    migrate(context, file, version);
   } finally {
     context.close();
   }
@@ -99,14 +110,15 @@ export function writeAtPreviousVersion(file: string, write: (db: DatabaseSync) =
 const OLD_SOURCE = 'https://iam.example.com/old#tenant-1';
 
 /**
- * Writes `file` as the previous release left it: one event whose source holds a `#` (so its key changes) and one
- * pending delivery to a registered device, in that release's layout.
+ * Writes `file` as the previous release (schema N-1) left it: one event whose source holds a `#` and one pending
+ * delivery to a registered device. They are written in the layout of schema 2 and carried forward by the released
+ * migrations, so the file holds what an upgraded installation holds.
  */
 export function writePreviousVersion(file: string): {
   eventKey: string;
   pendingDelivery: { deviceId: string; title: string };
 } {
-  writeAtPreviousVersion(file, (db) => {
+  writeAtVersion(file, 2, (db) => {
     insertOldEvent(db, OLD_SOURCE, 'e-1');
     insertOldDevice(db, 'device-old');
     insertOldDelivery(db, {
@@ -118,6 +130,7 @@ export function writePreviousVersion(file: string): {
       data: { actionToken: 'at-old' },
     });
   });
+  migrateTo(file, SCHEMA_VERSION - 1);
   return {
     eventKey: eventKey({ source: OLD_SOURCE, id: 'e-1' }),
     pendingDelivery: { deviceId: 'device-old', title: 'written by the previous release' },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { eventKey, type Store } from '@idrelay/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/index.js';
-import { insertOldDelivery, insertOldDevice, insertOldEvent, writeAtPreviousVersion } from './helpers.js';
+import { insertOldDelivery, insertOldDevice, insertOldEvent, writeAtVersion } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'idrelay-migrate-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,10 +16,10 @@ afterEach(async () => {
 const HASHED = 'https://iam.example.com/a#b';
 const PERCENT = '/pct%20x';
 
-/** A file of the previous schema: old-style event keys, a notification with two texts, a device that is gone. */
+/** A file of schema 2 (before the normalised outbox): old-style event keys, a notification with two texts, a device that is gone. */
 async function migratedStore(name: string): Promise<Store> {
   const file = join(dir, `${name}.db`);
-  writeAtPreviousVersion(file, (db) => {
+  writeAtVersion(file, 2, (db) => {
     insertOldEvent(db, HASHED, 'e-1', 'planned');
     insertOldEvent(db, '/plain', 'e-2');
     insertOldEvent(db, PERCENT, 'e-3');
@@ -67,7 +67,7 @@ async function migratedStore(name: string): Promise<Store> {
   return store;
 }
 
-describe('migrating the outbox of the previous release', () => {
+describe('migrating the outbox of schema 2', () => {
   it('re-keys events whose source holds # or % with the escaping eventKey(), and keeps the others', async () => {
     const store = await migratedStore('events');
     const hashed = eventKey({ source: HASHED, id: 'e-1' });

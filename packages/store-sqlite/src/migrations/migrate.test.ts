@@ -45,6 +45,13 @@ describe('schema migrations', () => {
         'timers',
         'audit',
         'digests',
+        'users',
+        'user_subjects',
+        'user_attributes',
+        'directory_groups',
+        'group_members',
+        'group_nesting',
+        'resource_approvers',
       ]),
     );
   });
