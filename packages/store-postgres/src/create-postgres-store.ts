@@ -6,6 +6,7 @@ import { createAuditStore } from './audit.js';
 import { assertSchemaName, createContext } from './context.js';
 import { createDeviceStore } from './devices.js';
 import { createDigestStore } from './digests.js';
+import { createDirectoryStore } from './directory/directory.js';
 import { createEventStore } from './events.js';
 import { createFlowStore } from './flows.js';
 import { assertNotNewer, migrate } from './migrations/migrate.js';
@@ -111,6 +112,7 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     timers: createTimerStore(context),
     digests: createDigestStore(context),
     audit: createAuditStore(context),
+    directory: createDirectoryStore(context),
     retention: createRetentionStore(context),
     migrate: () => migrate(context),
     close: () => context.close(),

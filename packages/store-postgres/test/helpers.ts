@@ -5,7 +5,7 @@ import { createContext } from '../src/context.js';
 import { createPostgresStore, type PostgresStoreOptions } from '../src/index.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from '../src/migrations/migrate.js';
 
-/** Writes an event as the previous release did (schema 2): the key is `source#id`, unescaped. */
+/** Writes an event as schema version 2 did: the key is `source#id`, unescaped. */
 export async function insertOldEvent(
   admin: Pool,
   schema: string,
@@ -31,7 +31,7 @@ export async function insertOldEvent(
   return key;
 }
 
-/** Registers an FCM device `deviceId` of `user-old` as the previous release did (token `token-<deviceId>`). */
+/** Registers an FCM device `deviceId` of `user-old` as schema version 2 did (token `token-<deviceId>`). */
 export async function insertOldDevice(admin: Pool, schema: string, deviceId: string): Promise<void> {
   await admin.query(
     `INSERT INTO "${schema}".devices (device_id, user_id, platform, address_key, address, created_at, updated_at)
@@ -40,7 +40,7 @@ export async function insertOldDevice(admin: Pool, schema: string, deviceId: str
   );
 }
 
-/** A delivery as the previous release wrote it: the whole message and target copied into the row. */
+/** A delivery as schema version 2 wrote it: the whole message and target copied into the row. */
 export async function insertOldDelivery(
   admin: Pool,
   schema: string,
@@ -102,18 +102,19 @@ export function testSchemas(url: string, prefix: string) {
     return store;
   };
 
-  /** A new schema at the previous release's version, empty. */
-  const previousVersion = async (): Promise<string> => {
+  const contextOf = (schema: string) =>
+    createContext({ pool: admin, ownsPool: false, schema, name: schema, now: () => 0 });
+  /** A new schema at `version` (the released migrations up to it, which never change), empty. */
+  const atVersion = async (version: number): Promise<string> => {
     const schema = next();
-    const context = createContext({ pool: admin, ownsPool: false, schema, name: schema, now: () => 0 });
-    await migrate(context, MIGRATIONS, SCHEMA_VERSION - 1);
+    await migrate(contextOf(schema), MIGRATIONS, version);
     return schema;
   };
 
   return {
     admin,
     next,
-    previousVersion,
+    atVersion,
     open,
     drop,
     /** Drops the schema a store lives in (after it was closed). */
@@ -127,11 +128,11 @@ export function testSchemas(url: string, prefix: string) {
     schemaOf: (store: Store): string => schemaOf.get(store)!,
     /**
      * A schema as the previous release left it — the released migrations up to N-1, which never change — holding
-     * one event and one pending delivery (to a registered device) written with that release's SQL, opened by this
-     * library without migrating.
+     * one event and one pending delivery (to a registered device), opened by this library without migrating. The
+     * rows are written with schema 2's SQL and carried to N-1 by the released migrations 3 … N-1.
      */
     openAtPreviousVersion: async () => {
-      const schema = await previousVersion();
+      const schema = await atVersion(2);
       const eventKey = 'https://iam.example.com/old#e-1';
       await insertOldEvent(admin, schema, 'https://iam.example.com/old', 'e-1');
       await insertOldDevice(admin, schema, 'old-device');
@@ -143,6 +144,7 @@ export function testSchemas(url: string, prefix: string) {
         title: 'Written before the upgrade',
         data: { actionToken: 't-1' },
       });
+      await migrate(contextOf(schema), MIGRATIONS, SCHEMA_VERSION - 1);
       return {
         store: await open({ migrate: false }, schema),
         eventKey,

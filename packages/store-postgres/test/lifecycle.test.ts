@@ -22,8 +22,9 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
       { version: 1, name: 'initial' },
       { version: 2, name: 'digests' },
       { version: 3, name: 'normalised-outbox' },
+      { version: 4, name: 'directory' },
     ]);
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
   });
 
   it('migrates once when several processes start together', async () => {
@@ -60,13 +61,13 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
     const context = createContext({ pool: schemas.admin, ownsPool: false, schema, name: schema, now: () => 0 });
     const broken = [
       ...MIGRATIONS,
-      { version: 4, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
+      { version: 5, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
     ];
     const error = await migrate(context, broken).catch((caught: unknown) => caught);
     expect(isIdrelayError(error, 'ERR_STORE_MIGRATION')).toBe(true);
-    expect((error as { details?: unknown }).details).toEqual({ version: 4 });
+    expect((error as { details?: unknown }).details).toEqual({ version: 5 });
     expect((error as Error).cause).toMatchObject({ code: '42883' });
-    // One transaction: not even versions 1 to 3, nor the schema itself, were left behind.
+    // One transaction: not even versions 1 to 4, nor the schema itself, were left behind.
     const { rows } = await schemas.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [
       schema,
     ]);

@@ -8,7 +8,7 @@ const postgres = await requirePostgres();
 const HASHED = 'https://iam.example.com/a#b';
 const PERCENT = '/pct%20x';
 
-describe.skipIf(!postgres.available)('migrating the outbox of the previous release', () => {
+describe.skipIf(!postgres.available)('migrating the outbox of schema version 2', () => {
   const schemas = testSchemas(postgres.url, 'migdata');
   const open: Store[] = [];
   afterEach(async () => {
@@ -16,9 +16,9 @@ describe.skipIf(!postgres.available)('migrating the outbox of the previous relea
   });
   afterAll(() => schemas.dropAll());
 
-  /** A schema of the previous version: old-style event keys, a notification with two texts, a device that is gone. */
+  /** A schema of version 2 (before the normalised outbox): old-style event keys, a notification with two texts, a device that is gone. */
   async function migratedStore(): Promise<Store> {
-    const schema = await schemas.previousVersion();
+    const schema = await schemas.atVersion(2);
     const { admin } = schemas;
     const old = await insertOldEvent(admin, schema, HASHED, 'e-1', 'planned');
     await insertOldEvent(admin, schema, '/plain', 'e-2');
