@@ -36,6 +36,12 @@ export {
   parseEventOfType,
   safeParseEvent,
 } from './events/parse.js';
+export {
+  DEEP_LINK_MAX_LENGTH,
+  type DeepLinkOptions,
+  deepLinkSchemes,
+  isDeepLink,
+} from './messages/deep-link.js';
 export { type FitIdentifierOptions, fitIdentifier } from './messages/fit-identifier.js';
 export {
   type DeliveryResult,

@@ -52,6 +52,19 @@ describe('FCM message mapping', () => {
     });
   });
 
+  it('carries the deep link in data.url on every device, and as the web click link when it is https', () => {
+    const linked = buildTemplate({ ...alert, url: 'https://portal.example.com/password', data: { url: 'stale' } });
+    const one = messageFor(linked, fcm('t1', { actionToken: 'at-1' }), 600, NOW);
+    const two = messageFor(linked, fcm('t2'), 600, NOW);
+    expect(one.data).toEqual({ url: 'https://portal.example.com/password', actionToken: 'at-1' });
+    expect(two.data).toEqual({ url: 'https://portal.example.com/password' });
+    expect(one.webpush?.fcmOptions).toEqual({ link: 'https://portal.example.com/password' });
+    const app = wire({ ...alert, url: 'myapp://requests/42' }, fcm('t3'));
+    expect(app.data).toEqual({ flow: 'f-7', url: 'myapp://requests/42' });
+    expect(app.webpush).not.toHaveProperty('fcmOptions');
+    expect(wire(alert, fcm('t4')).data).toEqual({ flow: 'f-7' });
+  });
+
   it('sends a silent data push at low APNs priority, with no notification block', () => {
     const message = wire({ id: 'n2', urgency: 'normal', contentAvailable: true, data: { sync: '1' } }, fcm('t2'));
     expect(message).not.toHaveProperty('notification');

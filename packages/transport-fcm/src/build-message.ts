@@ -59,7 +59,8 @@ export interface FcmMessageTemplate {
 /**
  * Maps a rendered message onto FCM HTTP v1 (firebase-admin's camelCase `Message`): notification + data, `android`
  * (priority from urgency, collapse key, channel id), `apns` and `webpush` overrides; the template's `platform.fcm`
- * blocks are merged last. Identifiers are fitted with core's `fitIdentifier` (hashed when too long or unsafe, the
+ * blocks are merged last. The deep link (`message.url`) goes into `data.url` over the message's data, and into
+ * `webpush.fcmOptions.link` when it is `https:`. Identifiers are fitted with core's `fitIdentifier` (hashed when too long or unsafe, the
  * same way every time): `collapseKey`, `apns-collapse-id`, the notification `tag` and `thread-id` to 64 bytes, the
  * Web Push `Topic` to 32 base64url characters. The lifetime (`ttl`, `apns-expiration`, `TTL`) is added per request.
  *
@@ -112,7 +113,12 @@ export function buildTemplate(message: PushMessage): FcmMessageTemplate {
     message.collapseId === undefined
       ? undefined
       : fitIdentifier(message.collapseId, { maxBytes: 32, allowed: TOPIC_ALPHABET });
-  const webpush = { headers: compact({ Urgency: message.urgency, Topic: topic }) };
+  // FCM's web SDK opens `fcm_options.link` on click, and accepts only HTTPS there; every link also rides in `data`.
+  const link = message.url?.toLowerCase().startsWith('https:') ? message.url : undefined;
+  const webpush = compact({
+    headers: compact({ Urgency: message.urgency, Topic: topic }),
+    fcmOptions: link === undefined ? undefined : { link },
+  });
   const base = compact({
     notification: hasAlert ? compact({ title: message.title, body: message.body }) : undefined,
     android: merge(android, fcm?.android),
@@ -120,7 +126,8 @@ export function buildTemplate(message: PushMessage): FcmMessageTemplate {
     webpush: merge(webpush, fcm?.webpush),
   }) as Base;
   const ttl = message.ttlSeconds;
-  return { base, data: message.data, ttlSeconds: ttl === undefined ? undefined : Math.max(0, Math.floor(ttl)) };
+  const data = message.url === undefined ? message.data : { ...message.data, url: message.url };
+  return { base, data, ttlSeconds: ttl === undefined ? undefined : Math.max(0, Math.floor(ttl)) };
 }
 
 /**

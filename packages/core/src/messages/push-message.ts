@@ -54,6 +54,15 @@ export interface PushMessage {
   mutableContent?: boolean;
   /** Custom key/value data for the app. String values only, as FCM requires. */
   data?: Readonly<Record<string, string>>;
+  /**
+   * Deep link the app opens when the notification is tapped: a self-service page (password change,
+   * recertification) or the step to complete. Transports carry it the way apps look for it: `url` beside `aps` on
+   * APNs, `data.url` on FCM (and `webpush.fcm_options.link` for an `https:` link), `url` and `data.url` in the Web
+   * Push payload; it wins over a `url` key in `data` (a device's `data` still merges over both). Transports send
+   * it as given; the engine only sets links that pass {@link isDeepLink} (`https:` or an app scheme you allow),
+   * never `javascript:` or `data:`.
+   */
+  url?: string;
   /** Per-platform additions from the template; merged last, so they win. */
   platform?: {
     apns?: { pushType?: 'alert' | 'background' | 'voip'; topic?: string; payload?: Record<string, unknown> };

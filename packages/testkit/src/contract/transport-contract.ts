@@ -182,6 +182,15 @@ export function transportContract(options: TransportContractOptions): void {
       expect(sent, 'send must not mutate the caller’s message').toEqual(before);
     });
 
+    it('carries the deep link as `url` in the data the app receives, over a `url` in the message data', async () => {
+      const device = await h.target('valid');
+      const url = 'https://portal.example.com/password?flow=reset';
+      const results = await h.transport.send(message({ url, data: { requestId: 'req-42', url: 'stale' } }), [device]);
+      expect(results).toEqual([expect.objectContaining({ deviceId: device.deviceId, status: 'delivered' })]);
+      const [received] = await h.received(device);
+      expect(received?.data).toEqual({ requestId: 'req-42', url });
+    });
+
     it('reports an unknown or unsubscribed device as invalid-token', async () => {
       const gone = await h.target('invalid-token');
       const [result] = await h.transport.send(message(), [gone]);

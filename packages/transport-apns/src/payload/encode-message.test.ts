@@ -52,6 +52,21 @@ describe('encodeApnsMessage', () => {
     });
   });
 
+  it('carries the deep link as `url` beside aps, over a `url` in the message data', () => {
+    const encoded = encode({
+      title: 'Password change required',
+      url: 'https://portal.example.com/password',
+      data: { url: 'https://stale.example.com/', type: 'idrelay.account.password.reset-required' },
+    });
+    expect(JSON.parse(encoded.body({ actionToken: 't' }))).toEqual({
+      url: 'https://portal.example.com/password',
+      type: 'idrelay.account.password.reset-required',
+      actionToken: 't',
+      aps: { alert: { title: 'Password change required' } },
+    });
+    expect(JSON.parse(encode({ title: 't' }).body())).not.toHaveProperty('url');
+  });
+
   it('a silent content-available message is a background push at priority 5', () => {
     const encoded = encode({ contentAvailable: true, urgency: 'high' });
     expect(encoded.pushType).toBe('background');

@@ -67,7 +67,8 @@ export function payloadLimit(pushType: ApnsPushType): number {
 
 /**
  * Maps a rendered {@link PushMessage} onto an APNs request: the `aps` dictionary (alert, badge, sound, category,
- * thread-id, interruption-level, mutable-content, content-available), custom data at the top level, and the
+ * thread-id, interruption-level, mutable-content, content-available), custom data and the deep link (`url`) at the
+ * top level, and the
  * `apns-push-type`, `apns-priority` and `apns-collapse-id` headers. `apns-expiration` depends on when each request
  * goes out, so the transport adds it per request ({@link apnsExpiration}).
  *
@@ -110,10 +111,12 @@ export function encodeApnsMessage(message: PushMessage, options: EncodeApnsOptio
 
   const aps = buildAps(message);
   const extra = apns?.payload;
+  const link = message.url === undefined ? undefined : { url: message.url };
   const limit = payloadLimit(pushType);
   const serialise = (deviceData?: Readonly<Record<string, string>>): string => {
-    // Custom data sits beside `aps` (Apple's convention); `aps` and the template's `platform.apns.payload` win.
-    const payload: Record<string, unknown> = { ...message.data, ...deviceData, ...extra };
+    // Custom data sits beside `aps` (Apple's convention), the deep link as `url` over the message's data, the
+    // device's data over both; `aps` and the template's `platform.apns.payload` win.
+    const payload: Record<string, unknown> = { ...message.data, ...link, ...deviceData, ...extra };
     const extraAps = extra?.aps;
     payload.aps = isRecord(extraAps) ? { ...aps, ...extraAps } : aps;
     const json = JSON.stringify(payload);

@@ -45,4 +45,22 @@ describe('buildPayload', () => {
       data: { requestId: 'req-42' },
     });
   });
+
+  it('puts the deep link in data.url for notificationclick, and in url unless the template set one', () => {
+    const linked = buildPayload({ id: 'n2', urgency: 'high', title: 't', url: 'https://portal.example.com/a' });
+    expect(linked).toMatchObject({
+      url: 'https://portal.example.com/a',
+      data: { url: 'https://portal.example.com/a' },
+    });
+    const both = buildPayload({
+      id: 'n3',
+      urgency: 'high',
+      url: 'https://portal.example.com/b',
+      data: { url: 'stale', requestId: 'r' },
+      platform: { webpush: { url: '/requests/42' } },
+    });
+    expect(both.url).toBe('/requests/42');
+    expect(both.data).toEqual({ url: 'https://portal.example.com/b', requestId: 'r' });
+    expect(buildPayload({ id: 'n4', urgency: 'low' })).not.toHaveProperty('url');
+  });
 });

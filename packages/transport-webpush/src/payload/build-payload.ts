@@ -15,6 +15,7 @@ export interface WebPushPayload {
   actions?: { action: string; title: string; destructive?: boolean }[];
   icon?: string;
   badge?: string;
+  /** Where `notificationclick` navigates: the template's `platform.webpush.url`, else the message's deep link. */
   url?: string;
   requireInteraction?: boolean;
   urgency: PushMessage['urgency'];
@@ -26,7 +27,8 @@ export const MAX_PLAINTEXT_BYTES = 3993;
 
 /**
  * Renders a {@link PushMessage} to the Web Push payload, without the per-device `data` (merged later). `tag` is
- * `platform.webpush.tag`, else `threadId`.
+ * `platform.webpush.tag`, else `threadId`; the deep link (`message.url`) is in `data.url`, where a service worker
+ * finds it as `event.notification.data.url`, and in `url` unless the template set one.
  *
  * @example
  * ```ts
@@ -36,7 +38,8 @@ export const MAX_PLAINTEXT_BYTES = 3993;
  */
 export function buildPayload(message: PushMessage): WebPushPayload {
   const web = message.platform?.webpush;
-  const payload: WebPushPayload = { id: message.id, urgency: message.urgency, data: { ...message.data } };
+  const data = message.url === undefined ? { ...message.data } : { ...message.data, url: message.url };
+  const payload: WebPushPayload = { id: message.id, urgency: message.urgency, data };
   if (message.title !== undefined) payload.title = message.title;
   if (message.body !== undefined) payload.body = message.body;
   if (message.subtitle !== undefined) payload.subtitle = message.subtitle;
@@ -52,7 +55,8 @@ export function buildPayload(message: PushMessage): WebPushPayload {
   }
   if (web?.icon !== undefined) payload.icon = web.icon;
   if (web?.badge !== undefined) payload.badge = web.badge;
-  if (web?.url !== undefined) payload.url = web.url;
+  const url = web?.url ?? message.url;
+  if (url !== undefined) payload.url = url;
   if (web?.requireInteraction !== undefined) payload.requireInteraction = web.requireInteraction;
   return payload;
 }
