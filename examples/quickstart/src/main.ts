@@ -2,7 +2,7 @@
  * The smallest idrelay program: parse what an IAM system sent, get a typed event or a coded error.
  * Run it with `pnpm demo` from the repository root.
  */
-import { type IdentityEvent, isIdrelayError, parseEvent, subjectsMatch } from '@idrelay/core';
+import { eventSubject, type IdentityEvent, isIdrelayError, parseEvent, subjectsMatch } from '@idrelay/core';
 import { SAMPLE_EVENTS } from './sample-events.js';
 
 /** Describes one event for a person; narrowing on `type` gives typed `data`. */
@@ -25,9 +25,10 @@ export function main(print: (line: string) => void = console.log): void {
     try {
       const event = parseEvent(raw);
       print(`✔ ${event.type} ${event.id}: ${describe(event)}`);
-      if (event.idrelaysubject) {
-        const isAlice = subjectsMatch(event.idrelaysubject, { format: 'email', email: 'alice@example.com' });
-        print(`  subject ${JSON.stringify(event.idrelaysubject)} is alice@example.com: ${isAlice}`);
+      const subject = eventSubject(event);
+      if (subject) {
+        const isAlice = subjectsMatch(subject, { format: 'email', email: 'alice@example.com' });
+        print(`  subject ${JSON.stringify(subject)} is alice@example.com: ${isAlice}`);
       }
     } catch (error) {
       if (!isIdrelayError(error, 'ERR_EVENT_INVALID')) throw error;

@@ -1,4 +1,7 @@
-/** What an IAM system would POST: one valid event and one with mistakes, as raw JSON. */
+/**
+ * What an IAM system would POST: one valid event and one with mistakes, as raw JSON. `idrelaysubject` is
+ * base64url of `{"email":"Alice@Example.com","format":"email"}`, as `createEvent` writes it.
+ */
 export const SAMPLE_EVENTS = [
   `{
     "specversion": "1.0",
@@ -7,7 +10,7 @@ export const SAMPLE_EVENTS = [
     "type": "idrelay.access.requested",
     "time": "2026-11-23T09:12:00Z",
     "datacontenttype": "application/json",
-    "idrelaysubject": { "format": "email", "email": "Alice@Example.com" },
+    "idrelaysubject": "eyJlbWFpbCI6IkFsaWNlQEV4YW1wbGUuY29tIiwiZm9ybWF0IjoiZW1haWwifQ",
     "data": {
       "requestId": "req-7781",
       "requester": { "id": "u-alice", "displayName": "Alice Meier" },

@@ -37,6 +37,13 @@ export {
   safeParseEvent,
 } from './events/parse.js';
 export {
+  decodeSubjectAttribute,
+  encodeSubjectAttribute,
+  eventSubject,
+  SUBJECT_ATTRIBUTE_MAX_LENGTH,
+  type SubjectAttributeIssue,
+} from './events/subject-attribute.js';
+export {
   DEEP_LINK_MAX_LENGTH,
   type DeepLinkOptions,
   deepLinkSchemes,

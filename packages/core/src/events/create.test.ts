@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VALID_DATA } from '../../test/samples.js';
-import { SubjectIdentifierSchema } from '../subjects/subject-identifier.js';
+import { type SubjectIdentifier, SubjectIdentifierSchema } from '../subjects/subject-identifier.js';
 import { EVENT_TYPES } from './catalogue/index.js';
 import { createEvent, serializeEvent } from './create.js';
 import { parseEvent } from './parse.js';
+import { eventSubject } from './subject-attribute.js';
 
 describe('createEvent', () => {
   it('fills specversion, id, time and datacontenttype', () => {
@@ -40,6 +41,34 @@ describe('createEvent', () => {
     expect(() => createEvent('idrelay.nope', {}, { source: 's' })).toThrow(
       expect.objectContaining({ code: 'ERR_EVENT_TYPE_UNKNOWN' }),
     );
+  });
+
+  it('encodes idrelaysubject as a String attribute that decodes to the identifier given', () => {
+    const subject: SubjectIdentifier = {
+      format: 'aliases',
+      identifiers: [
+        { format: 'email', email: 'zoë@example.com' },
+        { format: 'opaque', id: 'u-1' },
+      ],
+    };
+    const event = createEvent('idrelay.account.enabled', { userId: 'u-1' }, { source: 's', idrelaysubject: subject });
+    expect(event.idrelaysubject).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(eventSubject(event)).toEqual(subject);
+    const bad = () =>
+      createEvent(
+        'idrelay.account.enabled',
+        { userId: 'u-1' },
+        { source: 's', idrelaysubject: { format: 'email', email: 'x' } },
+      );
+    expect(bad).toThrow(
+      expect.objectContaining({ code: 'ERR_EVENT_INVALID', message: expect.stringMatching(/idrelaysubject\.email/) }),
+    );
+  });
+
+  it('refuses extension values CloudEvents has no type for', () => {
+    expect(() =>
+      createEvent('idrelay.account.enabled', { userId: 'u-1' }, { source: 's', extensions: { ratio: 0.5 } }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_EVENT_INVALID', message: expect.stringMatching(/ratio/) }));
   });
 
   it('does not mutate the caller’s data', () => {

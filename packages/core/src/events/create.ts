@@ -16,16 +16,21 @@ export interface CreateEventOptions {
   time?: Date | string;
   /** The CloudEvents `subject`. */
   subject?: string;
-  /** The RFC 9493 identifier of the person concerned (the `idrelaysubject` extension). */
+  /**
+   * The RFC 9493 identifier of the person concerned. It travels in the `idrelaysubject` extension attribute as
+   * base64url JSON (CloudEvents allows only primitive attribute values); read it back with `eventSubject(event)`.
+   */
   idrelaysubject?: SubjectIdentifier;
-  /** More extension attributes. */
+  /** More extension attributes: lower-case names, String, Integer (32-bit) or Boolean values. */
   extensions?: ExtensionAttributes;
   /** Clock for `time`, for tests. */
   now?: () => Date;
 }
 
 /**
- * Builds a validated identity event of `type`, filling `specversion`, `id`, `time` and `datacontenttype`.
+ * Builds a validated identity event of `type`, filling `specversion`, `id`, `time` and `datacontenttype`, and
+ * encoding `idrelaysubject`. Every attribute of the result is a CloudEvents type, so it survives structured and
+ * binary mode over any protocol binding.
  *
  * @throws {IdrelayError} `ERR_EVENT_TYPE_UNKNOWN` for a type outside the catalogue, `ERR_EVENT_INVALID` when
  * `data` or an option fails validation.
@@ -59,6 +64,7 @@ export function createEvent<T extends EventType>(
     data: data as z.input<(typeof EVENT_CATALOGUE)[T]['data']>,
   };
   if (options.subject !== undefined) envelope.subject = options.subject;
+  // The envelope schema encodes the object, and reports a bad identifier as ERR_EVENT_INVALID with its path.
   if (options.idrelaysubject !== undefined) envelope.idrelaysubject = options.idrelaysubject;
   return parseEvent(envelope) as IdentityEvent<T>;
 }

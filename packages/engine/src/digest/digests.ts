@@ -61,7 +61,9 @@ export function createDigests(options: DigestOptions) {
     let until = 0;
     for (const user of users) {
       const key = `${intent.digest.key}:${user.id}`;
-      const item = { eventKey: eventKey(event), type: event.type, title, time: event.time };
+      // CloudEvents makes `time` optional; an event without one is listed at the time it was digested.
+      const time = event.time ?? new Date(options.context.now()).toISOString();
+      const item = { eventKey: eventKey(event), type: event.type, title, time };
       const added = await options.digests.add({
         key,
         windowEndsAt: options.context.now() + intent.digest.windowMs,

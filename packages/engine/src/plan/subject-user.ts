@@ -1,4 +1,4 @@
-import type { Directory, DirectoryUser, IdentityEvent } from '@idrelay/core';
+import { type Directory, type DirectoryUser, eventSubject, type IdentityEvent } from '@idrelay/core';
 
 /**
  * Finds the directory user an event concerns: by its RFC 9493 subject, else by `data.userId`.
@@ -9,8 +9,9 @@ import type { Directory, DirectoryUser, IdentityEvent } from '@idrelay/core';
  * ```
  */
 export async function subjectUser(directory: Directory, event: IdentityEvent): Promise<DirectoryUser | undefined> {
-  if (event.idrelaysubject) {
-    const found = await directory.findBySubject(event.idrelaysubject);
+  const subject = eventSubject(event);
+  if (subject) {
+    const found = await directory.findBySubject(subject);
     if (found) return found;
   }
   const userId = (event.data as { userId?: unknown }).userId;

@@ -1,4 +1,4 @@
-import type { IdentityEvent } from '@idrelay/core';
+import { eventSubject, type IdentityEvent } from '@idrelay/core';
 import type { CodeRule, DeclarativeRule, IntentSpec, Rule } from './rule.js';
 
 /**
@@ -25,7 +25,8 @@ function requesterAudience(event: IdentityEvent): IntentSpec['audience'] | undef
   const data = event.data as { requester?: { id?: unknown }; beneficiary?: { id?: unknown } };
   const ids = [data.requester?.id, data.beneficiary?.id].filter((id): id is string => typeof id === 'string');
   if (ids.length > 0) return { kind: 'users', userIds: [...new Set(ids)] };
-  if (event.idrelaysubject) return { kind: 'subjects', subjects: [event.idrelaysubject] };
+  const subject = eventSubject(event);
+  if (subject) return { kind: 'subjects', subjects: [subject] };
   return undefined;
 }
 
