@@ -186,16 +186,6 @@ describe.skipIf(!postgres.available)('PostgreSQL directory', () => {
     expect(await store.directory.getApprovers('app-1')).toEqual({ users: [], groups: [] });
   });
 
-  it('refuses setApprovers naming a missing user with ERR_DIRECTORY_NOT_FOUND and keeps the old approvers', async () => {
-    const store = await fresh();
-    await store.directory.putUser(user('alice'));
-    await store.directory.setApprovers('app-1', { users: ['alice'], groups: [] });
-    await expect(store.directory.setApprovers('app-1', { users: ['ghost'], groups: [] })).rejects.toSatisfy((e) =>
-      isIdrelayError(e, 'ERR_DIRECTORY_NOT_FOUND'),
-    );
-    expect(await store.directory.getApprovers('app-1')).toEqual({ users: ['alice'], groups: [] });
-  });
-
   it('adds the directory to a schema of the previous version, keeping its rows', async () => {
     const { store, eventKey } = await schemas.openAtPreviousVersion();
     open.push(store);

@@ -19,10 +19,10 @@ export type GroupPorts = Omit<
 
 const unique = (ids: readonly string[] | undefined): string[] => [...new Set(ids ?? [])];
 
-/** The ids of `ids` that have no row in `table`. */
+/** The ids of `ids` that have no row in `table`; the others are locked against removal until the commit. */
 async function missingIds(tx: Query, table: string, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const { rows } = await tx(`SELECT id FROM ${table} WHERE id = ANY($1::text[])`, [textArray(ids)]);
+  const { rows } = await tx(`SELECT id FROM ${table} WHERE id = ANY($1::text[]) FOR KEY SHARE`, [textArray(ids)]);
   const found = new Set(rows.map((row) => row.id as string));
   return ids.filter((id) => !found.has(id));
 }
@@ -89,8 +89,12 @@ export function createGroupPorts(context: PgContext): GroupPorts {
       ]);
       return rows.map(toGroup);
     },
-    // Memberships it has or is, nesting edges either way and approver entries go with it (ON DELETE CASCADE).
-    removeGroup: async (id) => ((await query(`DELETE FROM ${groups} WHERE id = $1`, [id])).rowCount ?? 0) > 0,
+    // Memberships it has and nesting edges either way go with it (ON DELETE CASCADE); approver rows are no reference.
+    removeGroup: (id) =>
+      context.transaction(async (tx) => {
+        await tx(`DELETE FROM ${groupApprovers} WHERE group_id = $1`, [id]);
+        return ((await tx(`DELETE FROM ${groups} WHERE id = $1`, [id])).rowCount ?? 0) > 0;
+      }),
     listGroups: async (page) => {
       const { rows } = await query(`SELECT ${GROUP_COLUMNS} FROM ${groups} WHERE id > $1 ORDER BY id LIMIT $2`, [
         afterOf(page.after),
@@ -171,8 +175,9 @@ export function createGroupPorts(context: PgContext): GroupPorts {
       );
       return rows.map(toGroup);
     },
+    // Stored as given: approvers may name users and groups not written yet (the port trusts its input).
     setApprovers: (resourceId, approvers) =>
-      referencing(`setApprovers(${JSON.stringify(resourceId)})`, async (tx) => {
+      context.transaction(async (tx) => {
         await tx(`DELETE FROM ${userApprovers} WHERE resource_id = $1`, [resourceId]);
         await tx(`DELETE FROM ${groupApprovers} WHERE resource_id = $1`, [resourceId]);
         const userIds = unique(approvers.users);

@@ -38,6 +38,7 @@ export function createUserPorts(context: PgContext): UserPorts {
   const users = context.table('directory_users');
   const subjects = context.table('directory_subjects');
   const attributes = context.table('directory_attributes');
+  const approvers = context.table('directory_user_approvers');
 
   const writeSubjects = async (tx: Query, user: StoredUser): Promise<void> => {
     await tx(`DELETE FROM ${subjects} WHERE user_id = $1`, [user.id]);
@@ -109,8 +110,12 @@ export function createUserPorts(context: PgContext): UserPorts {
       ]);
       return rows.map(toUser);
     },
-    // Subjects, attributes, memberships and approver entries go with the row (ON DELETE CASCADE).
-    removeUser: async (id) => ((await query(`DELETE FROM ${users} WHERE id = $1`, [id])).rowCount ?? 0) > 0,
+    // Subjects, attributes and memberships go with the row (ON DELETE CASCADE); approver rows are no reference.
+    removeUser: (id) =>
+      context.transaction(async (tx) => {
+        await tx(`DELETE FROM ${approvers} WHERE user_id = $1`, [id]);
+        return ((await tx(`DELETE FROM ${users} WHERE id = $1`, [id])).rowCount ?? 0) > 0;
+      }),
     findBySubject: async (keys) => {
       if (keys.length === 0) return undefined;
       const { rows } = await query(

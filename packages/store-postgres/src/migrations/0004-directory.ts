@@ -10,8 +10,10 @@ import type { Migration } from './migrate.js';
  *   `directory_attributes` rows (one per name, value and user) and `directory_subjects` (one per canonical key)
  *   exist for lookups only. `directory_attributes`' primary key (name, value, user_id) serves
  *   `name = $1 AND value = $2 AND user_id > $3 ORDER BY user_id`, an audience page in user-id order.
- * - Every reference cascades: removing a user or group removes its rows everywhere else. Managers are not a
- *   reference: a dangling `manager_id` resolves to nobody.
+ * - Subjects, attributes, memberships and nesting edges reference their user or group and cascade on removal.
+ *   Approvers are not references (the port stores what it is given, for users and groups yet to be written);
+ *   removing a user or group deletes its approver rows in the same transaction. Managers are not references
+ *   either: a dangling `manager_id` resolves to nobody.
  */
 export const directory: Migration = {
   version: 4,
@@ -67,14 +69,14 @@ export const directory: Migration = {
 
     CREATE TABLE ${s}.directory_user_approvers (
       resource_id text COLLATE "C" NOT NULL,
-      user_id text COLLATE "C" NOT NULL REFERENCES ${s}.directory_users (id) ON DELETE CASCADE,
+      user_id text COLLATE "C" NOT NULL,
       PRIMARY KEY (resource_id, user_id)
     );
     CREATE INDEX directory_user_approvers_user ON ${s}.directory_user_approvers (user_id);
 
     CREATE TABLE ${s}.directory_group_approvers (
       resource_id text COLLATE "C" NOT NULL,
-      group_id text COLLATE "C" NOT NULL REFERENCES ${s}.directory_groups (id) ON DELETE CASCADE,
+      group_id text COLLATE "C" NOT NULL,
       PRIMARY KEY (resource_id, group_id)
     );
     CREATE INDEX directory_group_approvers_group ON ${s}.directory_group_approvers (group_id);
