@@ -39,7 +39,12 @@ for (const driver of ALL) {
     });
 
     it('prunes a device whose token is invalid, with a receipt and an audit entry, and stops targeting it', async () => {
-      s.transports.fcm.script = (t) => ({ deviceId: t.deviceId, status: 'invalid-token', code: 'UNREGISTERED' });
+      s.transports.fcm.script = (t) => ({
+        deviceId: t.deviceId,
+        status: 'invalid-token',
+        code: 'ERR_FCM_INVALID_TOKEN',
+        reason: 'UNREGISTERED',
+      });
       await s.relay.ingest(locked());
       await s.relay.drain();
       expect(await store.devices.get('dave-pixel')).toBeUndefined();
@@ -55,7 +60,13 @@ for (const driver of ALL) {
     it('honours Retry-After to the millisecond, then delivers', async () => {
       s.transports.fcm.script = (t, _m, call) =>
         call === 1
-          ? { deviceId: t.deviceId, status: 'retry-after', code: 'QUOTA_EXCEEDED', retryAfterMs: 30_000 }
+          ? {
+              deviceId: t.deviceId,
+              status: 'retry-after',
+              code: 'ERR_FCM_RATE_LIMITED',
+              reason: 'QUOTA_EXCEEDED',
+              retryAfterMs: 30_000,
+            }
           : (undefined as never);
       await s.relay.ingest(locked());
       await s.relay.drain();
@@ -84,7 +95,12 @@ for (const driver of ALL) {
     });
 
     it('dead-letters after max attempts in a 429 storm, with the reason, a receipt and an audit entry', async () => {
-      s.transports.fcm.script = (t) => ({ deviceId: t.deviceId, status: 'retry-after', code: 'TOO_MANY_REQUESTS' });
+      s.transports.fcm.script = (t) => ({
+        deviceId: t.deviceId,
+        status: 'retry-after',
+        code: 'ERR_FCM_RATE_LIMITED',
+        reason: 'TOO_MANY_REQUESTS',
+      });
       const { notifications } = await s.relay.ingest(locked());
       for (let i = 0; i < 5; i++) {
         await s.relay.drain();
@@ -99,7 +115,12 @@ for (const driver of ALL) {
     });
 
     it('fails a rejected delivery for good without retrying', async () => {
-      s.transports.fcm.script = (t) => ({ deviceId: t.deviceId, status: 'rejected', code: 'INVALID_ARGUMENT' });
+      s.transports.fcm.script = (t) => ({
+        deviceId: t.deviceId,
+        status: 'rejected',
+        code: 'ERR_FCM_REJECTED',
+        reason: 'INVALID_ARGUMENT',
+      });
       await s.relay.ingest(locked());
       await s.relay.drain();
       s.clock.advance(3_600_000);

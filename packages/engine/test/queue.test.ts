@@ -32,7 +32,13 @@ describe('in-process queue', () => {
 
     s.transports.fcm.script = (t, _m, call) =>
       call === 2
-        ? { deviceId: t.deviceId, status: 'retry-after', code: 'UNAVAILABLE', retryAfterMs: 10_000 }
+        ? {
+            deviceId: t.deviceId,
+            status: 'retry-after',
+            code: 'ERR_FCM_SERVICE_UNAVAILABLE',
+            reason: 'UNAVAILABLE',
+            retryAfterMs: 10_000,
+          }
         : (undefined as never);
     await s.relay.ingest(locked('bob'));
     await vi.advanceTimersByTimeAsync(9_999);

@@ -124,7 +124,7 @@ for (const driver of ALL) {
       const s = await scenario({ writeBacks: [receipts.writeBack] });
       s.transports.fcm.script = (t) =>
         t.deviceId === 'bob-pixel'
-          ? { deviceId: t.deviceId, status: 'rejected', code: 'INVALID_ARGUMENT' }
+          ? { deviceId: t.deviceId, status: 'rejected', code: 'ERR_FCM_REJECTED', reason: 'INVALID_ARGUMENT' }
           : { deviceId: t.deviceId, status: 'delivered' };
       await s.relay.ingest(
         createEvent(

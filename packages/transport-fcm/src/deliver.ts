@@ -155,7 +155,7 @@ export async function deliverBatch(
       }
       return;
     }
-    const retry: { pending: PendingRequest; code: string; reason: string; retryAfterMs?: number }[] = [];
+    const retry: { pending: PendingRequest; code: ErrorCode; reason: string; retryAfterMs?: number }[] = [];
     response.responses.forEach((answer, k) => {
       const p = sending[k]!.pending;
       const deviceId = p.target.deviceId;

@@ -4,6 +4,8 @@
  * Web Push JSON).
  */
 
+import type { ErrorCode } from '../errors/codes.js';
+
 /** The push platforms idrelay delivers to. */
 export type Platform = 'apns' | 'fcm' | 'webpush';
 
@@ -131,16 +133,24 @@ export function deviceTarget(address: DeviceAddress, data?: Readonly<Record<stri
  */
 export type DeviceTarget = DeviceAddress & { data?: Readonly<Record<string, string>> };
 
-/** The outcome of sending to one device. Partial failure is data: one result per device, in input order. */
+/**
+ * The outcome of sending to one device. Partial failure is data: one result per device, in input order.
+ *
+ * A failure carries two fields: `code`, always one of idrelay's {@link ErrorCode}s (`ERR_APNS_RATE_LIMITED`), which
+ * code can `switch` on whatever the provider; and `reason`, the provider's own reason verbatim (APNs `Unregistered`,
+ * firebase-admin `messaging/registration-token-not-registered: …`, Web Push `410 Gone`) or, when the provider never
+ * answered, the transport's explanation (`no answer within 10000 ms`). `reason` is for people and logs; it is not a
+ * stable vocabulary. `transportContract()` in `@idrelay/testkit` checks both.
+ */
 export type DeliveryResult =
   /** The push service accepted the message. */
   | { deviceId: string; status: 'delivered'; providerMessageId?: string }
   /** The token or subscription is gone; the device should be pruned. */
-  | { deviceId: string; status: 'invalid-token'; code: string; reason?: string }
+  | { deviceId: string; status: 'invalid-token'; code: ErrorCode; reason?: string }
   /** Try again later; `retryAfterMs` when the service said how long. */
-  | { deviceId: string; status: 'retry-after'; code: string; reason?: string; retryAfterMs?: number }
+  | { deviceId: string; status: 'retry-after'; code: ErrorCode; reason?: string; retryAfterMs?: number }
   /** Final refusal for this message (bad payload, auth, policy); retrying the same message will not help. */
-  | { deviceId: string; status: 'rejected'; code: string; reason?: string };
+  | { deviceId: string; status: 'rejected'; code: ErrorCode; reason?: string };
 
 /** The four delivery statuses. */
 export type DeliveryStatus = DeliveryResult['status'];
