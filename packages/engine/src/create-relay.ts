@@ -59,6 +59,12 @@ export interface RelayOptions {
   rules: readonly Rule[];
   /** A registry from `createTemplates()`, or definitions added over the built-in English templates. */
   templates?: TemplateRegistry | readonly TemplateDefinition[];
+  /**
+   * App schemes allowed in deep links besides `https` (`['myapp']`), for the templates the relay compiles from
+   * `templates`; a registry you pass has its own (`createTemplates(definitions, { linkSchemes })`). Links in other
+   * schemes are left out of the push; `javascript`, `data` and `http` are refused here with `ERR_INVALID_ARGUMENT`.
+   */
+  linkSchemes?: readonly string[];
   clock?: Clock;
   logger?: Logger;
   /** Timers; default the global ones (so `vi.useFakeTimers()` drives the relay). */
@@ -150,7 +156,8 @@ export interface Relay {
  * lives here; each stage is its own module.
  *
  * @throws {IdrelayError} `ERR_RULE_INVALID` for a malformed rule, `ERR_TEMPLATE_MISSING` when a rule names a
- * template that does not exist, `ERR_TEMPLATE_UNSAFE` from template definitions.
+ * template that does not exist, `ERR_TEMPLATE_UNSAFE` from template definitions, `ERR_INVALID_ARGUMENT` for unsafe
+ * `linkSchemes` or `linkSchemes` beside a registry.
  * @example
  * ```ts
  * const relay = createRelay({
@@ -170,7 +177,16 @@ export function createRelay(options: RelayOptions): Relay {
   const source = options.source ?? '/idrelay/relay';
   const rules = defineRules(options.rules);
   const templates: TemplateRegistry =
-    options.templates && 'get' in options.templates ? options.templates : createTemplates(options.templates ?? []);
+    options.templates && 'get' in options.templates
+      ? options.templates
+      : createTemplates(options.templates ?? [], options.linkSchemes ? { linkSchemes: options.linkSchemes } : {});
+  if (options.linkSchemes && options.templates && 'get' in options.templates) {
+    throw new IdrelayError(
+      'ERR_INVALID_ARGUMENT',
+      'linkSchemes applies to templates the relay compiles; pass it to createTemplates() for your registry',
+      { details: { linkSchemes: options.linkSchemes } },
+    );
+  }
   for (const rule of rules) {
     const key = 'notify' in rule ? rule.notify.template : undefined;
     if (key && !templates.has(key)) {

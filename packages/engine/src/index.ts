@@ -14,6 +14,17 @@ export {
   type DeviceRegistration,
   type RelayDevices,
 } from './devices/relay-devices.js';
+export {
+  createStoreDirectory,
+  type StoreDirectory,
+  type StoreDirectoryOptions,
+} from './directory/store-directory.js';
+export {
+  DIRECTORY_LIMITS,
+  type DirectoryGroupInput,
+  type DirectoryIssue,
+  type DirectoryUserInput,
+} from './directory/validate-input.js';
 export { type RetryPolicy, retryDelay } from './dispatch/backoff.js';
 export { createOutboxQueue, type OutboxQueue, type OutboxQueueOptions } from './dispatch/outbox-queue.js';
 export { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
@@ -41,6 +52,7 @@ export { type RenderOptions, renderMessage } from './render/render-message.js';
 export { redactSecrets } from './render/secrets.js';
 export {
   type CompiledTemplate,
+  type DefineTemplateOptions,
   defineTemplate,
   type TemplateDefinition,
   type TemplateField,

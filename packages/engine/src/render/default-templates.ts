@@ -185,6 +185,18 @@ const TEXT: Record<string, { title: string; body?: string; fields?: Record<strin
   },
 };
 
+/**
+ * Events whose `data.url` is where the user acts (the password change page, the recertification, the next step):
+ * their push carries it as a deep link.
+ */
+const LINKED = new Set([
+  'idrelay.account.locked',
+  'idrelay.account.password.reset-required',
+  'idrelay.account.password.expiring',
+  'idrelay.policy.action-required',
+  'idrelay.onboarding.step',
+]);
+
 const PLATFORM: Record<string, TemplateDefinition['platform'] & object> = {
   'idrelay.access.requested': {
     apns: { category: 'IDRELAY_DECIDE' },
@@ -207,6 +219,8 @@ const PLATFORM: Record<string, TemplateDefinition['platform'] & object> = {
 /**
  * The built-in English templates: one per catalogue event type plus `digest:operations` for digested
  * operational alerts. Verification requests carry approve/deny/report actions but never the number-matching code.
+ * Required actions and self-service events (a locked account, a password to change, a policy action, an onboarding
+ * step) carry the event's `data.url` as the push's deep link when it is a safe one.
  *
  * @example
  * ```ts
@@ -220,6 +234,10 @@ export function defaultTemplates(): TemplateDefinition[] {
     if (text.fields) template.fields = text.fields;
     const platform = PLATFORM[key];
     if (platform) template.platform = platform;
+    if (LINKED.has(key)) {
+      template.fields = { ...template.fields, link: { path: 'data.url' } };
+      template.url = '{{link}}';
+    }
     if (key === 'idrelay.access.requested' || key === 'idrelay.access.reminder') {
       template.actions = decide;
       template.fields = { ...template.fields, request: { path: 'data.requestId' } };

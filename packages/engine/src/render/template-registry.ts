@@ -1,6 +1,11 @@
-import { IdrelayError } from '@idrelay/core';
+import { deepLinkSchemes, IdrelayError } from '@idrelay/core';
 import { defaultTemplates } from './default-templates.js';
-import { type CompiledTemplate, defineTemplate, type TemplateDefinition } from './template.js';
+import {
+  type CompiledTemplate,
+  type DefineTemplateOptions,
+  defineTemplate,
+  type TemplateDefinition,
+} from './template.js';
 
 /** Templates by key and locale, with locale fallback. */
 export interface TemplateRegistry {
@@ -15,7 +20,7 @@ export interface TemplateRegistry {
 }
 
 /** Options of {@link createTemplates}. */
-export interface CreateTemplatesOptions {
+export interface CreateTemplatesOptions extends DefineTemplateOptions {
   /** Start from the built-in English templates for every catalogue type (yours override them). Default true. */
   defaults?: boolean;
 }
@@ -41,7 +46,8 @@ export function localeChain(locale: string | undefined): string[] {
 /**
  * Compiles templates into a registry (checking lock-screen safety once, at definition time).
  *
- * @throws {IdrelayError} `ERR_TEMPLATE_UNSAFE` / `ERR_TEMPLATE_INVALID` from {@link defineTemplate}.
+ * @throws {IdrelayError} `ERR_TEMPLATE_UNSAFE` / `ERR_TEMPLATE_INVALID` from {@link defineTemplate};
+ * `ERR_INVALID_ARGUMENT` for a `linkSchemes` entry that is no scheme name or never safe (`javascript`, `http` …).
  * @example
  * ```ts
  * const templates = createTemplates([{ key: 'idrelay.account.locked', locale: 'de', title: 'Konto gesperrt' }]);
@@ -52,10 +58,11 @@ export function createTemplates(
   definitions: readonly (TemplateDefinition | CompiledTemplate)[] = [],
   options: CreateTemplatesOptions = {},
 ): TemplateRegistry {
+  deepLinkSchemes(options.linkSchemes ?? []);
   const byKey = new Map<string, Map<string, CompiledTemplate>>();
   const all = [...(options.defaults === false ? [] : defaultTemplates()), ...definitions];
   for (const definition of all) {
-    const compiled = 'render' in definition ? definition : defineTemplate(definition);
+    const compiled = 'render' in definition ? definition : defineTemplate(definition, options);
     let locales = byKey.get(compiled.key);
     if (!locales) {
       locales = new Map();

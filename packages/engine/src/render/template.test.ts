@@ -143,3 +143,75 @@ describe('createTemplates', () => {
     expect(JSON.stringify(renderMessage(templates.get(event.type), event, options))).not.toContain('secret');
   });
 });
+
+describe('deep links', () => {
+  const withUrl = (url: unknown, more: Record<string, unknown> = {}) => ({ data: { url, ...more } });
+  const linked = defineTemplate({
+    key: 'k',
+    title: 'Change your password',
+    fields: { link: { path: 'data.url', maxLength: 10 } },
+    url: '{{link}}',
+  });
+
+  it('carries a whole-field link as it reads, never cut to maxLength', () => {
+    const long = 'https://portal.example.com/password/reset?flow=self-service&step=1';
+    expect(linked.render(withUrl(long)).url).toBe(long);
+  });
+
+  it('leaves out links that are not https or an allowed app scheme, and links whose field is empty', () => {
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'http://portal.example.com/', 'myapp://x', '']) {
+      expect(linked.render(withUrl(bad)).url, bad).toBeUndefined();
+    }
+    expect(linked.render({ data: {} }).url).toBeUndefined();
+    expect(linked.render(withUrl('javascript:alert(1)')).title).toBe('Change your password');
+    const app = defineTemplate(
+      { key: 'k', title: 't', fields: { link: { path: 'data.url' } }, url: '{{link}}' },
+      { linkSchemes: ['myapp'] },
+    );
+    expect(app.render(withUrl('myapp://requests/42')).url).toBe('myapp://requests/42');
+    expect(app.render(withUrl('javascript:alert(1)')).url).toBeUndefined();
+  });
+
+  it('percent-encodes values placed inside a longer link, so a value cannot change its scheme or host', () => {
+    const template = defineTemplate(
+      {
+        key: 'k',
+        title: 't',
+        fields: { request: { path: 'data.requestId' } },
+        url: 'myapp://requests/{{request}}',
+      },
+      { linkSchemes: ['myapp'] },
+    );
+    expect(template.render({ data: { requestId: 'req 7/../admin?x=1' } }).url).toBe(
+      'myapp://requests/req%207%2F..%2Fadmin%3Fx%3D1',
+    );
+    expect(template.render({ data: {} }).url).toBeUndefined();
+  });
+
+  it('refuses a fixed unsafe link at definition time, and unsafe schemes in the configuration', () => {
+    expect(() => defineTemplate({ key: 'k', title: 't', url: 'javascript:alert(1)' })).toThrow(
+      expect.objectContaining({ code: 'ERR_TEMPLATE_INVALID' }),
+    );
+    expect(() => createTemplates([], { linkSchemes: ['javascript'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    expect(() => createTemplates([], { linkSchemes: ['myapp://'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('gives required actions and self-service events their data.url as the deep link, through renderMessage', () => {
+    const templates = createTemplates();
+    const reset = createEvent(
+      'idrelay.account.password.reset-required',
+      { userId: 'u-1', reason: 'compromise', url: 'https://portal.example.com/password' },
+      { source: '/t' },
+    );
+    const options = { notificationId: 'n', urgency: 'high' as const, critical: false, type: reset.type };
+    expect(renderMessage(templates.get(reset.type), reset, options)).toMatchObject({
+      title: 'Password change required',
+      url: 'https://portal.example.com/password',
+      data: { type: reset.type, notificationId: 'n' },
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { IdrelayError, type PushAction, type PushMessage } from '@idrelay/core';
+import { deepLinkSchemes, IdrelayError, isDeepLink, type PushAction, type PushMessage } from '@idrelay/core';
 import { readPath } from '../shared/read-path.js';
 import { readsSecret } from './secrets.js';
 
@@ -44,6 +44,14 @@ export interface TemplateDefinition {
   body?: string;
   /** App data (string values); may interpolate any field, and should carry references, not content. */
   data?: Readonly<Record<string, string>>;
+  /**
+   * Deep link the app opens on tap (a password change page, the recertification to complete), e.g. `'{{link}}'`
+   * with a field reading `data.url`, or `'myapp://requests/{{request}}'`. A link that is one placeholder is used as
+   * the value reads; placeholders inside a longer link are percent-encoded. The rendered link is sent only when it
+   * is an `https:` URL or uses an app scheme allowed by `linkSchemes` ({@link DefineTemplateOptions}); otherwise,
+   * or when a field it names has no value, the push goes without a link. Fields are never cut to `maxLength` here.
+   */
+  url?: string;
   threadId?: string;
   actions?: readonly PushAction[];
   sound?: string;
@@ -53,6 +61,12 @@ export interface TemplateDefinition {
     fcm?: { channelId?: string };
     webpush?: { requireInteraction?: boolean; icon?: string; url?: string };
   };
+}
+
+/** Options of {@link defineTemplate}. */
+export interface DefineTemplateOptions {
+  /** App schemes allowed in deep links besides `https` (`['myapp']`); `javascript`, `data`, `http` … never are. */
+  linkSchemes?: readonly string[];
 }
 
 /** A template checked and split into parts once, so rendering is string concatenation. */
@@ -96,6 +110,12 @@ function parse(text: string, template: TemplateDefinition, where: string, visibl
   return parts;
 }
 
+/** The untruncated text of a field, or undefined when it has no value (a link must not fall back or be cut). */
+function rawValue(field: TemplateField, context: unknown): string | undefined {
+  const value = readPath(context, field.path);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
 function fieldValue(field: TemplateField, context: unknown): string {
   const value = readPath(context, field.path);
   const text = value === undefined || value === null || value === '' ? (field.fallback ?? '') : String(value);
@@ -110,14 +130,15 @@ function fieldValue(field: TemplateField, context: unknown): string {
  *
  * @throws {IdrelayError} `ERR_TEMPLATE_UNSAFE` when visible text uses a field not marked `lockScreenSafe`, or a
  * field reads a secret;
- * `ERR_TEMPLATE_INVALID` for unknown fields, a missing key or title.
+ * `ERR_TEMPLATE_INVALID` for unknown fields, a missing key or title, or a fixed `url` that is not a safe deep link;
+ * `ERR_INVALID_ARGUMENT` for a malformed or unsafe `linkSchemes` entry.
  * @example
  * ```ts
  * const compiled = defineTemplate({ key: 'idrelay.account.locked', title: 'Your account was locked' });
  * compiled.render(event).title; // 'Your account was locked'
  * ```
  */
-export function defineTemplate(template: TemplateDefinition): CompiledTemplate {
+export function defineTemplate(template: TemplateDefinition, options: DefineTemplateOptions = {}): CompiledTemplate {
   if (typeof template?.key !== 'string' || template.key.length === 0 || typeof template.title !== 'string') {
     throw new IdrelayError('ERR_TEMPLATE_INVALID', 'A template needs a key and a title', { details: {} });
   }
@@ -141,6 +162,7 @@ export function defineTemplate(template: TemplateDefinition): CompiledTemplate {
   );
   const join = (parts: Part[], context: unknown) =>
     parts.map((part) => (typeof part === 'string' ? part : fieldValue(fields[part.field]!, context))).join('');
+  const link = template.url === undefined ? undefined : compileLink(template, fields, options);
   const { apns, fcm, webpush } = template.platform ?? {};
   const locale = template.locale ?? 'default';
   return {
@@ -152,6 +174,8 @@ export function defineTemplate(template: TemplateDefinition): CompiledTemplate {
       if (body) message.body = join(body, context);
       if (threadId) message.threadId = join(threadId, context);
       if (data.length > 0) message.data = Object.fromEntries(data.map(([name, parts]) => [name, join(parts, context)]));
+      const url = link?.(context);
+      if (url !== undefined) message.url = url;
       if (template.actions) message.actions = template.actions;
       if (apns?.category) message.category = apns.category;
       if (apns?.interruptionLevel) message.interruptionLevel = apns.interruptionLevel;
@@ -163,5 +187,39 @@ export function defineTemplate(template: TemplateDefinition): CompiledTemplate {
       if (platform.fcm || platform.webpush) message.platform = platform;
       return message;
     },
+  };
+}
+
+/**
+ * Compiles a template's deep link into a function of the render context that returns the link, or undefined when
+ * a field has no value or the result is not a safe deep link (a `javascript:` URL in an event never reaches a push).
+ */
+function compileLink(
+  template: TemplateDefinition,
+  fields: Readonly<Record<string, TemplateField>>,
+  options: DefineTemplateOptions,
+): (context: unknown) => string | undefined {
+  const schemes = deepLinkSchemes(options.linkSchemes ?? []);
+  const parts = parse(template.url!, template, 'url', false);
+  const whole = parts.length === 1 && typeof parts[0] !== 'string' ? parts[0]!.field : undefined;
+  if (parts.every((part) => typeof part === 'string') && !isDeepLink(template.url, { schemes })) {
+    throw new IdrelayError(
+      'ERR_TEMPLATE_INVALID',
+      `Template ${template.key}: url ${JSON.stringify(template.url)} is not an https: link or an allowed app scheme`,
+      { details: { key: template.key, url: template.url, schemes } },
+    );
+  }
+  return (context) => {
+    let url = '';
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        url += part;
+        continue;
+      }
+      const value = rawValue(fields[part.field]!, context);
+      if (value === undefined) return undefined;
+      url += whole === undefined ? encodeURIComponent(value) : value;
+    }
+    return isDeepLink(url, { schemes }) ? url : undefined;
   };
 }
