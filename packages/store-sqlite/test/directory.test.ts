@@ -77,6 +77,18 @@ describe('the SQLite directory', () => {
     expect(await store.directory.usersByAttributes({ site: [] }, { limit: 10 })).toEqual([]);
   });
 
+  it('leaves a deactivated user out of attribute audiences and brings them back when reactivated', async () => {
+    const store = await fileStore('reactivate');
+    const filter = { role: ['admin'] };
+    await store.directory.putUser(user('alice', { role: ['admin', 'dev'] }));
+    await store.directory.putUser(user('alice', { role: ['admin', 'dev'] }, { active: false }));
+    expect(await store.directory.usersByAttributes(filter, { limit: 10 })).toEqual([]);
+    // Still read back whole while inactive.
+    expect((await store.directory.getUser('alice'))?.attributes).toEqual({ role: ['admin', 'dev'] });
+    await store.directory.putUser(user('alice', { role: ['admin', 'dev'] }, { active: true }));
+    expect((await store.directory.usersByAttributes(filter, { limit: 10 })).map((u) => u.id)).toEqual(['alice']);
+  });
+
   it('pages group audiences over more groups than one query merges', async () => {
     const store = await fileStore('groups');
     const groups = Array.from({ length: MERGED_VALUES + 10 }, (_, i) => `g-${String(i).padStart(3, '0')}`);

@@ -17,8 +17,8 @@ export interface AudienceQuery {
 
 /**
  * The page query of an audience: user ids from the index rows of `from` (aliased `a`, its user column
- * `a.user_id`) whose `column` holds any of `values`, that also pass `checks`, in user-id order after the cursor;
- * then the whole rows of that page from `users` in the same statement.
+ * `a.user_id`) whose `column` holds any of `values`, that also pass `checks` (which must leave inactive users out),
+ * in user-id order after the cursor; then the whole rows of that page from `users` in the same statement.
  */
 function pageQuery(
   from: string,
@@ -29,9 +29,7 @@ function pageQuery(
   checks: string,
 ): string {
   const cursor = after ? ' AND a.user_id > ?2' : '';
-  const arm = (match: string) =>
-    `SELECT DISTINCT a.user_id FROM ${from} WHERE ${match}${cursor}${checks}
-       AND EXISTS (SELECT 1 FROM users x WHERE x.id = a.user_id AND x.${ACTIVE})`;
+  const arm = (match: string) => `SELECT DISTINCT a.user_id FROM ${from} WHERE ${match}${cursor}${checks}`;
   const ids =
     values.length <= MERGED_VALUES
       ? values.map((_, i) => arm(`${column} = ?${firstValue + i}`)).join(' UNION ')
@@ -48,8 +46,8 @@ const valueParams = (values: readonly string[]): SqlValue[] =>
 /**
  * Active users matching every key of `filter` (a key matches when the user has any of its values). The key with
  * the fewest values drives: its index ranges are merged in user-id order, and each candidate is checked against
- * the other keys by seeking `user_attributes_user` (user, name, value). `filter` has at least one key and no key
- * without values; values are distinct.
+ * the other keys by seeking `user_attributes_user` (user, name, value). Only active users have index rows, so no
+ * check of `users` is needed. `filter` has at least one key and no key without values; values are distinct.
  */
 export function attributesQuery(
   filter: readonly (readonly [string, readonly string[]])[],
@@ -83,6 +81,8 @@ export function attributesQuery(
 
 /** Active users who are direct members of any of `groupIds` (distinct, at least one), each once. */
 export function groupsQuery(groupIds: readonly string[], after: string | undefined, limit: number): AudienceQuery {
-  const sql = pageQuery('group_members a', 'a.group_id', groupIds, 3, after !== undefined, '');
+  const active = `
+       AND EXISTS (SELECT 1 FROM users x WHERE x.id = a.user_id AND x.${ACTIVE})`;
+  const sql = pageQuery('group_members a', 'a.group_id', groupIds, 3, after !== undefined, active);
   return { sql, params: [limit, after ?? null, ...valueParams(groupIds)] };
 }

@@ -83,7 +83,8 @@ export function createUserDirectory(
             statement('DELETE FROM user_attributes WHERE user_id = ?').run(user.id);
             statement('DELETE FROM user_subjects WHERE user_id = ?').run(user.id);
           }
-          const pairs = attributePairs(user.attributes);
+          // Only active users are audience candidates: the index holds nobody else, so filters never check `users`.
+          const pairs = user.active === false ? [] : attributePairs(user.attributes);
           if (pairs.length > 0) statement(INSERT_ATTRIBUTES).run(user.id, JSON.stringify(pairs));
           if (keys.length > 0) {
             statement('INSERT INTO user_subjects (key, user_id) SELECT value, ? FROM json_each(?)').run(

@@ -5,8 +5,9 @@ import type { Migration } from './migrate.js';
  *
  * - `users` keeps what a user reads back (attributes and subjects as JSON) beside the columns queries use.
  *   `active` is NULL when the writer left it out (read back as absent, counted as active), 1 or 0.
- * - `user_attributes` is the index behind audience filters: one row per (name, value, user), so its primary key
- *   answers `name = ? AND value = ?` in user-id order, and `user_id > ?` continues a page without a sort.
+ * - `user_attributes` is the index behind audience filters: one row per (name, value, active user), so its primary
+ *   key answers `name = ? AND value = ?` in user-id order, and `user_id > ?` continues a page without a sort.
+ *   Inactive users have no rows (their attributes are read back from `users.attributes`).
  *   `user_attributes_user` (which carries the key columns too) checks a candidate's other filter keys by seeking.
  * - `user_subjects` maps each canonical subject key (`subjectKeys()` from core) to the one user holding it.
  * - Memberships and nesting edges are indexed from both ends; every child row names its parents with
