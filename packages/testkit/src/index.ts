@@ -27,6 +27,7 @@ export {
   type MemoryGroup,
   type MemoryUser,
 } from './directory/memory-directory.js';
+export { type SeedableDirectory, seedStoreDirectory } from './directory/seed-store-directory.js';
 export {
   createFcmBackend,
   type FaultOptions,
