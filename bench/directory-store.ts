@@ -1,0 +1,78 @@
+/**
+ * `pnpm bench directory-store`: a 5,000-user attribute audience out of 100,000 users, streamed from the store
+ * directory on SQLite (file) and PostgreSQL, each beside its floor (the same indexed page query written plainly);
+ * users/s, ratio = ours ÷ floor (target ≥ 0.7), and heap/RSS growth while streaming 5,000 vs 50,000 users (flat
+ * when it streams). Each driver runs in a fresh child process, so one's heap never colours the other's.
+ * `BENCH_USERS` scales the directory; `BENCH_ONLY=sqlite` or `=postgres` picks one. Writes
+ * bench/results/directory-store.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { postgresDirectoryCase } from './directory/postgres.js';
+import { sqliteDirectoryCase } from './directory/sqlite.js';
+import { createReport, round } from './lib/report.js';
+
+const USERS = Number(process.env.BENCH_USERS ?? 100_000);
+const AUDIENCE = 5_000;
+const CASES = { sqlite: sqliteDirectoryCase, postgres: postgresDirectoryCase } as const;
+type Driver = keyof typeof CASES;
+
+const phase = process.argv.find((a) => a.startsWith('--phase='))?.slice('--phase='.length) as Driver | undefined;
+if (phase) {
+  const result = await CASES[phase]({ users: USERS, audience: AUDIENCE });
+  process.stdout.write(`\nRESULT ${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+function run(driver: Driver): Record<string, number> {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), `--phase=${driver}`],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    },
+  );
+  const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (child.status !== 0 || !line) throw new Error(`${driver} failed (status ${child.status}):\n${child.stdout}`);
+  return JSON.parse(line.slice('RESULT '.length)) as Record<string, number>;
+}
+
+const report = createReport('directory-store');
+const only = process.env.BENCH_ONLY?.split(',');
+const scale = `${AUDIENCE.toLocaleString('en-US')} of ${USERS.toLocaleString('en-US')} users`;
+for (const driver of (Object.keys(CASES) as Driver[]).filter((d) => !only || only.includes(d))) {
+  const r = run(driver);
+  report.compare(
+    {
+      case: `resolve-attributes-${USERS / 1000}k-${driver}`,
+      metric: 'attribute audience streamed, 500 per page',
+      value: round(r.usersPerSec!, 0),
+      unit: 'users/s',
+      peer: 'floor: the same page query, plain statements',
+      peer_value: round(r.floorUsersPerSec!, 0),
+      note: `${scale}, { department: 5 values, location: 1 }; best of 3; 2 shared cores, figures are noisy`,
+    },
+    false,
+  );
+  for (const [size, heap, rss] of [
+    [AUDIENCE, r.heapGrowthMb5k!, r.rssGrowthMb5k!],
+    [r.largeAudience!, r.heapGrowthMb50k!, r.rssGrowthMb50k!],
+  ] as const) {
+    const label = `${Math.round(size / 1000)}k`;
+    report.add({
+      case: `resolve-memory-${label}-${driver}`,
+      metric: 'heap growth while streaming',
+      value: round(heap, 1),
+      unit: 'MB',
+    });
+    report.add({
+      case: `resolve-memory-${label}-${driver}`,
+      metric: 'RSS growth while streaming',
+      value: round(rss, 1),
+      unit: 'MB',
+    });
+  }
+}
+report.write();
