@@ -1,3 +1,4 @@
+import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { isIdrelayError } from '../errors/idrelay-error.js';
 import { createEvent } from './create.js';
@@ -79,6 +80,19 @@ describe('hostile input is ERR_EVENT_INVALID, never a RangeError or TypeError', 
     const parsed = parseEvent(shifty);
     expect(parsed.id).toBe('first');
     expect(reads).toBe(1);
+  });
+
+  it('reads an SDK CloudEvent (a frozen class instance) through its toJSON(), and names a toJSON() that throws', () => {
+    const ours = event();
+    const sdkEvent = new CloudEvent({ ...ours });
+    expect(Object.isFrozen(sdkEvent)).toBe(true);
+    expect(parseEvent(sdkEvent)).toEqual(ours);
+    // Without validation the SDK keeps a time its own toJSON() cannot print.
+    const broken = new CloudEvent({ ...event(), time: 'not a time' }, false);
+    const result = safeParseEvent(broken);
+    expect(!result.success && result.error.details?.issues).toEqual([
+      expect.objectContaining({ path: '', code: 'unreadable', message: expect.stringMatching(/^toJSON\(\) failed/) }),
+    ]);
   });
 
   it('refuses events over the size limit (256 KB by default) before parsing text', () => {

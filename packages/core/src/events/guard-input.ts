@@ -99,8 +99,20 @@ export function guardEventInput(input: unknown, limits: EventLimits = {}): Guard
     if (seen.has(object)) throw new Refusal({ path: pathOf(path), code: 'circular', message: 'refers to itself' });
     seen.add(object);
     try {
+      // What JSON.stringify would send: a Date's text, an SDK CloudEvent's attributes (the `cloudevents` package's
+      // class instances are frozen and answer toJSON() with a plain object).
       if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-        const json = (object as { toJSON(): unknown }).toJSON();
+        let json: unknown;
+        try {
+          json = (object as { toJSON(): unknown }).toJSON();
+        } catch (error) {
+          const message = error instanceof Error ? error.message : 'unreadable';
+          throw new Refusal({
+            path: pathOf(path),
+            code: 'unreadable',
+            message: `toJSON() failed: ${message.slice(0, 200)}`,
+          });
+        }
         if (json !== object) return copy(json, path, depth);
       }
       if (Array.isArray(object)) {
