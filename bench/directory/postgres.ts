@@ -34,7 +34,6 @@ const floorPage = (s: string): string => `
     SELECT DISTINCT hit.user_id FROM unnest($2::text[]) AS v(value) CROSS JOIN LATERAL (
       SELECT a.user_id FROM ${s}.directory_attributes a
       WHERE a.name = $1 AND a.value = v.value AND a.user_id > $3
-        AND EXISTS (SELECT 1 FROM ${s}.directory_users u WHERE u.id = a.user_id AND u.active OFFSET 0)
         AND EXISTS (SELECT 1 FROM ${s}.directory_attributes o WHERE o.name = $5 AND o.value = ANY($6::text[])
           AND o.user_id = a.user_id OFFSET 0)
       ORDER BY a.user_id LIMIT $4

@@ -73,7 +73,8 @@ describe.skipIf(!postgres.available)('PostgreSQL directory', () => {
              jsonb_build_object('department', ($1::text[])[n % 8 + 1], 'site', ($2::text[])[n % 5 + 1]), 1
            FROM generate_series(0, 19999) AS n;
          INSERT INTO ${s}.directory_attributes (name, value, user_id)
-           SELECT k.key, k.value, u.id FROM ${s}.directory_users u, jsonb_each_text(u.attributes) k;`
+           SELECT k.key, k.value, u.id FROM ${s}.directory_users u, jsonb_each_text(u.attributes) k
+           WHERE u.active;`
           .replaceAll('$1', `'{${departments}}'`)
           .replaceAll('$2', `'{${sites}}'`),
       );
@@ -184,6 +185,20 @@ describe.skipIf(!postgres.available)('PostgreSQL directory', () => {
     expect(await store.directory.removeGroup('admins')).toBe(true);
     expect(await store.directory.childGroups(['root'])).toEqual([]);
     expect(await store.directory.getApprovers('app-1')).toEqual({ users: [], groups: [] });
+  });
+
+  it('drops a deactivated user from attribute audiences and brings them back when reactivated', async () => {
+    const store = await fresh();
+    const alice = user('alice', { attributes: { site: 'hq', role: ['a', 'b'] } });
+    await store.directory.putUser(user('bob', { attributes: { site: 'hq', role: 'a' } }));
+    await store.directory.putUser(alice);
+    expect(await audience(store, { site: ['hq'], role: ['a'] }, 1)).toEqual(['alice', 'bob']);
+    await store.directory.putUser({ ...alice, active: false });
+    expect(await audience(store, { site: ['hq'], role: ['a'] }, 1)).toEqual(['bob']);
+    expect(await audience(store, { role: ['b'] }, 1)).toEqual([]);
+    expect((await store.directory.getUser('alice'))?.attributes).toEqual(alice.attributes);
+    await store.directory.putUser(alice);
+    expect(await audience(store, { role: ['b'] }, 1)).toEqual(['alice']);
   });
 
   it('adds the directory to a schema of the previous version, keeping its rows', async () => {

@@ -27,8 +27,8 @@ const check = (condition: string): string => `EXISTS (${condition} OFFSET 0)`;
  * The attribute audience of one page, as SQL and parameters.
  *
  * One key leads: for each of its values an index scan of `directory_attributes` (name, value, user_id) walks user
- * ids upwards from `after`, checks per candidate that the user is active and that every other key matches (an
- * index probe each), and stops after `limit` hits. The per-value lists are merged, de-duplicated and cut to
+ * ids upwards from `after`, checks per candidate that every other key matches (an index probe each; only active
+ * users have attribute rows), and stops after `limit` hits. The per-value lists are merged, de-duplicated and cut to
  * `limit`; the user rows come in the same statement. A page reads the lead's entries from `after` up to its
  * `limit`th hit per value, so a whole audience is walked once, never scanned per page.
  *
@@ -47,7 +47,8 @@ export function attributeQuery(
   for (const key of keys) if (filter[key]!.length < filter[lead]!.length) lead = key;
 
   const values: unknown[] = [lead, textArray(filter[lead]!), afterOf(page.after), page.limit];
-  const checks = [check(`SELECT 1 FROM ${users} u WHERE u.id = a.user_id AND u.${ACTIVE}`)];
+  // Inactive users have no attribute rows (users.ts), so only the other keys are checked.
+  const checks: string[] = [];
   for (const key of keys) {
     if (key === lead) continue;
     values.push(key, textArray(filter[key]!));
@@ -59,7 +60,7 @@ export function attributeQuery(
   }
   const candidates = `unnest($2::text[]) AS v(value) CROSS JOIN LATERAL (
       SELECT a.user_id FROM ${attributes} a
-      WHERE a.name = $1 AND a.value = v.value AND a.user_id > $3 AND ${checks.join(' AND ')}
+      WHERE a.name = $1 AND a.value = v.value AND a.user_id > $3 ${checks.map((c) => `AND ${c}`).join(' ')}
       ORDER BY a.user_id LIMIT $4
     ) AS hit`;
   return { text: pageOf(users, candidates, '$4'), values };

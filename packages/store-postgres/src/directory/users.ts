@@ -64,6 +64,8 @@ export function createUserPorts(context: PgContext): UserPorts {
 
   const writeAttributes = async (tx: Query, user: StoredUser): Promise<void> => {
     await tx(`DELETE FROM ${attributes} WHERE user_id = $1`, [user.id]);
+    // Only active users are in an audience, so only they get lookup rows: a walk need not check each candidate.
+    if (user.active === false) return;
     const { names, values } = attributePairs(user.attributes);
     if (names.length === 0) return;
     await tx(

@@ -7,7 +7,7 @@ import type { Migration } from './migrate.js';
  * - Ids, keys and attribute values are `COLLATE "C"`: byte order of UTF-8 is code-point order, which the port
  *   pages by, whatever the database's default collation is; equality on them is a plain byte compare.
  * - A user row keeps `attributes` and `subjects` as jsonb, so a user is read back from one row; the
- *   `directory_attributes` rows (one per name, value and user) and `directory_subjects` (one per canonical key)
+ *   `directory_attributes` rows (one per name, value and active user: only they are in audiences) and `directory_subjects` (one per canonical key)
  *   exist for lookups only. `directory_attributes`' primary key (name, value, user_id) serves
  *   `name = $1 AND value = $2 AND user_id > $3 ORDER BY user_id`, an audience page in user-id order.
  * - Subjects, attributes, memberships and nesting edges reference their user or group and cascade on removal.
