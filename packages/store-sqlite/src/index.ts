@@ -1,6 +1,7 @@
 /**
  * `@idrelay/store-sqlite`: the embedded idrelay store. Every store port (events, devices, preferences, outbox, outgoing,
- * action tokens, flows, timers, digests, audit, retention) on one SQLite file owned by one process, or in memory.
+ * action tokens, flows, timers, digests, audit, retention, directory) on one SQLite file owned by one process, or in
+ * memory.
  *
  * @packageDocumentation
  */
