@@ -6,7 +6,14 @@
  */
 
 export { AttributeFilterSchema, type AudienceSpec, AudienceSpecSchema } from './audience/audience-spec.js';
-export { ERROR_CODES, type ErrorCode, isErrorCode } from './errors/codes.js';
+export {
+  CORE_ERRORS,
+  type CoreErrorCode,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorCodeRegistry,
+  type ErrorInfo,
+} from './errors/codes.js';
 export {
   type ErrorDetailsByCode,
   type ErrorDetailsOf,
@@ -14,6 +21,7 @@ export {
   type IdrelayErrorOptions,
   isIdrelayError,
 } from './errors/idrelay-error.js';
+export { errorInfo, isErrorCode, registerErrorCodes } from './errors/registry.js';
 export {
   EVENT_CATALOGUE,
   EVENT_TYPES,

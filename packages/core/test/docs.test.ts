@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/errors/codes.js';
+import { CORE_ERRORS } from '../src/errors/codes.js';
 import { EVENT_TYPES } from '../src/events/catalogue/index.js';
 import { renderErrorsDoc, renderEventSchemas, renderEventsDoc } from './docs.js';
 
@@ -13,7 +13,7 @@ describe('generated documentation', () => {
     const text = readFileSync(join(docs, 'errors.md'), 'utf8');
     expect(text, stale).toBe(renderErrorsDoc());
     const documented = [...text.matchAll(/^\| `(ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
-    expect(documented).toEqual(Object.keys(ERROR_CODES));
+    expect(documented).toEqual(Object.keys(CORE_ERRORS));
   });
 
   it(`docs/events.md lists the catalogue (${stale})`, () => {

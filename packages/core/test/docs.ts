@@ -2,7 +2,7 @@
  * Renders the documents derived from code. Shared by `scripts/gen-docs.ts` (writes them) and `docs.test.ts`
  * (fails when the committed copies are stale), so the two can never disagree on the format.
  */
-import { ERROR_CODES } from '../src/errors/codes.js';
+import { CORE_ERRORS } from '../src/errors/codes.js';
 import { EVENT_CATALOGUE, EVENT_TYPES } from '../src/events/catalogue/index.js';
 import { eventJsonSchema } from '../src/events/json-schema.js';
 
@@ -16,6 +16,7 @@ const AREAS: Record<string, string> = {
   ERR_FCM: '@idrelay/transport-fcm',
   ERR_WEBPUSH: '@idrelay/transport-webpush',
   ERR_STORE: 'stores',
+  ERR_DIRECTORY: 'stores',
 };
 
 function areaOf(code: string): string {
@@ -25,29 +26,59 @@ function areaOf(code: string): string {
 
 /** `docs/errors.md`. */
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, meaning]) => `| \`${code}\` | ${areaOf(code)} | ${meaning} |`);
+  const rows = Object.entries(CORE_ERRORS).map(
+    ([code, { status, retryable, message }]) =>
+      `| \`${code}\` | ${status} | ${retryable ? 'yes' : 'no'} | ${areaOf(code)} | ${message} |`,
+  );
   return `# Error codes
 
-<!-- Generated from \`ERROR_CODES\` in packages/core/src/errors/codes.ts by \`pnpm gen\`; a test fails when stale. -->
+<!-- Generated from \`CORE_ERRORS\` in packages/core/src/errors/codes.ts by \`pnpm gen\`; a test fails when stale. -->
 
 Every error idrelay throws is an \`IdrelayError\` (or a subclass) with a \`code\` from this table, a \`message\`, an
 optional \`details\` object and, when it wraps a foreign error, a \`cause\`. Per-device delivery failures are not
-thrown: they come back as results whose \`code\` is either one of these or the push service's own reason
-(\`Unregistered\`, \`messaging/invalid-argument\` …).
+thrown: they come back as results whose \`code\` is one of these and whose \`reason\` carries the push service's own
+reason verbatim (\`Unregistered\`, \`messaging/invalid-argument\` …).
+
+Each code carries the HTTP \`status\` a server answers with when the error ends a request — the \`status\` of an
+[RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem+json body — and whether a later retry of the same request
+may succeed (\`retryable\`: throttling, an outage, a timeout). \`errorInfo(code)\` returns \`{ message, status,
+retryable }\`.
 
 \`\`\`ts
-import { isIdrelayError } from '@idrelay/core';
+import { errorInfo, isIdrelayError } from '@idrelay/core';
 
 try {
   await relay.ingest(body);
 } catch (error) {
-  if (isIdrelayError(error, 'ERR_EVENT_INVALID')) return Response.json(error.toJSON(), { status: 400 });
-  throw error;
+  if (!isIdrelayError(error)) throw error;
+  const { status } = errorInfo(error.code) ?? { status: 500 };
+  return Response.json({ status, title: error.message, ...error.toJSON() }, {
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+  });
 }
 \`\`\`
 
-| code | raised by | meaning |
-|---|---|---|
+A package of your own (a partner's connector) declares its codes to the type system by interface merging and
+registers them at run time; \`registerErrorCodes\` refuses to redefine a code that exists with another meaning, status
+or retryability:
+
+\`\`\`ts
+import { type ErrorInfo, IdrelayError, registerErrorCodes } from '@idrelay/core';
+
+declare module '@idrelay/core' {
+  interface ErrorCodeRegistry {
+    ERR_ACME_LDAP_BIND: ErrorInfo;
+  }
+}
+registerErrorCodes({
+  ERR_ACME_LDAP_BIND: { status: 502, retryable: true, message: 'The LDAP server refused the bind.' },
+});
+throw new IdrelayError('ERR_ACME_LDAP_BIND', 'Bind as cn=relay failed');
+\`\`\`
+
+| code | status | retryable | raised by | meaning |
+|---|---|---|---|---|
 ${rows.join('\n')}
 `;
 }

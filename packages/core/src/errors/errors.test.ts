@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isErrorCode } from './codes.js';
+import { ERROR_CODES } from './codes.js';
 import { IdrelayError, isIdrelayError } from './idrelay-error.js';
+import { isErrorCode } from './registry.js';
 
 describe('IdrelayError', () => {
   it('carries name, code, message, details and cause', () => {
