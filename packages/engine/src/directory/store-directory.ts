@@ -41,9 +41,17 @@ export interface StoreDirectoryOptions {
  * atomically.
  */
 export interface StoreDirectory extends Directory {
+  /** A user by id, active or not (`undefined` for an unknown or malformed id). */
   getUser(id: string): Promise<StoredUser | undefined>;
+  /**
+   * The user holding an RFC 9493 subject identifier (any member of `aliases`), active or not.
+   *
+   * @throws {IdrelayError} `ERR_SUBJECT_INVALID` when `subject` is not a subject identifier.
+   */
   findBySubject(subject: Parameters<Directory['findBySubject']>[0]): Promise<StoredUser | undefined>;
+  /** The active users of an audience, each once, read from the store one page at a time. */
   resolve(audience: AudienceSpec, options?: DirectoryStreamOptions): AsyncIterable<StoredUser>;
+  /** The groups a user is directly in, then (with `nested`) every group above them, each once. */
   groupsOf(userId: string, options?: DirectoryStreamOptions & { nested?: boolean }): AsyncIterable<StoredGroup>;
   /**
    * Inserts or replaces a user as a whole (attributes and subjects included); subjects are stored normalised
@@ -55,6 +63,7 @@ export interface StoreDirectory extends Directory {
   putUser(user: DirectoryUserInput): Promise<{ created: boolean; user: StoredUser; previous?: StoredUser }>;
   /** Removes a user with their memberships and approver entries; `false` when there was none. */
   removeUser(id: string): Promise<boolean>;
+  /** A group by id. */
   getGroup(id: string): Promise<StoredGroup | undefined>;
   /** Inserts or replaces a group; its memberships stay. */
   putGroup(group: DirectoryGroupInput): Promise<{ created: boolean; group: StoredGroup; previous?: StoredGroup }>;
@@ -70,6 +79,7 @@ export interface StoreDirectory extends Directory {
   removeMembers(groupId: string, members: GroupMembers): Promise<{ removed: number }>;
   /** Replaces who approves requests for a resource (`approvers-of` audiences); empty lists remove the entry. */
   setApprovers(resourceId: string, approvers: Partial<ResourceApprovers>): Promise<void>;
+  /** The approvers of a resource (empty lists when none). */
   getApprovers(resourceId: string): Promise<ResourceApprovers>;
   /** Every user, active or not, in id order, streamed in pages. */
   listUsers(options?: DirectoryStreamOptions): AsyncIterable<StoredUser>;
