@@ -100,10 +100,18 @@ export function renderEventsDoc(): string {
 <!-- Generated from \`EVENT_CATALOGUE\` in packages/core/src/events/catalogue/ by \`pnpm gen\`; a test fails when stale. -->
 
 Every identity event is a [CloudEvents 1.0](https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md)
-JSON envelope: \`specversion\`, \`id\`, \`source\`, \`type\`, \`time\`, \`datacontenttype: application/json\`, an optional
-\`subject\`, the \`idrelaysubject\` extension (an [RFC 9493](https://www.rfc-editor.org/rfc/rfc9493) subject identifier of
-the person concerned) and \`data\`, whose shape depends on \`type\`. Events are deduplicated by (\`source\`, \`id\`):
-a producer that retries must reuse the id.
+event in the JSON format, or the same attributes in HTTP binary mode: \`specversion\` (exactly \`1.0\`), \`id\`,
+\`source\`, \`type\`, optionally \`time\` (RFC 3339 with an offset), \`subject\`, \`datacontenttype\` (a JSON media
+type, parameters allowed; absent means \`application/json\`) and \`dataschema\` (an absolute URI), the
+\`idrelaysubject\` extension, and \`data\`, whose shape depends on \`type\`. Events are deduplicated by (\`source\`,
+\`id\`): a producer that retries must reuse the id.
+
+\`idrelaysubject\` names the person the event concerns by an [RFC 9493](https://www.rfc-editor.org/rfc/rfc9493)
+subject identifier. CloudEvents allows only primitive attribute values, so it is a String: the identifier's JSON with
+members sorted, in base64url without padding. \`createEvent()\` encodes it, \`eventSubject(event)\` decodes it, and
+rules and templates read \`idrelaysubject.email\`, \`idrelaysubject.format\` … from the decoded object. The value
+below is \`{"email":"alice@example.com","format":"email"}\`. An object in its place (as earlier versions sent it) is still
+accepted and converted.
 
 \`\`\`json
 {
@@ -113,10 +121,31 @@ a producer that retries must reuse the id.
   "type": "idrelay.account.locked",
   "time": "2026-11-23T09:12:00Z",
   "datacontenttype": "application/json",
-  "idrelaysubject": { "format": "email", "email": "alice@example.com" },
+  "idrelaysubject": "eyJlbWFpbCI6ImFsaWNlQGV4YW1wbGUuY29tIiwiZm9ybWF0IjoiZW1haWwifQ",
   "data": { "userId": "u-42", "reason": "failed-logins", "failedAttempts": 5 }
 }
 \`\`\`
+
+The same event in binary mode:
+
+\`\`\`http
+POST /events HTTP/1.1
+content-type: application/json
+ce-specversion: 1.0
+ce-id: req-7781
+ce-source: https://iam.example.com/workflows
+ce-type: idrelay.account.locked
+ce-time: 2026-11-23T09:12:00Z
+ce-idrelaysubject: eyJlbWFpbCI6ImFsaWNlQGV4YW1wbGUuY29tIiwiZm9ybWF0IjoiZW1haWwifQ
+
+{ "userId": "u-42", "reason": "failed-logins", "failedAttempts": 5 }
+\`\`\`
+
+Refused with \`ERR_EVENT_INVALID\` and the failing path: another \`specversion\`, an empty \`id\`, \`source\` or \`type\`,
+a non-JSON \`datacontenttype\`, \`data_base64\`, attribute names other than lower-case letters and digits, extension
+values other than Strings, Booleans and 32-bit Integers (put structured values in \`data\`), and control characters
+or noncharacters in attribute values. Attributes set to \`null\` are treated as absent. \`relay.ingest()\` also takes
+a \`CloudEvent\` from the official \`cloudevents\` SDK.
 
 ${EVENT_TYPES.length} types in ${byArea.size} areas. The TypeScript types and zod schemas live in \`@idrelay/core\`
 (\`EVENT_CATALOGUE\`, \`parseEvent\`, \`createEvent\`); unknown fields inside \`data\` and unknown extension attributes

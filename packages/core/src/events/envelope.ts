@@ -46,7 +46,7 @@ const hex = (code: number) => code.toString(16).toUpperCase().padStart(4, '0');
 
 /**
  * `idrelaysubject` as it travels: a String holding the RFC 9493 identifier's JSON in base64url (see
- * {@link encodeSubjectAttribute}). An object, as idrelay before 0.2 sent it in structured mode, is accepted and
+ * {@link encodeSubjectAttribute}). An object, as earlier versions sent it in structured mode, is accepted and
  * encoded, so existing producers keep working; anything else is an issue with the failing path.
  */
 const SubjectAttributeSchema = z.unknown().transform((value, ctx): string => {
