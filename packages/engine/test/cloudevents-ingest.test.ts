@@ -81,6 +81,21 @@ describe('ingesting events from the official CloudEvents SDK', () => {
     expect(s.received()).toEqual(['alice-browser', 'alice-iphone']);
   });
 
+  it('answers a retry of an event stored with the old object subject as a duplicate, not a conflict', async () => {
+    const event = createEvent(
+      'idrelay.account.enabled',
+      { userId: 'alice' },
+      { source: 'https://iam.example.com', id: 'old-1', time: new Date(T0).toISOString() },
+    );
+    const { idrelaysubject: _, ...attributes } = event;
+    const old = { ...attributes, idrelaysubject: alice } as unknown as IdentityEvent;
+    const { key } = await store.events.record(old, T0);
+    await store.events.markPlanned(key);
+    const retry = await s.relay.ingest(JSON.stringify(old));
+    expect(retry).toMatchObject({ duplicate: true });
+    expect(retry.conflict).toBeFalsy();
+  });
+
   it('takes an event without time, keyed by source and id alone, and digests it at the time it arrived', async () => {
     await s.relay.close();
     s = await createScenario(store, {

@@ -4,10 +4,12 @@ import {
   canonicalJson,
   type EventLimits,
   type EventStore,
+  encodeSubjectAttribute,
   type IdentityEvent,
   IdrelayError,
   type Logger,
   type PreferenceStore,
+  type SubjectIdentifier,
   safeParseEvent,
 } from '@idrelay/core';
 import { emptyPlan, type Planner, type PlanResult } from '../plan/plan-event.js';
@@ -36,6 +38,21 @@ export function rawText(input: unknown): string {
   }
   if (text.length > RAW_LIMIT) text = `${text.slice(0, RAW_LIMIT)}…`;
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+}
+
+/**
+ * The stored event as canonical JSON, with an `idrelaysubject` stored as an object (before the attribute became a
+ * base64url String) in the String form parsing gives it now, so a producer's retry of such an event is a duplicate
+ * rather than a conflict.
+ */
+function comparable(stored: IdentityEvent): string {
+  const subject: unknown = stored.idrelaysubject;
+  if (subject === null || typeof subject !== 'object') return canonicalJson(stored);
+  try {
+    return canonicalJson({ ...stored, idrelaysubject: encodeSubjectAttribute(subject as SubjectIdentifier) });
+  } catch {
+    return canonicalJson(stored);
+  }
 }
 
 /** What the ingest stage needs. */
@@ -146,7 +163,7 @@ export function createIngest(options: IngestOptions) {
     await planning.get(key)?.catch(() => undefined);
     const stored = await events.get(key);
     if (stored === undefined) return emptyPlan(key, { duplicate: true });
-    if (canonicalJson(stored.event) !== canonicalJson(event)) {
+    if (comparable(stored.event) !== canonicalJson(event)) {
       const reason = `An event with source ${event.source} and id ${event.id} was ingested before with another payload; the first one stands.`;
       await reject(receivedAt, 'ERR_EVENT_CONFLICT', reason, rawText(input), { type: event.type, eventRef: key });
       logger.warn({ eventKey: key, type: event.type }, 'an event reused the id of a different event');
