@@ -2,7 +2,8 @@
  * The directory the `directory-store` benchmark resolves audiences from: `users` people whose attributes are a
  * deterministic function of their index, so an audience has an exact size on every store.
  */
-import type { Store, StoredUser } from '@idrelay/core';
+import type { DirectoryUser, Store, StoredUser } from '@idrelay/core';
+import { createStoreDirectory } from '@idrelay/engine';
 
 /** Users per page, for the store and its floor alike. */
 export const PAGE_SIZE = 500;
@@ -67,44 +68,48 @@ export function directoryUser(i: number, users: number, audience: number): Store
 }
 
 /**
- * Streams an attribute audience page by page. TODO(engine): `createStoreDirectory(store).resolve()` once it lands;
- * until then the port's pages are read directly, as the engine will.
+ * Streams an attribute audience as the relay does: `createStoreDirectory(store).resolve()` from the engine, which
+ * reads the store's `usersByAttributes` one page of {@link PAGE_SIZE} at a time.
  */
-export async function* streamAudience(
+export function streamAudience(
   store: Store,
   filter: Readonly<Record<string, readonly string[]>>,
-): AsyncGenerator<StoredUser> {
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.directory.usersByAttributes(
-      filter,
-      after === undefined ? { limit: PAGE_SIZE } : { after, limit: PAGE_SIZE },
-    );
-    yield* page;
-    if (page.length < PAGE_SIZE) return;
-    after = page[page.length - 1]!.id;
-  }
+): AsyncIterable<DirectoryUser> {
+  const audience = { kind: 'attributes' as const, filter: filter as Record<string, string[]> };
+  return createStoreDirectory(store, { pageSize: PAGE_SIZE }).resolve(audience);
 }
 
 /**
- * Consumes `users` and reports how far heap and RSS rose above a collected baseline (peak, sampled every page), in
- * MB. Needs `--expose-gc` (the bench runner passes it) for a clean baseline.
+ * Consumes `users` and reports how far memory rose above a collected baseline while streaming, in MB: `heapMb` is
+ * the live heap (collected at every page boundary, so garbage not yet swept does not count — what the stream holds),
+ * `heapPeakMb` the peak heap including garbage (sampled before collecting), `rssMb` the peak RSS. Needs
+ * `--expose-gc` (the bench runner passes it).
  */
 export async function trackMemory(
   users: AsyncIterable<unknown>,
-): Promise<{ count: number; heapMb: number; rssMb: number }> {
-  globalThis.gc?.();
+): Promise<{ count: number; heapMb: number; heapPeakMb: number; rssMb: number }> {
+  const gc = globalThis.gc;
+  if (!gc) throw new Error('trackMemory needs node --expose-gc');
+  gc();
   const base = process.memoryUsage();
-  let heap = base.heapUsed;
+  let live = base.heapUsed;
+  let peak = base.heapUsed;
   let rss = base.rss;
   let count = 0;
   for await (const _ of users) {
     if (++count % PAGE_SIZE === 0) {
-      const now = process.memoryUsage();
-      heap = Math.max(heap, now.heapUsed);
-      rss = Math.max(rss, now.rss);
+      const before = process.memoryUsage();
+      peak = Math.max(peak, before.heapUsed);
+      rss = Math.max(rss, before.rss);
+      gc();
+      live = Math.max(live, process.memoryUsage().heapUsed);
     }
   }
   const mb = (bytes: number) => bytes / 1024 / 1024;
-  return { count, heapMb: mb(heap - base.heapUsed), rssMb: mb(rss - base.rss) };
+  return {
+    count,
+    heapMb: mb(live - base.heapUsed),
+    heapPeakMb: mb(peak - base.heapUsed),
+    rssMb: mb(rss - base.rss),
+  };
 }
