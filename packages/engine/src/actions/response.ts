@@ -1,0 +1,45 @@
+import type { ActionTokenRecord, ErrorCode } from '@idrelay/core';
+
+/**
+ * A device's answer that passed every check of the response protocol (docs/protocol.md): the action token is
+ * known, unused, unexpired, unrevoked and bound to this recipient and device; the device's enrolled key signed a
+ * fresh proof bound to the token, the decision, the target URL and method; the decision is one the token allows;
+ * and, for number matching, the code the user typed matched. `respond()` builds it, consumes the token, and hands
+ * it to the {@link ResponseHandler} that owns the token's flow.
+ */
+export interface VerifiedResponse {
+  /** The token record as stored (its hash, bindings and allowed decisions). */
+  token: ActionTokenRecord;
+  notificationId: string;
+  userId: string;
+  deviceId: string;
+  /** One of `token.actions`, e.g. `approve`, `deny`, `report`, `acknowledge`. */
+  decision: string;
+  /** The proof's unique id (`jti`); a second use of it is refused before this point. */
+  proofId: string;
+  /** When the device signed the proof (ms since the epoch, from `iat`). */
+  signedAt: number;
+  /** When the relay accepted it. */
+  receivedAt: number;
+  /** The compact JWS exactly as received: evidence for the audit trail and write-backs. */
+  proof: string;
+  /** Optional free-text reason the user gave (a denial comment), ≤ 500 characters. */
+  comment?: string;
+}
+
+/** What applying a verified response did. */
+export type ResponseVerdict =
+  | { status: 'applied'; flowId?: string; state?: string; events?: readonly string[] }
+  | { status: 'rejected'; code: ErrorCode; detail: string };
+
+/**
+ * Applies verified responses to whatever waits for them: an approval flow, a login verification, an
+ * acknowledgement. A handler claims responses by the flow kind of `token.flowId` (or by decision for tokens
+ * without a flow). Rejections carry an idrelay code (e.g. the request was decided on another device) and leave
+ * the flow unchanged.
+ */
+export interface ResponseHandler {
+  /** Flow kinds this handler owns, e.g. `['access-approval']`; `'*'` for tokens without a flow. */
+  readonly kinds: readonly string[];
+  apply(response: VerifiedResponse): Promise<ResponseVerdict>;
+}
