@@ -2,6 +2,7 @@ import type { FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
+import { appendOutgoing, dueAt } from './outgoing.js';
 
 const toFlow = (row: Row): FlowRecord => ({
   id: str(row.id)!,
@@ -16,7 +17,10 @@ const toFlow = (row: Row): FlowRecord => ({
   updatedAt: num(row.updated_at)!,
 });
 
-/** {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update. */
+/**
+ * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
+ * entries join its transaction.
+ */
 export function createFlowStore(context: PgContext): FlowStore {
   const { query } = context;
   const flows = context.table('flows');
@@ -62,20 +66,28 @@ export function createFlowStore(context: PgContext): FlowStore {
       const row = await byKey(kind, key);
       return row === undefined ? undefined : toFlow(row);
     },
-    update: async (id, expectedVersion, patch) => {
-      const { rows } = await query(
-        `UPDATE ${flows} SET state = coalesce($1, state), data = coalesce($2::json, data),
+    update: async (id, expectedVersion, patch, options = {}) => {
+      const emitted = dueAt(options.emit, patch.updatedAt);
+      const sql = `UPDATE ${flows} SET state = coalesce($1, state), data = coalesce($2::json, data),
            transitions = coalesce($3, transitions), updated_at = $4, version = version + 1
-         WHERE id = $5 AND version = $6 RETURNING *`,
-        [
-          patch.state ?? null,
-          patch.data === undefined ? null : JSON.stringify(patch.data),
-          patch.transitions ?? null,
-          patch.updatedAt,
-          id,
-          expectedVersion,
-        ],
-      );
+         WHERE id = $5 AND version = $6 RETURNING *`;
+      const values = [
+        patch.state ?? null,
+        patch.data === undefined ? null : JSON.stringify(patch.data),
+        patch.transitions ?? null,
+        patch.updatedAt,
+        id,
+        expectedVersion,
+      ];
+      const { rows } =
+        emitted.length === 0
+          ? await query(sql, values)
+          : await context.transaction(async (tx) => {
+              const updated = await tx(sql, values);
+              // Only a won update emits; a lost one rolls nothing back because it wrote nothing.
+              if (updated.rows[0] !== undefined) await appendOutgoing(context, tx, emitted);
+              return updated;
+            });
       if (rows[0] !== undefined) return toFlow(rows[0]);
       const actual = num((await byId(id))?.version);
       throw new IdrelayError(

@@ -2,6 +2,7 @@ import type { FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
+import { appendOutgoing } from './outgoing.js';
 
 const toFlow = (row: Row): FlowRecord => ({
   id: text(row.id)!,
@@ -16,7 +17,10 @@ const toFlow = (row: Row): FlowRecord => ({
   updatedAt: int(row.updated_at)!,
 });
 
-/** {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update. */
+/**
+ * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
+ * entries join its transaction.
+ */
 export function createFlowStore(context: SqliteContext): FlowStore {
   const { statement, run, transaction } = context;
   const byId = (id: string) => statement('SELECT * FROM flows WHERE id = ?').get(id) as Row | undefined;
@@ -62,29 +66,34 @@ export function createFlowStore(context: SqliteContext): FlowStore {
         const row = byKey(kind, key);
         return row === undefined ? undefined : toFlow(row);
       }),
-    update: (id, expectedVersion, patch) =>
-      run(() => {
-        const row = statement(
-          `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
+    update: (id, expectedVersion, patch, options = {}) =>
+      run(() =>
+        transaction(() => {
+          const row = statement(
+            `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
              transitions = coalesce(?, transitions), updated_at = ?, version = version + 1
            WHERE id = ? AND version = ? RETURNING *`,
-        ).get(
-          patch.state ?? null,
-          patch.data === undefined ? null : JSON.stringify(patch.data),
-          patch.transitions ?? null,
-          patch.updatedAt,
-          id,
-          expectedVersion,
-        ) as Row | undefined;
-        if (row !== undefined) return toFlow(row);
-        const actual = int(byId(id)?.version);
-        throw new IdrelayError(
-          'ERR_STORE_CONFLICT',
-          actual === undefined
-            ? `Flow ${id} does not exist.`
-            : `Flow ${id} is at version ${actual}, not ${expectedVersion}: another update came first.`,
-          { details: { id, expectedVersion, actualVersion: actual } },
-        );
-      }),
+          ).get(
+            patch.state ?? null,
+            patch.data === undefined ? null : JSON.stringify(patch.data),
+            patch.transitions ?? null,
+            patch.updatedAt,
+            id,
+            expectedVersion,
+          ) as Row | undefined;
+          if (row !== undefined) {
+            appendOutgoing(context, options.emit, patch.updatedAt);
+            return toFlow(row);
+          }
+          const actual = int(byId(id)?.version);
+          throw new IdrelayError(
+            'ERR_STORE_CONFLICT',
+            actual === undefined
+              ? `Flow ${id} does not exist.`
+              : `Flow ${id} is at version ${actual}, not ${expectedVersion}: another update came first.`,
+            { details: { id, expectedVersion, actualVersion: actual } },
+          );
+        }),
+      ),
   };
 }

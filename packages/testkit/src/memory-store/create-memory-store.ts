@@ -51,7 +51,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     outbox: guarded(state, createMemoryOutbox(state)),
     outgoing: guarded(state, createMemoryOutgoing(state)),
     actionTokens: guarded(state, createMemoryActionTokens(tokens)),
-    flows: guarded(state, createMemoryFlows(flows)),
+    flows: guarded(state, createMemoryFlows(flows, state)),
     timers: guarded(state, createMemoryTimers(state, new Map())),
     digests: guarded(state, createMemoryDigests()),
     audit: guarded(state, createMemoryAudit()),

@@ -146,7 +146,7 @@ export function createMemoryActionTokens(tokens: Map<string, TokenRow>): ActionT
 }
 
 /** Flows: idempotent start by (kind, key), optimistic concurrency on `version`. */
-export function createMemoryFlows(flows: Map<string, FlowRecord>): FlowStore {
+export function createMemoryFlows(flows: Map<string, FlowRecord>, state?: MemoryState): FlowStore {
   const byKey = (kind: string, key: string) => [...flows.values()].find((f) => f.kind === kind && f.key === key);
   return {
     async create(flow) {
@@ -164,7 +164,7 @@ export function createMemoryFlows(flows: Map<string, FlowRecord>): FlowStore {
       const found = byKey(kind, key);
       return found && clone(found);
     },
-    async update(id, expectedVersion, patch) {
+    async update(id, expectedVersion, patch, options = {}) {
       const found = flows.get(id);
       if (found?.version !== expectedVersion) {
         throw new IdrelayError('ERR_STORE_CONFLICT', `Flow ${id} changed (expected version ${expectedVersion}).`, {
@@ -172,6 +172,7 @@ export function createMemoryFlows(flows: Map<string, FlowRecord>): FlowStore {
         });
       }
       Object.assign(found, clone(patch), { version: found.version + 1 });
+      state?.appendOutgoing(options.emit, patch.updatedAt);
       return clone(found);
     },
   };

@@ -1,7 +1,7 @@
 import { isIdrelayError } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
 import type { ContractContext } from './fixtures.js';
-import { contractFlow, contractToken, T0, together } from './fixtures.js';
+import { contractEvent, contractFlow, contractToken, T0, together } from './fixtures.js';
 
 /** Action tokens (single use under concurrency, expiry, revocation) and flows (idempotent start, versions). */
 export function describeTokensAndFlows(ctx: ContractContext): void {
@@ -98,6 +98,30 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       expect(won).toHaveLength(1);
       for (const failure of lost) expect(isIdrelayError(failure.reason, 'ERR_STORE_CONFLICT')).toBe(true);
       expect((await ctx.store.flows.get('flow-1'))?.version).toBe(3);
+    });
+
+    it('appends entries with an update in the same write, and none with a lost update', async () => {
+      await ctx.store.flows.create(contractFlow('flow-1', 'request-7'));
+      const approved = contractEvent('approved-1', '/idrelay/relay');
+      await ctx.store.flows.update(
+        'flow-1',
+        1,
+        { state: 'approved', updatedAt: T0 + 5 },
+        { emit: [{ consumer: 'iam', orderKey: 'request-7', event: approved }] },
+      );
+      const lost = contractEvent('approved-2', '/idrelay/relay');
+      await expect(
+        ctx.store.flows.update(
+          'flow-1',
+          1,
+          { state: 'denied', updatedAt: T0 + 6 },
+          { emit: [{ consumer: 'iam', orderKey: 'request-7', event: lost }] },
+        ),
+      ).rejects.toSatisfy((error) => isIdrelayError(error, 'ERR_STORE_CONFLICT'));
+      const listed = await ctx.store.outgoing.list({ consumer: 'iam', limit: 10 });
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({ status: 'pending', orderKey: 'request-7', dueAt: T0 + 5, event: approved });
+      expect((await ctx.store.flows.get('flow-1'))?.state).toBe('approved');
     });
 
     it('refuses to update a flow that does not exist', async () => {

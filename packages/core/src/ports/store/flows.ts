@@ -1,3 +1,5 @@
+import type { EmitOptions } from './outgoing.js';
+
 /** A running flow (an approval, a verification, an onboarding sequence). */
 export interface FlowRecord {
   id: string;
@@ -22,10 +24,15 @@ export interface FlowStore {
   create(flow: Omit<FlowRecord, 'version'>): Promise<{ created: boolean; flow: FlowRecord }>;
   get(id: string): Promise<FlowRecord | undefined>;
   findByKey(kind: string, key: string): Promise<FlowRecord | undefined>;
-  /** Applies `patch` when the stored version is `expectedVersion`; throws `ERR_STORE_CONFLICT` otherwise. */
+  /**
+   * Applies `patch` when the stored version is `expectedVersion`; throws `ERR_STORE_CONFLICT` otherwise. `emit`
+   * entries (a decision for the IAM system) join the outgoing log in the same transaction, due at `updatedAt`:
+   * both or neither.
+   */
   update(
     id: string,
     expectedVersion: number,
     patch: Partial<Pick<FlowRecord, 'state' | 'data' | 'transitions'>> & { updatedAt: number },
+    options?: EmitOptions,
   ): Promise<FlowRecord>;
 }
