@@ -5,6 +5,7 @@ import { initial } from './0001-initial.js';
 import { digests } from './0002-digests.js';
 import { normalisedOutbox } from './0003-normalised-outbox.js';
 import { directory } from './0004-directory.js';
+import { tokenPurposes } from './0005-token-purposes.js';
 
 /** One schema step. Step N+1 applies on top of step N; steps are never edited once released. */
 export interface Migration {
@@ -15,7 +16,7 @@ export interface Migration {
 }
 
 /** Every step, in order. The last one's version is the schema this library writes. */
-export const MIGRATIONS: readonly Migration[] = [initial, digests, normalisedOutbox, directory];
+export const MIGRATIONS: readonly Migration[] = [initial, digests, normalisedOutbox, directory, tokenPurposes];
 
 /**
  * The schema version this library writes: the highest `version` it puts in `<schema>.schema_migrations`. A

@@ -112,17 +112,45 @@ export function createMemoryPreferences(state: MemoryState): PreferenceStore {
   };
 }
 
-type TokenRow = ActionTokenRecord & { usedAt?: number; revokedAt?: number };
+type TokenRow = ActionTokenRecord & { usedAt?: number; revokedAt?: number; attempts?: number };
 
-/** Action tokens: single use, expiry, revocation by notification. */
+/** Action tokens: single use, expiry, revocation by notification or device, failed-attempt counts. */
 export function createMemoryActionTokens(tokens: Map<string, TokenRow>): ActionTokenStore {
   const record = (row: TokenRow): ActionTokenRecord => {
-    const { usedAt: _used, revokedAt: _revoked, ...rest } = row;
+    const { usedAt: _used, revokedAt: _revoked, attempts: _attempts, ...rest } = row;
+    if (rest.purpose === 'action') delete rest.purpose;
     return clone(rest);
+  };
+  const revokeWhere = (match: (row: TokenRow) => boolean, at: number): number => {
+    let n = 0;
+    for (const row of tokens.values()) {
+      if (!match(row) || row.usedAt !== undefined || row.revokedAt !== undefined) continue;
+      row.revokedAt = at;
+      n++;
+    }
+    return n;
   };
   return {
     async put(value) {
       tokens.set(value.tokenHash, clone(value));
+    },
+    async putMany(values) {
+      for (const value of values) tokens.set(value.tokenHash, clone(value));
+    },
+    async putOnce(value) {
+      if (tokens.has(value.tokenHash)) return false;
+      tokens.set(value.tokenHash, clone(value));
+      return true;
+    },
+    async get(tokenHash) {
+      const row = tokens.get(tokenHash);
+      if (row === undefined) return undefined;
+      return {
+        record: record(row),
+        attempts: row.attempts ?? 0,
+        ...(row.usedAt !== undefined ? { usedAt: row.usedAt } : {}),
+        ...(row.revokedAt !== undefined ? { revokedAt: row.revokedAt } : {}),
+      };
     },
     async consume(tokenHash, now) {
       const row = tokens.get(tokenHash);
@@ -133,14 +161,17 @@ export function createMemoryActionTokens(tokens: Map<string, TokenRow>): ActionT
       row.usedAt = now;
       return { status: 'ok', record: record(row) };
     },
+    async recordFailure(tokenHash) {
+      const row = tokens.get(tokenHash);
+      if (row === undefined) return 0;
+      row.attempts = (row.attempts ?? 0) + 1;
+      return row.attempts;
+    },
     async revokeByNotification(notificationId, at) {
-      let n = 0;
-      for (const row of tokens.values()) {
-        if (row.notificationId !== notificationId || row.usedAt !== undefined || row.revokedAt !== undefined) continue;
-        row.revokedAt = at;
-        n++;
-      }
-      return n;
+      return revokeWhere((row) => row.notificationId === notificationId, at);
+    },
+    async revokeByDevice(deviceId, at) {
+      return revokeWhere((row) => row.deviceId === deviceId && (row.purpose ?? 'action') === 'action', at);
     },
   };
 }

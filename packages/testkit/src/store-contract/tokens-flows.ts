@@ -44,6 +44,67 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       const result = await ctx.store.actionTokens.consume('hash-bare', T0);
       expect(result).toEqual({ status: 'ok', record: bare });
     });
+    it('lets exactly one of 10 concurrent consumes win, the others see it used', async () => {
+      await ctx.store.actionTokens.put(contractToken('hash-ten'));
+      const results = await together(10, () => ctx.store.actionTokens.consume('hash-ten', T0 + 1));
+      expect(results.map((r) => r.status).sort()).toEqual(['ok', ...Array(9).fill('used')]);
+    });
+
+    it('reads a token and its state without ever consuming it', async () => {
+      const record = contractToken('hash-read');
+      await ctx.store.actionTokens.put(record);
+      expect(await ctx.store.actionTokens.get('hash-read')).toEqual({ record, attempts: 0 });
+      await together(5, () => ctx.store.actionTokens.get('hash-read'));
+      expect(await ctx.store.actionTokens.consume('hash-read', T0 + 1)).toEqual({ status: 'ok', record });
+      expect(await ctx.store.actionTokens.get('hash-read')).toEqual({ record, attempts: 0, usedAt: T0 + 1 });
+      expect(await ctx.store.actionTokens.get('hash-unknown')).toBeUndefined();
+    });
+
+    it('counts failed attempts atomically under concurrency', async () => {
+      await ctx.store.actionTokens.put(contractToken('hash-tries'));
+      const counts = await together(10, () => ctx.store.actionTokens.recordFailure('hash-tries', T0 + 1));
+      expect([...counts].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect((await ctx.store.actionTokens.get('hash-tries'))?.attempts).toBe(10);
+      expect(await ctx.store.actionTokens.recordFailure('hash-unknown', T0)).toBe(0);
+      expect((await ctx.store.actionTokens.consume('hash-tries', T0 + 2)).status).toBe('ok');
+    });
+
+    it('revokes the unused action tokens of a device, not its used ones nor other purposes', async () => {
+      await ctx.store.actionTokens.putMany([
+        contractToken('hash-d1', { deviceId: 'device-x' }),
+        contractToken('hash-d2', { deviceId: 'device-x', notificationId: 'notification-2' }),
+        contractToken('hash-d3', { deviceId: 'device-y' }),
+        contractToken('hash-proof', { deviceId: 'device-x', purpose: 'proof' }),
+      ]);
+      expect((await ctx.store.actionTokens.consume('hash-d1', T0 + 1)).status).toBe('ok');
+      expect(await ctx.store.actionTokens.revokeByDevice('device-x', T0 + 2)).toBe(1);
+      expect((await ctx.store.actionTokens.consume('hash-d2', T0 + 3)).status).toBe('revoked');
+      expect((await ctx.store.actionTokens.get('hash-d2'))?.revokedAt).toBe(T0 + 2);
+      expect((await ctx.store.actionTokens.consume('hash-d1', T0 + 3)).status).toBe('used');
+      expect((await ctx.store.actionTokens.consume('hash-d3', T0 + 3)).status).toBe('ok');
+      expect((await ctx.store.actionTokens.consume('hash-proof', T0 + 3)).status).toBe('ok');
+    });
+
+    it('stores many tokens at once and keeps each purpose', async () => {
+      const records = Array.from({ length: 25 }, (_, i) =>
+        contractToken(`hash-many-${i}`, { deviceId: `device-${i}`, purpose: i % 2 ? 'enrolment' : 'action' }),
+      );
+      await ctx.store.actionTokens.putMany(records);
+      await ctx.store.actionTokens.putMany([]);
+      const stored = await ctx.store.actionTokens.get('hash-many-3');
+      expect(stored?.record).toEqual(records[3]);
+      // `action` is the default and reads back absent.
+      const { purpose: _default, ...plain } = records[4]!;
+      expect((await ctx.store.actionTokens.get('hash-many-4'))?.record).toEqual(plain);
+    });
+
+    it('stores a record once: of 10 concurrent putOnce calls exactly one returns true', async () => {
+      const record = contractToken('hash-jti', { purpose: 'proof', actions: [] });
+      const results = await together(10, () => ctx.store.actionTokens.putOnce(record));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await ctx.store.actionTokens.putOnce(record)).toBe(false);
+      expect((await ctx.store.actionTokens.get('hash-jti'))?.record).toEqual(record);
+    });
   });
 
   describe('flows', () => {
