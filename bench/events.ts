@@ -2,7 +2,7 @@
  * `pnpm bench events`: what validating an identity event costs, beside the raw floor of only parsing its JSON.
  * Three events of different sizes; 50,000 parses each after 5,000 warm-up parses.
  */
-import { createEvent, parseEvent, serializeEvent } from '@idrelay/core';
+import { createEvent, parseEvent, serializeEvent } from '@idrelay/core/events';
 import { measure } from './lib/measure.js';
 import { createReport, round } from './lib/report.js';
 

@@ -16,7 +16,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { StoredUser, SubjectIdentifier } from '@idrelay/core';
-import { subjectKeys } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 import { createPostgresStore } from '@idrelay/store-postgres';
 import { postgresTestUrl, randomSchemaName } from '@idrelay/testkit';
 import pg from 'pg';

@@ -6,14 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createEvent,
-  type DeliveryResult,
-  eventKey,
-  type PushRequest,
-  type Store,
-  type Transport,
-} from '@idrelay/core';
+import { type DeliveryResult, eventKey, type PushRequest, type Store, type Transport } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createRelay, defaultRules, notificationId } from '@idrelay/engine';
 import { createPostgresStore } from '@idrelay/store-postgres';
 import { createSqliteStore } from '@idrelay/store-sqlite';

@@ -2,7 +2,8 @@
  * The smallest idrelay program: parse what an IAM system sent, get a typed event or a coded error.
  * Run it with `pnpm demo` from the repository root.
  */
-import { eventSubject, type IdentityEvent, isIdrelayError, parseEvent, subjectsMatch } from '@idrelay/core';
+import { type IdentityEvent, isIdrelayError } from '@idrelay/core';
+import { eventSubject, parseEvent, subjectsMatch } from '@idrelay/core/events';
 import { SAMPLE_EVENTS } from './sample-events.js';
 
 /** Describes one event for a person; narrowing on `type` gives typed `data`. */

@@ -3,7 +3,7 @@
  * templates, our real transports and the testkit's stand-ins, and each platform's payload carries it where apps
  * look for it — or not at all when it is not a safe deep link.
  */
-import { createEvent } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createRelay, defaultRules, type Relay } from '@idrelay/engine';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { createMemoryDirectory } from '@idrelay/testkit';

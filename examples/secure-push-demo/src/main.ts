@@ -4,7 +4,8 @@
  * over the real APNs, FCM and Web Push wire protocols to local stand-ins; receipts and a hash-chained audit come back.
  */
 import { rmSync } from 'node:fs';
-import { createEvent, type IdentityEvent, isIdrelayError, verifyAuditChain } from '@idrelay/core';
+import { type IdentityEvent, isIdrelayError, verifyAuditChain } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createRelay, defaultRules } from '@idrelay/engine';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { demoDirectory } from './people.js';

@@ -1,11 +1,13 @@
 /**
- * `@idrelay/core`: the identity event model (CloudEvents 1.0 with a typed catalogue), RFC 9493 subject
- * identifiers, the ports every idrelay package implements, and the error base.
+ * `@idrelay/core`: the ports every idrelay package implements (transports, stores, directories, sources), push
+ * messages and delivery results, the error base with its one code table, the retry vocabulary, and the types of
+ * the identity event model. It has no runtime dependency and loads no schema library: the event model's runtime
+ * (parsing, creating, the catalogue, RFC 9493 subject schemas) is `@idrelay/core/events`, which needs `zod`.
  *
  * @packageDocumentation
  */
 
-export { AttributeFilterSchema, type AudienceSpec, AudienceSpecSchema } from './audience/audience-spec.js';
+export type { AudienceSpec } from './audience/audience-spec.js';
 export {
   CORE_ERRORS,
   type CoreErrorCode,
@@ -22,35 +24,13 @@ export {
   isIdrelayError,
 } from './errors/idrelay-error.js';
 export { errorInfo, isErrorCode, registerErrorCodes } from './errors/registry.js';
-export {
-  EVENT_CATALOGUE,
-  EVENT_TYPES,
-  type EventDataInputMap,
-  type EventDataMap,
-  type EventType,
-  isEventType,
-  secretPaths,
-} from './events/catalogue/index.js';
-export { type CreateEventOptions, createEvent, serializeEvent } from './events/create.js';
-export { EnvelopeSchema, type ExtensionAttributes, type IdentityEvent } from './events/envelope.js';
+export type { EventDataInputMap, EventDataMap, EventType } from './events/catalogue/index.js';
+export type { CreateEventOptions } from './events/create.js';
+export type { ExtensionAttributes, IdentityEvent } from './events/envelope.js';
 export { eventKey } from './events/event-key.js';
 export { DEFAULT_EVENT_LIMITS, type EventLimits, type GuardResult, guardEventInput } from './events/guard-input.js';
-export { eventJsonSchema } from './events/json-schema.js';
-export {
-  type EventInvalidDetails,
-  type EventIssue,
-  type ParseEventResult,
-  parseEvent,
-  parseEventOfType,
-  safeParseEvent,
-} from './events/parse.js';
-export {
-  decodeSubjectAttribute,
-  encodeSubjectAttribute,
-  eventSubject,
-  SUBJECT_ATTRIBUTE_MAX_LENGTH,
-  type SubjectAttributeIssue,
-} from './events/subject-attribute.js';
+export type { EventInvalidDetails, EventIssue, ParseEventResult } from './events/parse.js';
+export type { SubjectAttributeIssue } from './events/subject-attribute.js';
 export {
   DEEP_LINK_MAX_LENGTH,
   type DeepLinkOptions,
@@ -98,13 +78,7 @@ export type {
 } from './ports/identity-source.js';
 export type { DeliveryContext, DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
 export { type Clock, type Logger, silentLogger, systemClock } from './ports/runtime.js';
-export type {
-  ActionTokenRecord,
-  ActionTokenStore,
-  ConsumeResult,
-  StoredActionToken,
-  TokenPurpose,
-} from './ports/store/action-tokens.js';
+export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';
 export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
 export type { DigestStore } from './ports/store/digests.js';
@@ -151,25 +125,6 @@ export type { WriteBack, WriteBackResult } from './ports/write-back.js';
 export { type BackoffPolicy, backoffDelay } from './retry/backoff.js';
 export { MAX_RETRY_AFTER_MS, type ParseRetryAfterOptions, parseRetryAfter } from './retry/retry-after.js';
 export { type SleepOptions, sleep, type Timers } from './retry/sleep.js';
-export {
-  normaliseSubject,
-  type SubjectMatchOptions,
-  subjectKey,
-  subjectKeys,
-  subjectsMatch,
-} from './subjects/normalise.js';
-export {
-  AccountSubjectSchema,
-  AliasesSubjectSchema,
-  DidSubjectSchema,
-  EmailSubjectSchema,
-  IssSubSubjectSchema,
-  OpaqueSubjectSchema,
-  PhoneSubjectSchema,
-  type SimpleSubjectIdentifier,
-  type SubjectFormat,
-  type SubjectIdentifier,
-  SubjectIdentifierSchema,
-  UriSubjectSchema,
-} from './subjects/subject-identifier.js';
+export type { SubjectMatchOptions } from './subjects/normalise.js';
+export type { SimpleSubjectIdentifier, SubjectFormat, SubjectIdentifier } from './subjects/subject-identifier.js';
 export { isTimeZone } from './time/time-zone.js';

@@ -2,7 +2,8 @@
  * `relay.ingest` takes what a producer using the official CloudEvents SDK (`cloudevents` v10) hands over: an SDK
  * `CloudEvent` instance read from binary-mode HTTP, for every type in the catalogue, with the person it concerns.
  */
-import { createEvent, EVENT_TYPES, eventKey, eventSubject, type IdentityEvent, type Store } from '@idrelay/core';
+import { eventKey, type IdentityEvent, type Store } from '@idrelay/core';
+import { createEvent, EVENT_TYPES, eventSubject } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -2,7 +2,8 @@
  * The default rules that use-cases.test.ts leaves out, each through a relay with the default rules and templates:
  * who receives it, under which rule and category, how urgently, the text on the lock screen, and the deep link.
  */
-import { createEvent, type EventDataInputMap, type EventType, type PushMessage } from '@idrelay/core';
+import type { EventDataInputMap, EventType, PushMessage } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScenario, type Scenario, T0 } from './support/scenario.js';

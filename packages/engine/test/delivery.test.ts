@@ -2,7 +2,8 @@
  * Delivery reliability on every driver: pruning, Retry-After, backoff after thrown exceptions, dead letters after
  * a 429 storm, final rejections, receipts — and no delivery ever lost.
  */
-import { createEvent, type IdentityEvent, type Store } from '@idrelay/core';
+import type { IdentityEvent, Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';

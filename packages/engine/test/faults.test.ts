@@ -3,7 +3,8 @@
  * one user's bad preference, colliding event keys, reused ids, hostile input, secrets in custom templates and
  * rules, and expiry.
  */
-import { createEvent, type IdentityEvent, IdrelayError, type Store } from '@idrelay/core';
+import { type IdentityEvent, IdrelayError, type Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryDirectory, createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultRules, defineTemplate, type Rule } from '../src/index.js';

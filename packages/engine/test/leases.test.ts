@@ -3,7 +3,8 @@
  * and never re-claimed by its own relay; a send never outlives its claim; a second worker's late outcome cannot
  * undo the first's; and a verification overtakes a fan-out that fills every bulk slot.
  */
-import { createEvent, type DeliveryResult, type Store } from '@idrelay/core';
+import type { DeliveryResult, Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { globalScheduler } from '../src/index.js';

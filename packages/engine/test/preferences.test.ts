@@ -1,5 +1,6 @@
 /** Preferences from the store or a directory attribute, and write-back through `preference.changed`. */
-import { createEvent, type IdentityEvent } from '@idrelay/core';
+import type { IdentityEvent } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryDirectory, createMemoryStore } from '@idrelay/testkit';
 import { describe, expect, it } from 'vitest';
 import { encodePreferences } from '../src/index.js';

@@ -2,7 +2,8 @@
  * `relay.preview` explains, per recipient and device, which rule matched, what preferences and quiet hours did and
  * what would be sent — and writes nothing.
  */
-import { createEvent, type Store } from '@idrelay/core';
+import type { Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';

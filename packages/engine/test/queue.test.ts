@@ -2,7 +2,8 @@
  * The in-process queue driven by (fake) timers, as in production: it wakes on ingest and on the next due time,
  * limits batches in flight per transport, and `close()` waits for what is in flight and closes nothing it was given.
  */
-import { createEvent, type DeliveryResult } from '@idrelay/core';
+import type { DeliveryResult } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { globalScheduler } from '../src/index.js';

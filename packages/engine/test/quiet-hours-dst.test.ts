@@ -2,7 +2,7 @@
  * Quiet hours on the nights the clocks change, through a relay on a fake clock: a push planned inside quiet hours
  * waits until the user's wall clock shows the end — not an hour early or late.
  */
-import { createEvent } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createScenario, type Scenario } from './support/scenario.js';

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEvent, type Directory, type Store } from '@idrelay/core';
+import type { Directory, Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { createMemoryDirectory } from '@idrelay/testkit';
 import { afterAll, describe, expect, it } from 'vitest';

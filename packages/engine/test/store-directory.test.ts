@@ -3,7 +3,8 @@
  * `createStoreDirectory()`, then events delivered to attribute audiences, resource approvers (through nested
  * groups with a cycle) and subjects — the deployment without LDAP or SCIM.
  */
-import { createEvent, type Store } from '@idrelay/core';
+import type { Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStoreDirectory, type StoreDirectory } from '../src/index.js';

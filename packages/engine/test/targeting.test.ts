@@ -3,7 +3,7 @@
  * attributes match, and each recipient reads the notification in their own locale — even when recipients of
  * several locales share one audience page.
  */
-import { createEvent } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryDirectory, createMemoryStore } from '@idrelay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Rule, TemplateDefinition } from '../src/index.js';

@@ -2,7 +2,8 @@
  * Every use case of the event catalogue, end to end through the default rules and templates: who receives what,
  * on which devices — on SQLite, on PostgreSQL and on the in-memory store.
  */
-import { createEvent, type EventDataInputMap, type EventType, type Store } from '@idrelay/core';
+import type { EventDataInputMap, EventType, Store } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';

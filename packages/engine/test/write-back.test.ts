@@ -3,14 +3,8 @@
  * caused it and reaches each write-back at least once, in order per subject, across a crash, with retries and
  * a dead letter — and retention removes what finished long ago without touching the audit chain.
  */
-import {
-  createEvent,
-  type IdentityEvent,
-  type Store,
-  verifyAuditChain,
-  type WriteBack,
-  type WriteBackResult,
-} from '@idrelay/core';
+import { type IdentityEvent, type Store, verifyAuditChain, type WriteBack, type WriteBackResult } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drivers } from './support/drivers.js';

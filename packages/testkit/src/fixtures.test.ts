@@ -1,4 +1,5 @@
-import { isIdrelayError, parseEvent } from '@idrelay/core';
+import { isIdrelayError } from '@idrelay/core';
+import { parseEvent } from '@idrelay/core/events';
 import { describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { createFixtures } from './fixtures.js';

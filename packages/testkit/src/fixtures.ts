@@ -8,7 +8,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import {
   type CreateEventOptions,
-  createEvent,
   type DeviceRecord,
   type DeviceTarget,
   deviceTarget,
@@ -19,6 +18,7 @@ import {
   type PushMessage,
   type WebPushSubscription,
 } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 
 /** Options of {@link createFixtures}. */
 export interface FixturesOptions {

@@ -11,8 +11,8 @@ interface RetryingClients {
  * 503 (honouring `Retry-After` up to 60 s), resets and its 15 s timeouts up to 4 times inside one `sendEach`, which
  * made `retry: false` still retry and let one call outlive any timeout of ours. There is no public option for it:
  * this sets `retry` to `null` on the two request clients of the messaging instance (firebase-admin checks
- * `if (!this.retry)` before retrying). firebase-admin is pinned to 14.5.1; if a later version moves the field, the
- * transport logs a warning and firebase-admin's retries stay on.
+ * `if (!this.retry)` before retrying). firebase-admin is tested at 14.5.1 (peer range `^14.5.1`); if a later
+ * version moves the field, the transport logs a warning and firebase-admin's retries stay on.
  *
  * @see https://github.com/firebase/firebase-admin-node/blob/master/src/utils/api-request.ts (defaultRetryConfig)
  * @returns true when both clients were found and changed.

@@ -1,4 +1,5 @@
-import { type AudienceSpec, AudienceSpecSchema } from '@idrelay/core';
+import type { AudienceSpec } from '@idrelay/core';
+import { AudienceSpecSchema } from '@idrelay/core/events';
 import type { AudienceTemplate } from '../rules/rule.js';
 import { readPath } from '../shared/read-path.js';
 

@@ -1,11 +1,5 @@
-import {
-  type AudienceSpec,
-  type DirectoryPage,
-  type DirectoryStore,
-  type StoredGroup,
-  type StoredUser,
-  subjectKeys,
-} from '@idrelay/core';
+import type { AudienceSpec, DirectoryPage, DirectoryStore, StoredGroup, StoredUser } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 import { isDirectoryId } from './validate-input.js';
 
 /** The port's bound on ids per call (`getUsers`, `usersInGroups`, `childGroups` …). */

@@ -5,14 +5,13 @@ import {
   type DirectoryStreamOptions,
   type GroupMembers,
   IdrelayError,
-  normaliseSubject,
   type ResourceApprovers,
   type Store,
   type StoredGroup,
   type StoredUser,
-  subjectKeys,
   systemClock,
 } from '@idrelay/core';
+import { normaliseSubject, subjectKeys } from '@idrelay/core/events';
 import { groupsOfUser, keysetPages, resolveFromStore, type StoreWalk } from './store-audience.js';
 import {
   type DirectoryGroupInput,

@@ -4,10 +4,10 @@ import {
   IdrelayError,
   isIdrelayError,
   isTimeZone,
-  normaliseSubject,
   type ResourceApprovers,
   type SubjectIdentifier,
 } from '@idrelay/core';
+import { normaliseSubject } from '@idrelay/core/events';
 
 /** Limits of what `createStoreDirectory()` writes; the store trusts them. */
 export const DIRECTORY_LIMITS = {

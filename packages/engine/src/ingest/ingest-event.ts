@@ -4,14 +4,13 @@ import {
   canonicalJson,
   type EventLimits,
   type EventStore,
-  encodeSubjectAttribute,
   type IdentityEvent,
   IdrelayError,
   type Logger,
   type PreferenceStore,
   type SubjectIdentifier,
-  safeParseEvent,
 } from '@idrelay/core';
+import { encodeSubjectAttribute, safeParseEvent } from '@idrelay/core/events';
 import { emptyPlan, type Planner, type PlanResult } from '../plan/plan-event.js';
 import { applyPreferenceEvent } from '../preferences/apply-preference-event.js';
 

@@ -1,4 +1,5 @@
-import { type Directory, type DirectoryUser, eventSubject, type IdentityEvent } from '@idrelay/core';
+import type { Directory, DirectoryUser, IdentityEvent } from '@idrelay/core';
+import { eventSubject } from '@idrelay/core/events';
 
 /**
  * Finds the directory user an event concerns: by its RFC 9493 subject, else by `data.userId`.

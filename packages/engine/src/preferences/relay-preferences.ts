@@ -1,7 +1,6 @@
 import {
   type AuditStore,
   type Clock,
-  createEvent,
   IdrelayError,
   isTimeZone,
   type PreferenceRule,
@@ -9,6 +8,7 @@ import {
   type QuietHours,
   type UserPreferences,
 } from '@idrelay/core';
+import { createEvent } from '@idrelay/core/events';
 import type { ConsumerRegistry } from '../outgoing/consumers.js';
 import type { Listeners } from '../outgoing/listeners.js';
 

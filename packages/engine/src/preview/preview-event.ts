@@ -6,8 +6,8 @@ import {
   eventKey,
   type Platform,
   type PushMessage,
-  parseEvent,
 } from '@idrelay/core';
+import { parseEvent } from '@idrelay/core/events';
 import { audiencePages } from '../audience/resolve-audience.js';
 import { createFanOut, type PlanContext } from '../plan/fan-out.js';
 import { planOf } from '../plan/plan-event.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type IdentityEvent, secretPaths } from '@idrelay/core';
+import type { IdentityEvent } from '@idrelay/core';
+import { secretPaths } from '@idrelay/core/events';
 import { readPath } from '../shared/read-path.js';
 
 /**

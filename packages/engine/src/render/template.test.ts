@@ -1,4 +1,4 @@
-import { createEvent, EVENT_TYPES } from '@idrelay/core';
+import { createEvent, EVENT_TYPES } from '@idrelay/core/events';
 import { describe, expect, it } from 'vitest';
 import { defaultTemplates } from './default-templates.js';
 import { renderMessage } from './render-message.js';

@@ -1,4 +1,5 @@
-import { eventSubject, type IdentityEvent } from '@idrelay/core';
+import type { IdentityEvent } from '@idrelay/core';
+import { eventSubject } from '@idrelay/core/events';
 import type { CodeRule, DeclarativeRule, IntentSpec, Rule } from './rule.js';
 
 /**

@@ -1,4 +1,4 @@
-import { createEvent, EVENT_TYPES } from '@idrelay/core';
+import { createEvent, EVENT_TYPES } from '@idrelay/core/events';
 import { describe, expect, it } from 'vitest';
 import { defaultRules } from './default-rules.js';
 import { evaluateRules } from './evaluate-rules.js';

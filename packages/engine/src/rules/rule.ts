@@ -1,12 +1,12 @@
 import {
   type AudienceSpec,
   type DirectoryUser,
-  EVENT_TYPES,
   type EventType,
   type IdentityEvent,
   IdrelayError,
   type Urgency,
 } from '@idrelay/core';
+import { EVENT_TYPES } from '@idrelay/core/events';
 import type { Condition } from './conditions.js';
 
 /**

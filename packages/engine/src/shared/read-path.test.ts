@@ -1,4 +1,4 @@
-import { createEvent, encodeSubjectAttribute } from '@idrelay/core';
+import { createEvent, encodeSubjectAttribute } from '@idrelay/core/events';
 import { describe, expect, it } from 'vitest';
 import { defineTemplate } from '../render/template.js';
 import { evaluateRules } from '../rules/evaluate-rules.js';

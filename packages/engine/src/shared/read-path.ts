@@ -1,4 +1,4 @@
-import { eventSubject } from '@idrelay/core';
+import { eventSubject } from '@idrelay/core/events';
 
 /**
  * Reads a dotted path (`data.resource.id`) from a value; `undefined` when any step is missing. Rule conditions,

@@ -1,4 +1,5 @@
-import { type DirectoryStore, IdrelayError, type StoredUser, subjectKeys } from '@idrelay/core';
+import { type DirectoryStore, IdrelayError, type StoredUser } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 import { textArray } from '../array-literal.js';
 import type { PgContext, Query } from '../context.js';
 import { toUser, USER_COLUMNS } from './rows.js';

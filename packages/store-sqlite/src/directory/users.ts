@@ -1,5 +1,6 @@
 import type { DirectoryStore, StoredUser } from '@idrelay/core';
-import { IdrelayError, subjectKeys } from '@idrelay/core';
+import { IdrelayError } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 import type { Row, SqliteContext, SqlValue } from '../driver.js';
 import { text } from '../driver.js';
 import { attributesQuery, groupsQuery } from './audience-query.js';

@@ -6,7 +6,7 @@ import type {
   DirectoryUser,
   SubjectIdentifier,
 } from '@idrelay/core';
-import { subjectKeys } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 
 /** A group of the in-memory directory: member users and nested groups. */
 export interface MemoryGroup extends DirectoryGroup {

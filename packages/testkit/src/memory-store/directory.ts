@@ -7,7 +7,8 @@ import type {
   StoredGroup,
   StoredUser,
 } from '@idrelay/core';
-import { IdrelayError, subjectKeys } from '@idrelay/core';
+import { IdrelayError } from '@idrelay/core';
+import { subjectKeys } from '@idrelay/core/events';
 import { clone } from './state.js';
 
 /**

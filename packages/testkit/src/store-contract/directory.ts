@@ -1,4 +1,5 @@
-import { isIdrelayError, type StoredUser, subjectKey, subjectKeys } from '@idrelay/core';
+import { isIdrelayError, type StoredUser } from '@idrelay/core';
+import { subjectKey, subjectKeys } from '@idrelay/core/events';
 import { describe, expect, it } from 'vitest';
 import { AWKWARD_IDS, byCodePoint, comparable, contractUser, readPages } from './directory-fixtures.js';
 import { describeDirectoryGroups } from './directory-groups.js';
