@@ -138,6 +138,26 @@ export const CORE_ERRORS = {
     'A consumer of the outgoing log (a write-back, a subscriber) failed to take an entry.',
   ),
   ERR_RELAY_CLOSED: retryable(503, 'The relay was closed.'),
+
+  // flows
+  ERR_FLOW_INVALID: final(400, 'A flow definition is malformed; `details.issues` lists each problem.'),
+  ERR_FLOW_UNKNOWN: final(404, 'No flow definition is registered for the kind (and version) named.'),
+  ERR_FLOW_NOT_FOUND: final(404, 'No flow has the id given.'),
+  ERR_FLOW_INPUT_INVALID: final(400, "A flow's start input is malformed (a missing requester, a bad audience)."),
+  ERR_FLOW_DECIDED: final(409, 'The request was already decided (here or on another device) or its flow ended.'),
+  ERR_FLOW_NOT_APPROVER: final(403, "The responder is not among the current step's approvers."),
+  ERR_FLOW_SOD: final(
+    403,
+    'Segregation of duties: the requester or author of a request can never approve it; the flow is unchanged.',
+  ),
+  ERR_FLOW_FUNCTION_FAILED: retryable(
+    500,
+    "A flow's code step threw (or named a function that is not registered); the step is tried again at its status-check interval.",
+  ),
+  ERR_FLOW_MAX_TRANSITIONS: final(
+    409,
+    'A flow reached its maximum number of transitions and was terminated; `details.reason` says where.',
+  ),
   ERR_ACTION_TOKEN_INVALID: final(
     403,
     'An action token is unknown, already used, expired, or bound to another recipient or device.',
