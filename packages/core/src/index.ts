@@ -78,7 +78,13 @@ export type {
 } from './ports/identity-source.js';
 export type { DeliveryContext, DeliveryHandler, Queue, QueueStartOptions } from './ports/queue.js';
 export { type Clock, type Logger, silentLogger, systemClock } from './ports/runtime.js';
-export type { ActionTokenRecord, ActionTokenStore, ConsumeResult } from './ports/store/action-tokens.js';
+export type {
+  ActionTokenRecord,
+  ActionTokenStore,
+  ConsumeResult,
+  StoredActionToken,
+  TokenPurpose,
+} from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';
 export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
 export type { DigestStore } from './ports/store/digests.js';
