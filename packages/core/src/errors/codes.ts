@@ -162,6 +162,86 @@ export const CORE_ERRORS = {
     403,
     'An action token is unknown, already used, expired, or bound to another recipient or device.',
   ),
+
+  // responses from devices (docs/protocol.md)
+  ERR_ACTION_REQUEST_INVALID: final(
+    400,
+    'A response or details request is malformed: not JSON, or without a `token` and a `proof` string.',
+  ),
+  ERR_ACTION_TOKEN_UNKNOWN: final(403, 'The action token is unknown: never issued, forged, or altered.'),
+  ERR_ACTION_TOKEN_EXPIRED: final(410, 'The action token expired before the response arrived.'),
+  ERR_ACTION_TOKEN_USED: final(409, 'The action token was already used: a response is accepted once.'),
+  ERR_ACTION_TOKEN_REVOKED: final(
+    409,
+    'The action token was revoked: the request was decided on another device, or the device was unenrolled.',
+  ),
+  ERR_ACTION_PROOF_INVALID: final(
+    401,
+    'The proof is not a compact JWS of type `idrelay-response+jwt`, or its claims are missing or do not bind this token (`ath`), method (`htm`) and URL (`htu`).',
+  ),
+  ERR_ACTION_SIGNATURE_INVALID: final(
+    401,
+    "The proof's signature is missing or does not verify with the enrolled key of the device it names (`kid`).",
+  ),
+  ERR_ACTION_SIGNER_MISMATCH: final(
+    403,
+    "The proof names the token's device but was signed by the key of another device enrolled by the same user.",
+  ),
+  ERR_ACTION_WRONG_DEVICE: final(
+    403,
+    'The proof was signed by another device of the recipient, not by the device the token was sent to.',
+  ),
+  ERR_ACTION_WRONG_RECIPIENT: final(
+    403,
+    "The proof was signed by a device of another user than the token's recipient.",
+  ),
+  ERR_ACTION_PROOF_STALE: final(
+    401,
+    "The proof's `iat` lies outside the accepted clock skew (too old, or in the future); sign a fresh proof.",
+  ),
+  ERR_ACTION_PROOF_REPLAYED: final(409, "The proof's `jti` was already used: every proof is single use."),
+  ERR_ACTION_DECISION_NOT_ALLOWED: final(422, 'The decision is not one of those the action token allows.'),
+  ERR_ACTION_CODE_MISMATCH: final(
+    422,
+    'The number-matching code is missing or wrong; `details.attemptsLeft` says how many tries remain.',
+  ),
+  ERR_ACTION_ATTEMPTS_EXCEEDED: final(
+    403,
+    'Too many wrong number-matching codes: the request failed closed and its tokens were revoked.',
+  ),
+  ERR_ACTION_ALREADY_DECIDED: final(
+    409,
+    'The request this response answers was already decided (or expired); nothing was changed.',
+  ),
+  ERR_ACTION_NO_HANDLER: final(500, "No response handler is registered for the token's flow kind."),
+
+  // enrolment of device keys
+  ERR_ENROL_INVALID: final(
+    400,
+    'An enrolment request is malformed (device id, platform address, algorithm, or neither code nor bearer).',
+  ),
+  ERR_ENROL_CODE_INVALID: final(
+    401,
+    'The enrolment code is unknown, already used or expired (which one is not said, to help no guesser).',
+  ),
+  ERR_ENROL_BEARER_INVALID: final(401, 'The bearer token was refused by the configured `verifyBearer`.'),
+  ERR_ENROL_KEY_INVALID: final(
+    400,
+    'The public key is not a P-256 (ES256) or Ed25519 key of the stated algorithm, or not a valid point.',
+  ),
+  ERR_ENROL_DEVICE_CONFLICT: final(409, 'The device id is enrolled by another user; that user must unenrol it first.'),
+
+  // login verification (number matching)
+  ERR_VERIFICATION_INVALID: final(400, 'A verification request is malformed (user, application, TTL out of range).'),
+  ERR_VERIFICATION_NOT_FOUND: final(404, 'No verification has this id.'),
+  ERR_VERIFICATION_NO_DEVICE: final(
+    409,
+    'The user has no enrolled device (one with a public key) to receive a verification push.',
+  ),
+  ERR_VERIFICATION_RATE_LIMITED: retryable(
+    429,
+    'Too many verification pushes for this user recently (push-bombing defence); retry after `details.retryAfterMs`.',
+  ),
 } as const satisfies Record<string, ErrorInfo>;
 
 /** What idrelay knows about one error code. */
