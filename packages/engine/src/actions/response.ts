@@ -42,4 +42,14 @@ export interface ResponseHandler {
   /** Flow kinds this handler owns, e.g. `['access-approval']`; `'*'` for tokens without a flow. */
   readonly kinds: readonly string[];
   apply(response: VerifiedResponse): Promise<ResponseVerdict>;
+  /**
+   * Optional: what the device may show about the request behind `token` (requester, resource, application, IP,
+   * approximate location), answered by `relay.details()` after the device proved itself. Never put in a push.
+   */
+  details?(token: ActionTokenRecord): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Optional: the request failed closed (too many wrong number-matching codes, `ERR_ACTION_ATTEMPTS_EXCEEDED`);
+   * the relay already revoked the notification's tokens. A handler ends its flow here (state `failed`).
+   */
+  failClosed?(token: ActionTokenRecord, code: ErrorCode): Promise<void>;
 }
