@@ -23,6 +23,11 @@ import { afterSettle, createDeliveryHandler, retryOrDead } from './dispatch/deli
 import { createOutboxQueue } from './dispatch/outbox-queue.js';
 import { createReceipts } from './dispatch/receipts.js';
 import { createTimeSlice, createWake, globalScheduler, type Scheduler } from './dispatch/scheduler.js';
+import type { FlowDefinition, FlowFunction } from './flows/definition.js';
+import { createFlowPush } from './flows/flow-push.js';
+import { createFlowRuntime, FLOW_TIMERS } from './flows/flow-runtime.js';
+import { createFlowRegistry } from './flows/registry.js';
+import { createRelayFlows, type RelayFlows } from './flows/relay-flows.js';
 import { createIngest, type IngestResult } from './ingest/ingest-event.js';
 import { createConsumerRegistry } from './outgoing/consumers.js';
 import { createListeners, type RelayListener } from './outgoing/listeners.js';
@@ -111,6 +116,11 @@ export interface RelayOptions {
    * Default 60 s; events younger than a quarter of it are left alone (they may still be planning).
    */
   sweepMs?: number;
+  /**
+   * Approval flows: versioned definitions (see `defineFlow()` and the shipped ones, e.g. `accessApprovalFlow()`)
+   * and the functions their code steps call by name. Keep old versions listed while flows that started on them run.
+   */
+  flows?: { definitions?: readonly FlowDefinition[]; functions?: Readonly<Record<string, FlowFunction>> };
 }
 
 /**
@@ -136,6 +146,8 @@ export interface Relay {
   preview: RelayPreview;
   devices: RelayDevices;
   preferences: RelayPreferences;
+  /** Approval flows: start, read, decide; device answers reach them through `flows.handler`. */
+  flows: RelayFlows;
   /**
    * Listens to emitted events (receipts, preference changes) in memory; returns an unsubscribe function. A
    * listener misses whatever happens while it is not subscribed or crashed: use `writeBacks` for what must arrive.
@@ -281,7 +293,39 @@ export function createRelay(options: RelayOptions): Relay {
     clock,
     scheduler,
     logger,
-    handlers: { [DIGEST_TIMER]: (timer) => digests.flush(timer) },
+    handlers: {
+      [DIGEST_TIMER]: (timer) => digests.flush(timer),
+      ...Object.fromEntries(FLOW_TIMERS.map((kind) => [kind, (timer) => flowRuntime.onTimer(timer)])),
+    },
+  });
+  const flowRegistry = createFlowRegistry(options.flows?.definitions ?? [], options.flows?.functions ?? {});
+  const flowRuntime = createFlowRuntime({
+    flows: store.flows,
+    timers: store.timers,
+    audit: store.audit,
+    directory,
+    registry: flowRegistry,
+    push: createFlowPush({
+      context,
+      outbox: store.outbox,
+      actionTokens: store.actionTokens,
+      notify: (dueAt, priority) => queue.notify(dueAt, priority),
+    }),
+    consumers,
+    listeners,
+    clock,
+    logger,
+    source,
+    onTimer: (at) => timerPump.notify(at),
+    onEmitted: (at) => outgoingPump.notify(at),
+  });
+  const flows = createRelayFlows({
+    flows: store.flows,
+    audit: store.audit,
+    registry: flowRegistry,
+    runtime: flowRuntime,
+    clock,
+    logger,
   });
   const notify = (dueAt: number, priority: number) => queue.notify(dueAt, priority);
   const digests = createDigests({
@@ -374,7 +418,15 @@ export function createRelay(options: RelayOptions): Relay {
       }),
     ingest: (input) => {
       slice.urgent();
-      return guard(() => ingest.ingest(input));
+      return guard(async () => {
+        const result = await ingest.ingest(input);
+        // A duplicate starts nothing new (a flow starts once per kind and key) but finishes a start a crash cut short.
+        if (!result.conflict && flowRegistry.hasTriggers()) {
+          const stored = await store.events.get(result.eventKey);
+          if (stored) await flows.startFrom(stored.event);
+        }
+        return result;
+      });
     },
     preview: createPreview({
       context,
@@ -393,6 +445,7 @@ export function createRelay(options: RelayOptions): Relay {
       consumers,
       onEmitted: (at) => outgoingPump.notify(at),
     }),
+    flows,
     subscribe: listeners.subscribe,
     dispatchOnce: () => guard(() => outboxQueue.runOnce(processBatch, { platforms: [...platforms], batchSize })),
     drain: () =>

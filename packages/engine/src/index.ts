@@ -28,6 +28,34 @@ export {
 export { type RetryPolicy, retryDelay } from './dispatch/backoff.js';
 export { createOutboxQueue, type OutboxQueue, type OutboxQueueOptions } from './dispatch/outbox-queue.js';
 export { globalScheduler, type Scheduler } from './dispatch/scheduler.js';
+export {
+  type CodeStep,
+  DEFAULT_MAX_TRANSITIONS,
+  DEFAULT_STATUS_CHECK_MS,
+  defineFlow,
+  type FlowDefinition,
+  type FlowEventBuilder,
+  type FlowEventContext,
+  type FlowFunction,
+  type FlowFunctionResult,
+  type FlowScope,
+  type FlowStep,
+  type FlowTransition,
+  type FlowTrigger,
+  type NotifyStep,
+  type Quorum,
+  type StepOptions,
+} from './flows/definition.js';
+export type { FlowDecision, FlowTraceEntry, FlowView } from './flows/flow-state.js';
+export type { ApiDecision, RelayFlows } from './flows/relay-flows.js';
+export {
+  type AccessApprovalOptions,
+  accessApprovalFlow,
+  type OnboardingStepSpec,
+  onboardingFlow,
+  requiredActionFlow,
+  sessionConfirmationFlow,
+} from './flows/shipped-flows.js';
 export type { IngestResult } from './ingest/ingest-event.js';
 export type { RelayListener } from './outgoing/listeners.js';
 export type { DeviceVerdict, NotificationPlan, PlanContext, RecipientFailure } from './plan/fan-out.js';
