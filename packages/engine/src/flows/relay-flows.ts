@@ -12,7 +12,7 @@ import type { FlowDefinition } from './definition.js';
 import type { FlowRuntime } from './flow-runtime.js';
 import { dataOf, type FlowDecision, type FlowView, flowIdOf, RUNNING, viewOf } from './flow-state.js';
 import type { FlowRegistry } from './registry.js';
-import { applyDecision, initialData, stepOf, traced } from './transitions.js';
+import { applyDecision, initialData, move, stepOf, traced } from './transitions.js';
 
 /** A decision made outside a device: the IAM console, the IAM system reporting a completed step. */
 export interface ApiDecision {
@@ -230,6 +230,42 @@ export function createRelayFlows(options: RelayFlowsOptions): RelayFlows & {
   const handler: ResponseHandler = {
     get kinds() {
       return registry.kinds();
+    },
+    /** What the proven device may show: the request (the flow's input), its step and state; never in a push. */
+    async details(token) {
+      const flow = token.flowId ? await flows.get(token.flowId) : undefined;
+      if (!flow) return undefined;
+      const data = dataOf(flow);
+      return {
+        flowId: flow.id,
+        kind: flow.kind,
+        key: flow.key,
+        state: flow.state,
+        step: data.step,
+        request: data.input,
+      };
+    },
+    /** Too many wrong codes: the flow ends `failed` (reason: the code), and its pushes are withdrawn. */
+    async failClosed(token, code) {
+      if (!token.flowId) return;
+      const at = now();
+      await runtime.transact(token.flowId, (current) => {
+        if (current.state !== RUNNING) return undefined;
+        const moved = move(dataOf(current), { end: 'failed' }, at, code);
+        return {
+          ...moved,
+          audit: [
+            {
+              at,
+              action: 'flow.failed-closed',
+              actor: token.userId,
+              target: current.id,
+              details: { code, deviceId: token.deviceId },
+            },
+          ],
+        };
+      });
+      await settleQuietly(token.flowId);
     },
     async apply(response: VerifiedResponse): Promise<ResponseVerdict> {
       const flowId = response.token.flowId;

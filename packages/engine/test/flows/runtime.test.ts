@@ -201,6 +201,30 @@ describe('flow runtime', () => {
     expect(audit.find((e) => e.action === 'flow.withdrawn')?.details).toMatchObject({ revoked: 1, updates: 3 });
   });
 
+  it('shows the proven device the request, and ends the flow failed when respond() fails it closed', async () => {
+    store = createMemoryStore();
+    s = await flowScenario(store, { flows: { definitions: [accessApprovalFlow()] } });
+    const input = { requestId: 'req-5', requester: { id: 'alice' }, resource: { id: 'app-erp', name: 'ERP' } };
+    const flow = await s.relay.flows.start('access-approval', 'req-5', input);
+    await s.relay.drain();
+    const token = verified(actionable(s)[0]!, 'bob', 'bob-pixel', 'approve', s.clock.now()).token;
+    expect(await s.relay.flows.handler.details?.(token)).toEqual({
+      flowId: flow.id,
+      kind: 'access-approval',
+      key: 'req-5',
+      state: 'running',
+      step: 'approve',
+      request: input,
+    });
+    await s.relay.flows.handler.failClosed?.(token, 'ERR_ACTION_ATTEMPTS_EXCEEDED');
+    expect(await s.relay.flows.get(flow.id)).toMatchObject({ state: 'failed', reason: 'ERR_ACTION_ATTEMPTS_EXCEEDED' });
+    expect(
+      await s.relay.flows.handler.apply(verified(actionable(s)[0]!, 'bob', 'bob-pixel', 'approve', s.clock.now())),
+    ).toMatchObject({
+      code: 'ERR_FLOW_DECIDED',
+    });
+  });
+
   it('refuses malformed definitions with ERR_FLOW_INVALID and every problem listed', async () => {
     const bad = () =>
       defineFlow({
