@@ -16,6 +16,11 @@ import {
   type Transport,
   type WriteBack,
 } from '@idrelay/core';
+import { createActionHandlers } from './actions/http-handlers.js';
+import { ACTION_DEFAULTS, type ActionsOptions, createResponder, type Responder } from './actions/responder.js';
+import type { ResponseHandler } from './actions/response.js';
+import { createKeyCache } from './devices/device-key.js';
+import type { VerifyBearer } from './devices/enrolment.js';
 import { createRelayDevices, type RelayDevices } from './devices/relay-devices.js';
 import { createDigests, DIGEST_TIMER } from './digest/digests.js';
 import type { RetryPolicy } from './dispatch/backoff.js';
@@ -42,6 +47,12 @@ import { createTemplates, type TemplateRegistry } from './render/template-regist
 import { defineRules, type Rule } from './rules/rule.js';
 import { createRetention, type RetentionPolicy } from './timers/retention.js';
 import { createTimerPump } from './timers/timer-pump.js';
+import {
+  createVerifications,
+  type RelayVerifications,
+  VERIFICATION_TIMER,
+  type VerificationOptions,
+} from './verification/verifications.js';
 
 /**
  * Options of {@link createRelay}.
@@ -121,6 +132,20 @@ export interface RelayOptions {
    * and the functions their code steps call by name. Keep old versions listed while flows that started on them run.
    */
   flows?: { definitions?: readonly FlowDefinition[]; functions?: Readonly<Record<string, FlowFunction>> };
+  /**
+   * The response protocol (docs/protocol.md): the URLs proofs are bound to, clock skew, number-matching attempts,
+   * the lifetime of tokens whose delivery has no expiry.
+   */
+  actions?: ActionsOptions;
+  /**
+   * More appliers of verified device responses, by flow kind (`'*'` for tokens without a flow). The relay's own
+   * flows and login verifications are always registered; these are asked first.
+   */
+  responseHandlers?: readonly ResponseHandler[];
+  /** Checks the bearer token of a device enrolment and names its user; without it only enrolment codes work. */
+  verifyBearer?: VerifyBearer;
+  /** Login verification: code digits, TTL, push limits. See {@link VerificationOptions}. */
+  verification?: VerificationOptions;
 }
 
 /**
@@ -148,6 +173,18 @@ export interface Relay {
   preferences: RelayPreferences;
   /** Approval flows: start, read, decide; device answers reach them through `flows.handler`. */
   flows: RelayFlows;
+  /**
+   * Verifies and applies one device response (docs/protocol.md §6): token, device signature, freshness, single
+   * use, decision, number-matching code, then the flow transition. Refusals throw an `IdrelayError` with an
+   * `ERR_ACTION_*` code (or the handler's), having changed nothing but the attempt count of a wrong code.
+   */
+  respond: Responder['respond'];
+  /** What the proven device may show about the request behind its push (docs/protocol.md §5). */
+  details: Responder['details'];
+  /** Web-standard `(Request) => Promise<Response>` handlers of the two device endpoints, answering problem+json. */
+  actionHandlers: ReturnType<typeof createActionHandlers>;
+  /** Login verification with number matching (push MFA). */
+  verifications: RelayVerifications;
   /**
    * Listens to emitted events (receipts, preference changes) in memory; returns an unsubscribe function. A
    * listener misses whatever happens while it is not subscribed or crashed: use `writeBacks` for what must arrive.
@@ -256,7 +293,19 @@ export function createRelay(options: RelayOptions): Relay {
     ...(options.expressPriority !== undefined ? { expressPriority: options.expressPriority } : {}),
   });
   const queue = options.queue ?? outboxQueue;
-  const deliver = createDeliveryHandler({ devices: store.devices, transports, clock, logger, retry, random, receipts });
+  const deliver = createDeliveryHandler({
+    devices: store.devices,
+    transports,
+    clock,
+    logger,
+    retry,
+    random,
+    receipts,
+    actionTokens: {
+      store: store.actionTokens,
+      ttlMs: options.actions?.tokenTtlMs ?? ACTION_DEFAULTS.tokenTtlMs,
+    },
+  });
   let staleOutcomes = 0;
 
   /** Sends a claimed batch, settles it under its claim token, then prunes and reports what was applied. */
@@ -295,6 +344,7 @@ export function createRelay(options: RelayOptions): Relay {
     logger,
     handlers: {
       [DIGEST_TIMER]: (timer) => digests.flush(timer),
+      [VERIFICATION_TIMER]: (timer) => verification.onTimer(timer),
       ...Object.fromEntries(FLOW_TIMERS.map((kind) => [kind, (timer) => flowRuntime.onTimer(timer)])),
     },
   });
@@ -357,6 +407,27 @@ export function createRelay(options: RelayOptions): Relay {
     clock,
     logger,
     ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const verification = createVerifications({
+    store,
+    directory,
+    clock,
+    logger,
+    source,
+    consumers,
+    ingest: (event) => guard(() => ingest.ingest(event)),
+    onTimer: (at) => timerPump.notify(at),
+    onEmitted: (at) => outgoingPump.notify(at),
+    options: options.verification ?? {},
+  });
+  const responseHandlers = [...(options.responseHandlers ?? []), verification.handler, flows.handler];
+  const responder = createResponder({
+    ...options.actions,
+    store,
+    now,
+    logger,
+    keyFor: createKeyCache(),
+    handlers: () => responseHandlers,
   });
   const retention =
     options.retention === false
@@ -435,7 +506,12 @@ export function createRelay(options: RelayOptions): Relay {
       rules,
       ...(options.limits ? { limits: options.limits } : {}),
     }),
-    devices: createRelayDevices({ store, clock, maxDevicesPerUser: options.maxDevicesPerUser ?? 10 }),
+    devices: createRelayDevices({
+      store,
+      clock,
+      maxDevicesPerUser: options.maxDevicesPerUser ?? 10,
+      ...(options.verifyBearer ? { verifyBearer: options.verifyBearer } : {}),
+    }),
     preferences: createRelayPreferences({
       preferences: store.preferences,
       audit: store.audit,
@@ -446,6 +522,16 @@ export function createRelay(options: RelayOptions): Relay {
       onEmitted: (at) => outgoingPump.notify(at),
     }),
     flows,
+    respond: (request) => guard(() => responder.respond(request)),
+    details: (request) => guard(() => responder.details(request)),
+    actionHandlers: createActionHandlers({
+      respond: (request) => guard(() => responder.respond(request)),
+      details: (request) => guard(() => responder.details(request)),
+    }),
+    verifications: {
+      start: (input) => guard(() => verification.verifications.start(input)),
+      get: (id) => verification.verifications.get(id),
+    },
     subscribe: listeners.subscribe,
     dispatchOnce: () => guard(() => outboxQueue.runOnce(processBatch, { platforms: [...platforms], batchSize })),
     drain: () =>

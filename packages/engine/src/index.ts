@@ -5,9 +5,24 @@
  * @packageDocumentation
  */
 
+export type { ActionRequest } from './actions/authenticate.js';
+export { createActionHandlers, problemResponse } from './actions/http-handlers.js';
+export { PROOF_ALGORITHMS, PROOF_TYPE, type ProofClaims } from './actions/proof.js';
+export {
+  ACTION_DEFAULTS,
+  type ActionsOptions,
+  type DetailsResult,
+  type Responder,
+  type RespondResult,
+} from './actions/responder.js';
+export type { ResponseHandler, ResponseVerdict, VerifiedResponse } from './actions/response.js';
+export { type SignProofInput, signProof } from './actions/sign-proof.js';
+export { accessTokenHash, codeHash, tokenHash } from './actions/token-hash.js';
 export { bindAudience } from './audience/bind-audience.js';
 export { type AudiencePageOptions, attributesMatch, audiencePages } from './audience/resolve-audience.js';
 export { createRelay, type Relay, type RelayOptions } from './create-relay.js';
+export { type DeviceKeyAlgorithm, type DevicePublicKey, parseDeviceKey } from './devices/device-key.js';
+export { ENROLMENT_CODE_TTL_MS, type EnrolmentRequest, type VerifyBearer } from './devices/enrolment.js';
 export {
   createRelayDevices,
   type DevicePatch,
@@ -108,3 +123,13 @@ export {
 } from './rules/rule.js';
 export { readPath } from './shared/read-path.js';
 export { DEFAULT_RETENTION, type RetentionPolicy } from './timers/retention.js';
+export type { PushLimitOptions } from './verification/push-limit.js';
+export {
+  type RelayVerifications,
+  type StartedVerification,
+  VERIFICATION_KIND,
+  type VerificationOptions,
+  type VerificationStart,
+  type VerificationState,
+  type VerificationStatus,
+} from './verification/verifications.js';

@@ -6,6 +6,7 @@ import {
   type Store,
   type WebPushSubscription,
 } from '@idrelay/core';
+import { createEnrolment, type EnrolmentRequest, type VerifyBearer } from './enrolment.js';
 
 /**
  * A device registration as an app or the gateway sends it.
@@ -51,9 +52,32 @@ export interface RelayDevices {
   register(registration: DeviceRegistration): Promise<{ device: DeviceRecord; displaced: string[] }>;
   /** Changes a registered device (new token after rotation, new name). */
   update(deviceId: string, patch: DevicePatch): Promise<DeviceRecord>;
-  /** Removes a device; `false` when it was not registered. */
+  /**
+   * Removes a device (unenrols it) and revokes its unused action tokens, so a push already on its way can no
+   * longer be answered; `false` when it was not registered.
+   */
   unregister(deviceId: string): Promise<boolean>;
   list(userId: string): Promise<DeviceRecord[]>;
+  /**
+   * Issues a one-time enrolment code for `userId` (256 random bits, base64url; default lifetime 10 minutes; only
+   * its SHA-256 is stored), to hand to the app as a link or QR code. docs/protocol.md §2.
+   *
+   * @throws {IdrelayError} `ERR_ENROL_INVALID` for an empty user id or a TTL outside 1 s-24 h.
+   * @example
+   * ```ts
+   * const { code } = await relay.devices.issueEnrolmentCode('u-1', { ttlMs: 5 * 60_000 });
+   * ```
+   */
+  issueEnrolmentCode(userId: string, options?: { ttlMs?: number }): Promise<{ code: string; expiresAt: number }>;
+  /**
+   * Enrols a device's public key (P-256 for ES256, Ed25519), authenticated by a one-time code or a bearer token
+   * (checked by the relay's `verifyBearer`). Enrolling an enrolled device again replaces its key and revokes its
+   * unused tokens. docs/protocol.md §2.
+   *
+   * @throws {IdrelayError} `ERR_ENROL_INVALID`, `ERR_ENROL_KEY_INVALID`, `ERR_ENROL_CODE_INVALID`,
+   * `ERR_ENROL_BEARER_INVALID`, `ERR_ENROL_DEVICE_CONFLICT`, `ERR_DEVICE_INVALID` (push address), `ERR_DEVICE_LIMIT`.
+   */
+  enrol(request: EnrolmentRequest): Promise<{ device: DeviceRecord; replaced: boolean }>;
 }
 
 const PLATFORMS: readonly Platform[] = ['apns', 'fcm', 'webpush'];
@@ -90,7 +114,13 @@ function check(registration: DeviceRegistration): void {
  * await devices.register({ userId: 'u-1', deviceId: 'iphone', platform: 'apns', token: 'ab12…' });
  * ```
  */
-export function createRelayDevices(options: { store: Store; clock: Clock; maxDevicesPerUser: number }): RelayDevices {
+export function createRelayDevices(options: {
+  store: Store;
+  clock: Clock;
+  maxDevicesPerUser: number;
+  /** Checks bearer tokens of enrolments; without it only enrolment codes are accepted. */
+  verifyBearer?: VerifyBearer;
+}): RelayDevices {
   const { store, clock } = options;
   async function save(device: DeviceRecord, action: string): Promise<string[]> {
     const { displaced } = await store.devices.upsert(device);
@@ -105,18 +135,33 @@ export function createRelayDevices(options: { store: Store; clock: Clock; maxDev
     ]);
     return displaced;
   }
+  async function checkCapacity(userId: string, existing: DeviceRecord | undefined): Promise<void> {
+    if (!existing && (await store.devices.countByUser(userId)) >= options.maxDevicesPerUser) {
+      throw new IdrelayError('ERR_DEVICE_LIMIT', `User already has ${options.maxDevicesPerUser} devices`, {
+        details: { userId, limit: options.maxDevicesPerUser },
+      });
+    }
+  }
+  const enrolment = createEnrolment({
+    store,
+    clock,
+    ...(options.verifyBearer ? { verifyBearer: options.verifyBearer } : {}),
+    async save(device, existing) {
+      check(device as DeviceRegistration);
+      await checkCapacity(device.userId, existing);
+      await save(device, existing ? 'device.updated' : 'device.registered');
+    },
+  });
   return {
+    issueEnrolmentCode: enrolment.issueEnrolmentCode,
+    enrol: enrolment.enrol,
     async register(registration) {
       check(registration);
       const existing = await store.devices.get(registration.deviceId);
       if (existing && existing.userId !== registration.userId) {
         throw invalid(`Device ${registration.deviceId} belongs to another user; unregister it first`);
       }
-      if (!existing && (await store.devices.countByUser(registration.userId)) >= options.maxDevicesPerUser) {
-        throw new IdrelayError('ERR_DEVICE_LIMIT', `User already has ${options.maxDevicesPerUser} devices`, {
-          details: { userId: registration.userId, limit: options.maxDevicesPerUser },
-        });
-      }
+      await checkCapacity(registration.userId, existing);
       const now = clock.now();
       const device = { ...registration, createdAt: existing?.createdAt ?? now, updatedAt: now } as DeviceRecord;
       const displaced = await save(device, existing ? 'device.updated' : 'device.registered');
@@ -133,9 +178,17 @@ export function createRelayDevices(options: { store: Store; clock: Clock; maxDev
     async unregister(deviceId) {
       const existing = await store.devices.get(deviceId);
       const removed = await store.devices.remove(deviceId);
+      const at = clock.now();
+      const revokedTokens = await store.actionTokens.revokeByDevice(deviceId, at);
       if (removed) {
         await store.audit.append([
-          { at: clock.now(), action: 'device.unregistered', actor: existing?.userId ?? 'system', target: deviceId },
+          {
+            at,
+            action: 'device.unregistered',
+            actor: existing?.userId ?? 'system',
+            target: deviceId,
+            details: { revokedTokens },
+          },
         ]);
       }
       return removed;

@@ -1,4 +1,6 @@
 import type {
+  ActionTokenRecord,
+  ActionTokenStore,
   Clock,
   Delivery,
   DeliveryContext,
@@ -11,6 +13,7 @@ import type {
   Transport,
 } from '@idrelay/core';
 import { deviceAddressKey, isIdrelayError } from '@idrelay/core';
+import { newSecret, tokenHash } from '../actions/token-hash.js';
 import { type RetryPolicy, retryDelay } from './backoff.js';
 import type { Receipt, Receipts } from './receipts.js';
 
@@ -23,6 +26,47 @@ export interface DeliverOptions {
   retry: RetryPolicy;
   random: () => number;
   receipts: Receipts;
+  /**
+   * Where action tokens of actionable pushes are stored (their hashes), and how long a token lives when its
+   * delivery has no expiry. Without it, pushes go out without tokens.
+   */
+  actionTokens?: { store: Pick<ActionTokenStore, 'putMany'>; ttlMs: number };
+}
+
+/**
+ * Mints one action token per delivery of an actionable message (one with `actions`), bound to the notification,
+ * recipient, device, the message's action ids, its flow (`data.flowId`) and an expiry (the delivery's, else
+ * `ttlMs`). Only the hashes are stored, in one write; the raw token travels only in the push, beside the
+ * notification id (`nid`, `tok`: docs/protocol.md §3). Each attempt mints afresh, so a token never sits in the
+ * store in the clear, not even for a retry.
+ */
+async function mintTokens(
+  deliveries: readonly Delivery[],
+  options: NonNullable<DeliverOptions['actionTokens']>,
+  now: number,
+): Promise<Map<string, string>> {
+  const minted = new Map<string, string>();
+  const records: ActionTokenRecord[] = [];
+  for (const d of deliveries) {
+    const actions = d.message.actions;
+    if (actions === undefined || actions.length === 0) continue;
+    const token = newSecret();
+    // A login verification's flow id is its verification id (the built-in template carries it as verificationId).
+    const flowId = d.message.data?.flowId ?? d.message.data?.verificationId;
+    records.push({
+      tokenHash: tokenHash(token),
+      notificationId: d.notificationId,
+      userId: d.userId,
+      deviceId: d.deviceId,
+      actions: actions.map((a) => a.id),
+      ...(flowId !== undefined ? { flowId } : {}),
+      expiresAt: d.expiresAt ?? now + options.ttlMs,
+      createdAt: now,
+    });
+    minted.set(d.id, token);
+  }
+  if (records.length > 0) await options.store.putMany(records);
+  return minted;
 }
 
 /** A handled batch: its outcomes, and the receipts to report once they are settled. */
@@ -124,8 +168,14 @@ export function createDeliveryHandler(options: DeliverOptions) {
         }
         continue;
       }
+      const tokens = options.actionTokens ? await mintTokens(group, options.actionTokens, now) : undefined;
       const requests = group.map((d): PushRequest => {
-        const request: PushRequest = { message: d.message, target: d.target };
+        const token = tokens?.get(d.id);
+        const target =
+          token === undefined
+            ? d.target
+            : { ...d.target, data: { ...d.target.data, nid: d.notificationId, tok: token } };
+        const request: PushRequest = { message: d.message, target };
         if (d.expiresAt !== undefined) request.expiresAt = d.expiresAt;
         return request;
       });

@@ -1,0 +1,98 @@
+import { errorInfo, isIdrelayError } from '@idrelay/core';
+import type { ActionRequest } from './authenticate.js';
+import type { Responder } from './responder.js';
+
+/** Largest request body the handlers read, in bytes. */
+const MAX_BODY_BYTES = 16_384;
+
+/** The `type` URI of a problem: idrelay's error code as a URN (RFC 9457 §3.1.1 allows any URI). */
+export function problemType(code: string): string {
+  return `urn:idrelay:error:${code}`;
+}
+
+/**
+ * An RFC 9457 `application/problem+json` response for `error`: `type`, `title` (the code's meaning), `status`
+ * (from core's error table), `detail` (this occurrence) and `code`; `retryAfterMs` and `attemptsLeft` when known.
+ * Unexpected errors become a 500 without internals.
+ */
+export function problemResponse(error: unknown): Response {
+  const code = isIdrelayError(error) ? error.code : 'ERR_STORE_UNAVAILABLE';
+  const info = errorInfo(code) ?? { status: 500, message: 'Internal error', retryable: false };
+  const status = isIdrelayError(error) ? info.status : 500;
+  const details = isIdrelayError(error) ? ((error.details ?? {}) as Record<string, unknown>) : {};
+  const body: Record<string, unknown> = {
+    type: problemType(code),
+    title: info.message,
+    status,
+    detail: isIdrelayError(error) ? error.message : 'The request could not be processed',
+    code,
+  };
+  for (const key of ['attemptsLeft', 'retryAfterMs'] as const) if (key in details) body[key] = details[key];
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
+  if (typeof details.retryAfterMs === 'number') headers['retry-after'] = String(Math.ceil(details.retryAfterMs / 1000));
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const type = request.headers.get('content-type') ?? '';
+  if (!/^application\/json\b/i.test(type)) return undefined;
+  const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the details request from its headers (`Idrelay-Token`, `Idrelay-Proof`), never from the query: a token in a
+ * URL would end up in access logs.
+ */
+function detailsInput(request: Request): ActionRequest | undefined {
+  const token = request.headers.get('idrelay-token');
+  const proof = request.headers.get('idrelay-proof');
+  return token === null ? undefined : { token, proof: proof ?? '' };
+}
+
+/**
+ * Web-standard handlers `(Request) => Promise<Response>` for the two device endpoints (docs/protocol.md §5): mount
+ * `respond` at the URL configured as `actions.respondUrl` (POST, JSON `{ token, proof }`) and `details` at
+ * `actions.detailsUrl` (GET, the token in the `Idrelay-Token` header and the proof in `Idrelay-Proof`). Answers are JSON; refusals
+ * are RFC 9457 problem documents with idrelay's `code`.
+ *
+ * @example
+ * ```ts
+ * const { respond, details } = createActionHandlers(relay);
+ * Bun.serve({ fetch: (r) => new URL(r.url).pathname.endsWith('/respond') ? respond(r) : details(r) });
+ * ```
+ */
+export function createActionHandlers(responder: Responder): {
+  respond(request: Request): Promise<Response>;
+  details(request: Request): Promise<Response>;
+} {
+  const json = (body: unknown) =>
+    new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  const wrongMethod = (allowed: string) => new Response(null, { status: 405, headers: { allow: allowed } });
+  return {
+    async respond(request) {
+      if (request.method !== 'POST') return wrongMethod('POST');
+      try {
+        return json(await responder.respond((await readJson(request)) as ActionRequest));
+      } catch (error) {
+        return problemResponse(error);
+      }
+    },
+    async details(request) {
+      if (request.method !== 'GET') return wrongMethod('GET');
+      try {
+        return json(await responder.details(detailsInput(request) as ActionRequest));
+      } catch (error) {
+        return problemResponse(error);
+      }
+    },
+  };
+}
