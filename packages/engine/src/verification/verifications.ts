@@ -52,6 +52,12 @@ export interface VerificationStart {
   userAgent?: string;
   /** 60-120 s; default the relay's `verification.ttlMs`. */
   ttlMs?: number;
+  /**
+   * A code the requesting surface already shows, instead of a fresh one: a CIBA `binding_message`, which the
+   * client displays on the consumption device. Exactly `codeDigits` digits; the caller must draw it at random, as
+   * the relay would (its entropy is the defence).
+   */
+  code?: string;
 }
 
 /** What the requesting surface shows (`code`) and polls (`verificationId`). */
@@ -315,6 +321,12 @@ export function createVerifications(deps: VerificationDeps) {
           throw invalid(`${name} must be a string of at most ${max} characters`);
         }
       }
+      if (
+        input.code !== undefined &&
+        (typeof input.code !== 'string' || !new RegExp(`^[0-9]{${digits}}$`).test(input.code))
+      ) {
+        throw invalid(`code must be exactly ${digits} digits`);
+      }
       const devices = (await store.devices.listByUser(userId)).filter((d) => d.publicKey !== undefined);
       if (devices.length === 0) {
         throw new IdrelayError('ERR_VERIFICATION_NO_DEVICE', 'The user has no enrolled device', {
@@ -324,7 +336,7 @@ export function createVerifications(deps: VerificationDeps) {
       await limit.take(userId);
       const now = clock.now();
       const id = `v_${randomBytes(16).toString('base64url')}`;
-      const code = String(randomInt(0, 10 ** digits)).padStart(digits, '0');
+      const code = input.code ?? String(randomInt(0, 10 ** digits)).padStart(digits, '0');
       const expiresAt = now + ttlMs;
       const context = {
         ...(input.ip !== undefined ? { ipAddress: input.ip } : {}),
