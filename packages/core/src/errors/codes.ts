@@ -242,6 +242,12 @@ export const CORE_ERRORS = {
     429,
     'Too many verification pushes for this user recently (push-bombing defence); retry after `details.retryAfterMs`.',
   ),
+
+  // CIBA (the relay as an OpenID Provider's authentication device)
+  ERR_CIBA_RESULT_FAILED: retryable(
+    502,
+    'The OpenID Provider failed to take the outcome of a CIBA login verification (`backchannelResult`); the write-back retries.',
+  ),
 } as const satisfies Record<string, ErrorInfo>;
 
 /** What idrelay knows about one error code. */
