@@ -4,15 +4,15 @@ import {
   type FlowStore,
   type IdentityEvent,
   IdrelayError,
-  isIdrelayError,
   type Logger,
 } from '@idrelay/core';
 import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from '../actions/response.js';
+import { createApplyDecision } from './apply-decision.js';
 import type { FlowDefinition } from './definition.js';
 import type { FlowRuntime } from './flow-runtime.js';
-import { dataOf, type FlowDecision, type FlowView, flowIdOf, RUNNING, viewOf } from './flow-state.js';
+import { dataOf, type FlowView, flowIdOf, RUNNING, viewOf } from './flow-state.js';
 import type { FlowRegistry } from './registry.js';
-import { applyDecision, initialData, move, stepOf, traced } from './transitions.js';
+import { initialData, move } from './transitions.js';
 
 /** A decision made outside a device: the IAM console, the IAM system reporting a completed step. */
 export interface ApiDecision {
@@ -78,6 +78,7 @@ export function createRelayFlows(options: RelayFlowsOptions): RelayFlows & {
   startFrom(event: IdentityEvent): Promise<FlowView[]>;
 } {
   const { flows, registry, runtime, clock } = options;
+  const apply = createApplyDecision({ runtime, audit: options.audit, settle: (flowId) => settleQuietly(flowId) });
   const now = () => clock.now();
 
   async function settleQuietly(flowId: string): Promise<void> {
@@ -138,93 +139,6 @@ export function createRelayFlows(options: RelayFlowsOptions): RelayFlows & {
     }
     await settleQuietly(created.flow.id);
     return viewOf((await flows.get(created.flow.id)) ?? created.flow);
-  }
-
-  async function apply(flowId: string, decision: FlowDecision, notificationId?: string): Promise<ResponseVerdict> {
-    let refusal: { code: import('@idrelay/core').ErrorCode; detail: string } | undefined;
-    try {
-      const { flow, change } = await runtime.transact<never>(flowId, (current, definition) => {
-        refusal = undefined;
-        if (current.state !== RUNNING) {
-          refusal = { code: 'ERR_FLOW_DECIDED', detail: `The request was already decided (${current.state})` };
-          return undefined;
-        }
-        const data = dataOf(current);
-        const step = stepOf(definition, data.step);
-        const result = applyDecision(data, step, decision, notificationId, {
-          flowId: current.id,
-          kind: current.kind,
-          key: current.key,
-          input: data.input,
-          vars: data.vars,
-        });
-        if (result.kind === 'refused') {
-          refusal = { code: result.code, detail: result.detail };
-          return undefined;
-        }
-        const entry = {
-          at: decision.at,
-          action: 'flow.decided',
-          actor: decision.userId,
-          target: current.id,
-          details: {
-            kind: current.kind,
-            step: step.id,
-            decision: decision.decision,
-            origin: decision.origin,
-            ...(decision.deviceId ? { deviceId: decision.deviceId } : {}),
-            ...(decision.proofId ? { proofId: decision.proofId } : {}),
-            ...(notificationId ? { notificationId } : {}),
-          },
-        };
-        const message = `${decision.userId} chose ${decision.decision}${decision.deviceId ? ` on ${decision.deviceId}` : ''}`;
-        const decided = {
-          userId: decision.userId,
-          decision: decision.decision,
-          at: decision.at,
-          ...(decision.deviceId ? { deviceId: decision.deviceId } : {}),
-          ...(decision.comment ? { comment: decision.comment } : {}),
-          ...(notificationId ? { notificationId } : {}),
-        };
-        if (result.kind === 'recorded') {
-          return {
-            state: RUNNING,
-            data: traced(result.data, step, decision.at, message),
-            audit: [entry],
-            decision: decided,
-          };
-        }
-        return {
-          state: result.state,
-          data: traced(result.data, step, decision.at, message),
-          audit: [entry],
-          decision: decided,
-        };
-      });
-      if (refusal) {
-        await options.audit.append([
-          {
-            at: decision.at,
-            action: 'flow.refused',
-            actor: decision.userId,
-            target: flowId,
-            details: {
-              code: refusal.code,
-              decision: decision.decision,
-              ...(decision.deviceId ? { deviceId: decision.deviceId } : {}),
-            },
-          },
-        ]);
-        return { status: 'rejected', code: refusal.code, detail: refusal.detail };
-      }
-      if (!change) return { status: 'rejected', code: 'ERR_FLOW_DECIDED', detail: 'Nothing to decide' };
-      await settleQuietly(flowId);
-      return { status: 'applied', flowId, state: flow.state };
-    } catch (error) {
-      if (isIdrelayError(error, 'ERR_FLOW_NOT_FOUND'))
-        return { status: 'rejected', code: 'ERR_FLOW_NOT_FOUND', detail: error.message };
-      throw error;
-    }
   }
 
   const handler: ResponseHandler = {

