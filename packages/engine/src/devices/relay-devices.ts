@@ -163,7 +163,17 @@ export function createRelayDevices(options: {
       }
       await checkCapacity(registration.userId, existing);
       const now = clock.now();
-      const device = { ...registration, createdAt: existing?.createdAt ?? now, updatedAt: now } as DeviceRecord;
+      // A registration without a key (a token refresh) keeps the enrolled one: keys change only by enrolment.
+      const enrolled =
+        registration.publicKey === undefined && existing?.publicKey !== undefined
+          ? { publicKey: existing.publicKey, keyAlgorithm: existing.keyAlgorithm }
+          : {};
+      const device = {
+        ...registration,
+        ...enrolled,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      } as DeviceRecord;
       const displaced = await save(device, existing ? 'device.updated' : 'device.registered');
       return { device, displaced };
     },

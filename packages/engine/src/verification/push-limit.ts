@@ -20,7 +20,8 @@ const MAX_BACKOFF_MS = 60 * 60_000;
 interface LimitData {
   sent: number[];
   unanswered: number;
-  lastSentAt?: number;
+  /** When the last verification expired unanswered: the back-off counts from there. */
+  lastUnansweredAt?: number;
 }
 
 /**
@@ -73,16 +74,16 @@ export function createPushLimit(options: PushLimitOptions & { flows: FlowStore; 
         const sent = data.sent.filter((at) => at > now - windowMs);
         let retryAfterMs = 0;
         if (sent.length >= maxPushes) retryAfterMs = sent[0]! + windowMs - now;
-        if (data.unanswered >= 2 && data.lastSentAt !== undefined) {
+        if (data.unanswered >= 2 && data.lastUnansweredAt !== undefined) {
           const wait = Math.min(backoffMs * 2 ** (data.unanswered - 2), MAX_BACKOFF_MS);
-          retryAfterMs = Math.max(retryAfterMs, data.lastSentAt + wait - now);
+          retryAfterMs = Math.max(retryAfterMs, data.lastUnansweredAt + wait - now);
         }
         if (retryAfterMs > 0) {
           throw new IdrelayError('ERR_VERIFICATION_RATE_LIMITED', 'Too many verification pushes for this user', {
             details: { userId, retryAfterMs, unanswered: data.unanswered },
           });
         }
-        return { sent: [...sent, now], unanswered: data.unanswered, lastSentAt: now };
+        return { ...data, sent: [...sent, now] };
       });
     },
     /** A verification was answered (approved, denied): the back-off starts over. */
@@ -91,7 +92,7 @@ export function createPushLimit(options: PushLimitOptions & { flows: FlowStore; 
     },
     /** A verification expired unanswered. */
     unanswered(userId: string): Promise<void> {
-      return change(userId, (data) => ({ ...data, unanswered: data.unanswered + 1 }));
+      return change(userId, (data, now) => ({ ...data, unanswered: data.unanswered + 1, lastUnansweredAt: now }));
     },
   };
 }
