@@ -33,6 +33,7 @@ import { createFlowPush } from './flows/flow-push.js';
 import { createFlowRuntime, FLOW_TIMERS } from './flows/flow-runtime.js';
 import { createFlowRegistry } from './flows/registry.js';
 import { createRelayFlows, type RelayFlows } from './flows/relay-flows.js';
+import { ruleClaims } from './flows/rule-claims.js';
 import { createIngest, type IngestResult } from './ingest/ingest-event.js';
 import { createConsumerRegistry } from './outgoing/consumers.js';
 import { createListeners, type RelayListener } from './outgoing/listeners.js';
@@ -398,6 +399,7 @@ export function createRelay(options: RelayOptions): Relay {
     notify,
     slice,
     collectDigest: digests.collect,
+    skipRule: ruleClaims(flowRegistry),
   });
   const ingest = createIngest({
     events: store.events,
@@ -504,6 +506,7 @@ export function createRelay(options: RelayOptions): Relay {
       events: store.events,
       directory,
       rules,
+      skipRule: ruleClaims(flowRegistry),
       ...(options.limits ? { limits: options.limits } : {}),
     }),
     devices: createRelayDevices({

@@ -145,6 +145,15 @@ export interface FlowTrigger {
   key(event: IdentityEvent): string;
   /** The flow's input; default the event's `data`. */
   input?(event: IdentityEvent): Record<string, unknown>;
+  /**
+   * The rules this flow replaces for its event: their notifications are not planned while this definition is
+   * registered, so the people the flow asks get its push and not a second one from a rule. `'all'` (the default)
+   * means every rule matching the event type: a flow that starts on an event owns that event's pushes. List rule
+   * ids to replace only those (the shipped access approval replaces the two access-request approver rules of
+   * `defaultRules()`, and keeps any other rule on `access.requested`); `[]` replaces none. A skipped rule shows in
+   * the plan's and the preview's rule trail as not matched, with the flow named in the reason.
+   */
+  replacesRules?: 'all' | readonly string[];
 }
 
 /**
@@ -195,6 +204,11 @@ function issuesOf(definition: FlowDefinition): string[] {
       if (value !== undefined && (!Number.isInteger(value) || value < 1))
         issues.push(`${at}.${name}: expected an integer ≥ 1`);
     }
+  }
+  const replaces = definition.startOn?.replacesRules;
+  if (replaces !== undefined && replaces !== 'all') {
+    if (!Array.isArray(replaces) || replaces.some((id) => typeof id !== 'string' || id.length === 0))
+      issues.push('startOn.replacesRules: expected "all" or a list of rule ids');
   }
   const target = (t: FlowTransition | undefined, at: string) => {
     if (t === undefined) return;

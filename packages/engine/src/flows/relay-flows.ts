@@ -4,6 +4,7 @@ import {
   type FlowStore,
   type IdentityEvent,
   IdrelayError,
+  isIdrelayError,
   type Logger,
 } from '@idrelay/core';
 import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from '../actions/response.js';
@@ -12,6 +13,7 @@ import type { FlowDefinition } from './definition.js';
 import type { FlowRuntime } from './flow-runtime.js';
 import { dataOf, type FlowView, flowIdOf, RUNNING, viewOf } from './flow-state.js';
 import type { FlowRegistry } from './registry.js';
+import { triggerInput } from './rule-claims.js';
 import { initialData, move } from './transitions.js';
 
 /** A decision made outside a device: the IAM console, the IAM system reporting a completed step. */
@@ -232,8 +234,22 @@ export function createRelayFlows(options: RelayFlowsOptions): RelayFlows & {
       const started: FlowView[] = [];
       for (const definition of registry.triggeredBy(event.type)) {
         const trigger = definition.startOn!;
-        const input = trigger.input ? trigger.input(event) : ((event.data ?? {}) as Record<string, unknown>);
-        started.push(await start(definition.kind, trigger.key(event), input));
+        try {
+          started.push(await start(definition.kind, trigger.key(event), triggerInput(definition, event)));
+        } catch (error) {
+          if (!isIdrelayError(error, 'ERR_FLOW_INPUT_INVALID')) throw error;
+          // The event is stored and its rules notified (ruleClaims() leaves them in for this input); the producer's
+          // retry would fail the same way, so the refusal is recorded instead of failing the ingest.
+          await options.audit.append([
+            {
+              at: now(),
+              action: 'flow.not-started',
+              actor: 'system',
+              target: definition.kind,
+              details: { kind: definition.kind, eventId: event.id, code: error.code, issues: error.details?.issues },
+            },
+          ]);
+        }
       }
       return started;
     },

@@ -35,11 +35,13 @@ const decide: PushAction[] = [
  * denial refuses it; approvers who have not decided are reminded, then their managers are asked, then the request
  * expires. The requester (and the beneficiary's requester) can never approve. Emits `access.approved`,
  * `access.denied` or `access.expired` (reason `timeout` or `max-transitions`). Starts on `access.requested`
- * (input: its `data`, key: `requestId`) — leave the default access-request rules out, or approvers get two pushes.
+ * (input: its `data`, key: `requestId`) and replaces the two approver rules of `defaultRules()` for it
+ * (`access-request-named-approvers`, `access-request-resource-approvers`), so each approver gets one push: the
+ * flow's, which they can answer.
  *
  * @example
  * ```ts
- * const relay = createRelay({ ...options, rules: [], flows: { definitions: [accessApprovalFlow({ remindAfterMs: 3_600_000 })] } });
+ * const relay = createRelay({ ...options, rules: defaultRules(groups), flows: { definitions: [accessApprovalFlow({ remindAfterMs: 3_600_000 })] } });
  * ```
  */
 export function accessApprovalFlow(options: AccessApprovalOptions = {}): FlowDefinition {
@@ -77,7 +79,11 @@ export function accessApprovalFlow(options: AccessApprovalOptions = {}): FlowDef
     description: 'Approvers decide on an access request, with reminders, escalation and expiry.',
     steps: [step],
     validate: (input) => missing(input, ['requestId', 'requester.id', 'resource.id']),
-    startOn: { type: 'access.requested', key: (event) => String(readPath(event, 'data.requestId')) },
+    startOn: {
+      type: 'access.requested',
+      key: (event) => String(readPath(event, 'data.requestId')),
+      replacesRules: ['access-request-named-approvers', 'access-request-resource-approvers'],
+    },
     events: {
       approved: (c) => ({
         type: 'idrelay.access.approved',
@@ -179,7 +185,8 @@ export function sessionConfirmationFlow(options: { expireAfterMs?: number; versi
  * A required action with acknowledgement (use cases 000-4, 001-8): the user is asked to act on a policy
  * (recertify, re-authenticate, accept; input: `policy.action-required` data), reminded daily, and their
  * `acknowledge` becomes `notification.acknowledged`, which reaches the directory's write-back. Past `dueBy` the flow
- * ends `overdue`. Starts on `policy.action-required` (key: `actionId`).
+ * ends `overdue`. Starts on `policy.action-required` (key: `actionId`) and replaces the `policy-action-to-user`
+ * rule of `defaultRules()` for it.
  *
  * @example
  * ```ts
@@ -194,7 +201,11 @@ export function requiredActionFlow(
     version: options.version ?? 1,
     description: 'The user acknowledges a required action; the acknowledgement is written back.',
     validate: (input) => missing(input, ['actionId', 'userId']),
-    startOn: { type: 'policy.action-required', key: (event) => String(readPath(event, 'data.actionId')) },
+    startOn: {
+      type: 'policy.action-required',
+      key: (event) => String(readPath(event, 'data.actionId')),
+      replacesRules: ['policy-action-to-user'],
+    },
     steps: [
       {
         type: 'notify',
@@ -242,7 +253,8 @@ export interface OnboardingStepSpec {
  * An onboarding sequence (use cases 000-6, 001-1): the new user gets one push per step (account setup, SSO
  * enrolment, policy acceptance …) and the next follows when they complete the current one — with `complete` on
  * the device or `relay.flows.decide(id, { userId, decision: 'complete' })` from the IAM system. Ends `completed`,
- * emitting `notification.acknowledged`. Starts on `user.created` (key: `userId`).
+ * emitting `notification.acknowledged`. Starts on `user.created` (key: `userId`); replaces no rule (the joiner rules
+ * notify the manager, not the new user).
  *
  * @example
  * ```ts
@@ -260,7 +272,8 @@ export function onboardingFlow(options: {
     version: options.version ?? 1,
     description: 'A step-by-step onboarding sequence that advances as the user completes each step.',
     validate: (input) => missing(input, ['userId']),
-    startOn: { type: 'user.created', key: (event) => String(readPath(event, 'data.userId')) },
+    // The joiner rules tell the manager; the flow talks to the new user: both stay.
+    startOn: { type: 'user.created', key: (event) => String(readPath(event, 'data.userId')), replacesRules: [] },
     steps: options.steps.map(
       (spec, index): NotifyStep => ({
         type: 'notify',

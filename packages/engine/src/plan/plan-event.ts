@@ -85,6 +85,8 @@ export interface PlannerOptions {
   /** Gives the event loop a turn between pages of a fan-out, and lets urgent work go first (see `createTimeSlice`). */
   slice?: () => Promise<void>;
   collectDigest: DigestCollector;
+  /** Why a rule must not notify for an event (a flow it starts sends its own pushes); see `evaluateRules`. */
+  skipRule?(event: IdentityEvent, rule: Rule): string | undefined;
 }
 
 /** How many recipient failures a result lists and audits one by one; the rest are counted. */
@@ -216,6 +218,7 @@ export function createPlanner(options: PlannerOptions) {
         event,
         { user: () => subjectUser(options.directory, event) },
         context.now(),
+        { skip: (rule) => options.skipRule?.(event, rule) },
       );
       const result: PlanResult = { ...emptyPlan(key, { duplicate: false }), rules: trail };
       const failures: RecipientFailure[] = [];

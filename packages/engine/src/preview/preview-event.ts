@@ -4,6 +4,7 @@ import {
   type EventLimits,
   type EventStore,
   eventKey,
+  type IdentityEvent,
   type Platform,
   type PushMessage,
 } from '@idrelay/core';
@@ -97,6 +98,8 @@ export function createPreview(options: {
   directory: Directory;
   rules: readonly Rule[];
   limits?: EventLimits;
+  /** The planner's rule skip, so the preview shows the same verdicts. */
+  skipRule?(event: IdentityEvent, rule: Rule): string | undefined;
 }): RelayPreview {
   return async (input, { limit = 50 } = {}) => {
     const event = parseEvent(input, options.limits);
@@ -107,6 +110,7 @@ export function createPreview(options: {
       event,
       { user: () => subjectUser(options.directory, event) },
       options.context.now(),
+      { skip: (rule) => options.skipRule?.(event, rule) },
     );
     const notifications: PreviewNotification[] = [];
     for (const intent of intents) {

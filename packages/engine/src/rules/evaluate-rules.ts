@@ -27,6 +27,15 @@ export interface RuleEvaluation {
   trail: RuleTrailEntry[];
 }
 
+/** Options of {@link evaluateRules}. */
+export interface EvaluateRulesOptions {
+  /**
+   * Why a rule must not notify for this event (a flow started by it sends its own pushes), or undefined. A rule
+   * skipped this way appears in the trail with that reason and is not evaluated.
+   */
+  skip?(rule: Rule): string | undefined;
+}
+
 /** Reads an instant from the event: an RFC 3339 string or epoch milliseconds; undefined when unreadable. */
 function instantAt(event: unknown, reference: string): number | undefined {
   const value = readPath(event, reference.slice(1));
@@ -87,6 +96,7 @@ export async function evaluateRules(
   event: IdentityEvent,
   context: RuleContext,
   now: number = Date.now(),
+  options: EvaluateRulesOptions = {},
 ): Promise<RuleEvaluation> {
   const intents: NotificationIntent[] = [];
   const trail: RuleTrailEntry[] = [];
@@ -101,6 +111,11 @@ export async function evaluateRules(
   };
   for (const rule of rules) {
     if (!typeMatches(rule.types, event.type)) continue;
+    const skipped = options.skip?.(rule);
+    if (skipped !== undefined) {
+      trail.push({ ruleId: rule.id, matched: false, reason: skipped });
+      continue;
+    }
     let specs: IntentSpec[];
     if ('evaluate' in rule) {
       let result: CodeRuleResult;

@@ -75,6 +75,9 @@ export function verified(
   };
 }
 
-/** A scenario without the default rules (flows send their own pushes). */
+/**
+ * A scenario with `defaultRules()` left in: a flow that starts on an event replaces the rules that would push the
+ * same people (`startOn.replacesRules`), so no scenario needs `rules: []`.
+ */
 export const flowScenario = (store: Store, overrides: Parameters<typeof createScenario>[1] = {}) =>
-  createScenario(store, { rules: [], ...overrides });
+  createScenario(store, overrides);
