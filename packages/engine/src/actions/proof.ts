@@ -52,7 +52,6 @@ export function readProofHeader(proof: string): UnverifiedProof {
   if (proof.length > MAX_PROOF_LENGTH) throw invalid(`A proof is at most ${MAX_PROOF_LENGTH} characters`);
   const parts = proof.split('.');
   if (parts.length !== 3) throw invalid('A proof is a compact JWS: three base64url parts joined by dots');
-  if (parts[2] === '') throw new IdrelayError('ERR_ACTION_SIGNATURE_INVALID', 'The proof carries no signature');
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(proof);
@@ -60,7 +59,9 @@ export function readProofHeader(proof: string): UnverifiedProof {
     throw new IdrelayError('ERR_ACTION_PROOF_INVALID', 'The proof header is not base64url JSON', { cause });
   }
   if (header.typ !== PROOF_TYPE) throw invalid(`The proof's typ must be "${PROOF_TYPE}"`);
+  // `none` and every other algorithm are refused before any key is looked at (RFC 8725 §3.1).
   if (!PROOF_ALGORITHMS.includes(header.alg as never)) throw invalid('The proof alg must be ES256 or EdDSA');
+  if (parts[2] === '') throw new IdrelayError('ERR_ACTION_SIGNATURE_INVALID', 'The proof carries no signature');
   if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 512) {
     throw invalid('The proof header needs a kid: the device id');
   }
