@@ -95,13 +95,13 @@ it('replaces the other approvers’ pushes with a "decided" update under the sam
   };
   expect(fcmTo(FCM_TOKEN)).toHaveLength(2);
   expect(fcmUpdate.android?.collapse_key).toBe(fcmFirst?.android?.collapse_key);
-  expect(fcmUpdate.notification?.title).toBe('Request decided');
+  expect(fcmUpdate.notification?.title).toBe('Access request decided');
   expect(fcmUpdate.data).toMatchObject({ type: 'idrelay.flow.decided', flowId: flow.id });
 
   const web = sandbox.webpush.received();
   expect(web).toHaveLength(2);
   expect(web[1]!.topic).toBe(webFirst!.topic);
-  expect(web[1]!.json<{ title: string }>().title).toBe('Request decided');
+  expect(web[1]!.json<{ title: string }>().title).toBe('Access request decided');
 
   // ana answered on this phone: it gets no update.
   expect(sandbox.apns.requestsFor(APNS_TOKEN)).toHaveLength(1);

@@ -81,6 +81,15 @@ export interface NotifyStep extends StepOptions {
    */
   segregation?: readonly string[];
   /**
+   * The template of the update that replaces this step's pushes on the devices that did not answer, once the step
+   * is decided, moves on or ends (same collapse id; no actions; rendered in the locale of the push it replaces,
+   * reading what the step's push read). A function chooses by how the step ended: `reason` is set when no decision
+   * ended it (`timeout`, `max-transitions`, a fail-closed code). Default `flow:decided` ("Request decided"), or
+   * `flow:closed` ("Request closed") when a reason is set; a key missing from the relay's templates falls back to
+   * that default text.
+   */
+  withdrawTemplate?: string | ((scope: FlowScope & { outcome?: string; reason?: string }) => string);
+  /**
    * True for steps the subject answers about themself ("was this you?", acknowledge, complete a step): no
    * segregation of duties applies.
    */

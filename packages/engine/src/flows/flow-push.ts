@@ -10,6 +10,7 @@ import type {
 import { createFanOut, type PlanContext } from '../plan/fan-out.js';
 import { notificationId } from '../plan/keys.js';
 import { toDeliveries } from '../plan/to-deliveries.js';
+import { renderMessage } from '../render/render-message.js';
 
 /** What a flow's pushes need from the relay. */
 export interface FlowPushOptions {
@@ -38,6 +39,20 @@ export interface FlowPushInput {
   /** What the template reads. */
   context: unknown;
 }
+
+/** Which template replaces a step's stale pushes, and what it reads (the step's push context). */
+export interface WithdrawalText {
+  template: string;
+  context: unknown;
+}
+
+/** The update's text when the relay's templates lack the key (a registry built without the defaults). */
+const DEFAULT_WITHDRAWAL = {
+  template: 'flow:decided',
+  title: 'Request decided',
+  body: 'This request has been decided. Nothing more to do.',
+};
+const DEFAULT_CLOSED = { title: 'Request closed', body: 'This request is no longer open. Nothing more to do.' };
 
 /** The key every delivery of a flow is listed under in the outbox (`listByEvent`). */
 export const flowEventKey = (flowId: string) => `flow:${flowId}`;
@@ -95,14 +110,16 @@ export function createFlowPush(options: FlowPushOptions) {
 
   /**
    * Withdraws a decided step's pushes: unsent ones are cancelled, unused action tokens revoked, and every device
-   * that may show one (but `exceptDevice`, which answered) gets a "decided" update under the same collapse id
-   * (APNs `apns-collapse-id`, FCM collapse key, Web Push `Topic`), which replaces the stale push. Idempotent.
+   * that may show one (but `exceptDevice`, which answered) gets an update rendered from `text` (in the stale push's
+   * locale) under the same collapse id (APNs `apns-collapse-id`, FCM collapse key, Web Push `Topic`), which
+   * replaces the stale push. Idempotent.
    */
   async function withdraw(
     flowId: string,
     notifications: readonly string[],
     at: number,
     exceptDevice?: string,
+    text: WithdrawalText = { template: DEFAULT_WITHDRAWAL.template, context: {} },
   ): Promise<{ revoked: number; updates: number }> {
     if (notifications.length === 0) return { revoked: 0, updates: 0 };
     const wanted = new Set(notifications);
@@ -121,6 +138,7 @@ export function createFlowPush(options: FlowPushOptions) {
       if (!collapseId || d.deviceId === exceptDevice || seen.has(`${d.deviceId}\0${collapseId}`)) continue;
       seen.add(`${d.deviceId}\0${collapseId}`);
       const id = notificationId(`${flowId}\0${collapseId}`, 'flow-withdraw');
+      const { message, variant } = render(text, d.variant, id, collapseId, flowId);
       updates.push({
         eventKey: flowEventKey(flowId),
         notificationId: id,
@@ -130,16 +148,8 @@ export function createFlowPush(options: FlowPushOptions) {
         platform: d.platform,
         dueAt: at,
         priority: 20,
-        message: {
-          id,
-          title: 'Request decided',
-          body: 'This request has been decided. Nothing more to do.',
-          collapseId,
-          urgency: 'normal',
-          interruptionLevel: 'passive',
-          data: { type: 'idrelay.flow.decided', notificationId: id, flowId },
-        },
-        variant: '',
+        message,
+        variant,
       });
     }
     if (updates.length > 0) {
@@ -147,6 +157,38 @@ export function createFlowPush(options: FlowPushOptions) {
       options.notify(at, 20);
     }
     return { revoked, updates: updates.length };
+  }
+
+  /** The update in the locale of the push it replaces (its variant); an unknown key falls back to the default text. */
+  function render(text: WithdrawalText, locale: string, id: string, collapseId: string, flowId: string) {
+    const type = 'idrelay.flow.decided';
+    const data = { type, notificationId: id, flowId };
+    if (!context.templates.has(text.template)) {
+      const { title, body } = text.template.startsWith('flow:closed') ? DEFAULT_CLOSED : DEFAULT_WITHDRAWAL;
+      const message: PushMessage = {
+        id,
+        title,
+        body,
+        collapseId,
+        urgency: 'normal',
+        interruptionLevel: 'passive',
+        data,
+      };
+      return { message, variant: '' };
+    }
+    const template = context.templates.get(text.template, locale === 'default' || locale === '' ? undefined : locale);
+    const rendered = renderMessage(template, text.context, {
+      notificationId: id,
+      urgency: 'normal',
+      critical: false,
+      collapseId,
+      type,
+    });
+    const { actions: _, ...message } = rendered;
+    return {
+      message: { ...message, interruptionLevel: 'passive' as const, data: { ...message.data, ...data } },
+      variant: template.locale,
+    };
   }
 
   return { send, withdraw };

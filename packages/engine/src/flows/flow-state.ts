@@ -51,8 +51,8 @@ export interface FlowData {
   outcome?: string;
   reason?: string;
   endedAt?: number;
-  /** Pushes to withdraw (a step was decided) that have not been withdrawn yet. */
-  withdraw?: { notifications: string[]; exceptDevice?: string };
+  /** Pushes of `step` to withdraw (it was decided, moved on or ended) that have not been withdrawn yet. */
+  withdraw?: { notifications: string[]; step?: string; exceptDevice?: string };
 }
 
 /** A flow as `relay.flows.get()` shows it. */

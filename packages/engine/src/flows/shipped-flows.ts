@@ -70,6 +70,7 @@ export function accessApprovalFlow(options: AccessApprovalOptions = {}): FlowDef
     escalate: { afterMs: options.escalateAfterMs ?? 24 * HOUR, template: 'idrelay.access.reminder' },
     expire: { afterMs: options.expireAfterMs ?? 72 * HOUR, atPath: 'expiresAt' },
     segregation: ['requester.id', 'author.id'],
+    withdrawTemplate: ({ reason }) => (reason ? 'flow:closed:access' : 'flow:decided:access'),
     trace: true,
   };
   const requestId = (c: FlowEventContext) => String(c.input.requestId);
@@ -152,6 +153,7 @@ export function sessionConfirmationFlow(options: { expireAfterMs?: number; versi
           { id: 'report', title: 'Not me', destructive: true, authenticationRequired: true },
         ],
         on: { confirm: { end: 'confirmed' }, report: { end: 'reported' } },
+        withdrawTemplate: ({ reason }) => (reason ? 'flow:closed' : 'flow:decided:session'),
         expire: { afterMs: options.expireAfterMs ?? HOUR },
       },
     ],
@@ -218,6 +220,7 @@ export function requiredActionFlow(
         selfDecision: true,
         actions: [{ id: 'acknowledge', title: 'Acknowledge', authenticationRequired: true }],
         on: { acknowledge: { end: 'acknowledged' } },
+        withdrawTemplate: ({ reason }) => (reason ? 'flow:closed' : 'flow:decided:action'),
         remind: {
           afterMs: options.remindEveryMs ?? 24 * HOUR,
           everyMs: options.remindEveryMs ?? 24 * HOUR,
@@ -290,6 +293,7 @@ export function onboardingFlow(options: {
           step: { id: spec.id, title: spec.title, index, total },
           ...(spec.url ? { url: spec.url } : {}),
         }),
+        withdrawTemplate: 'flow:decided:onboarding',
         on: { complete: index + 1 < total ? { next: options.steps[index + 1]!.id } : { end: 'completed' } },
         ...(options.remindAfterMs ? { remind: { afterMs: options.remindAfterMs } } : {}),
         trace: true,

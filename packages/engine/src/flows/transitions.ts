@@ -45,7 +45,13 @@ export function move(
 ): { state: string; data: FlowData } {
   const withdraw =
     data.notifications.length > 0
-      ? { withdraw: { notifications: data.notifications, ...(exceptDevice ? { exceptDevice } : {}) } }
+      ? {
+          withdraw: {
+            notifications: data.notifications,
+            step: data.step,
+            ...(exceptDevice ? { exceptDevice } : {}),
+          },
+        }
       : {};
   const base = { ...data, ...withdraw, epoch: data.epoch + 1, notifications: [] as string[] };
   if ('next' in transition) {

@@ -217,8 +217,33 @@ const PLATFORM: Record<string, TemplateDefinition['platform'] & object> = {
 };
 
 /**
+ * What replaces a flow's stale push once its step is over (see `NotifyStep.withdrawTemplate`): passive, no
+ * actions, nothing personal. `flow:decided` / `flow:closed` are the defaults; the shipped flows pick their own.
+ */
+function flowWithdrawalTemplates(): TemplateDefinition[] {
+  const resource = { resource: safe('data.resource.name', 'a resource') };
+  const text: Array<[string, string, string, Record<string, TemplateField>?]> = [
+    ['flow:decided', 'Request decided', 'This request has been decided. Nothing more to do.'],
+    ['flow:closed', 'Request closed', 'This request is no longer open. Nothing more to do.'],
+    ['flow:decided:access', 'Access request decided', 'The request for {{resource}} has been decided.', resource],
+    ['flow:closed:access', 'Access request closed', 'The request for {{resource}} is no longer open.', resource],
+    ['flow:decided:session', 'Security alert answered', 'This alert was answered. Nothing more to do.'],
+    ['flow:decided:action', 'Action acknowledged', 'This action was acknowledged. Nothing more to do.'],
+    ['flow:decided:onboarding', 'Onboarding step done', 'This step is complete.'],
+  ];
+  return text.map(([key, title, body, fields]) => ({
+    key,
+    title,
+    body,
+    threadId: 'flow',
+    ...(fields ? { fields } : {}),
+    platform: { apns: { interruptionLevel: 'passive' } },
+  }));
+}
+
+/**
  * The built-in English templates: one per catalogue event type plus `digest:operations` for digested
- * operational alerts. Verification requests carry approve/deny/report actions but never the number-matching code.
+ * operational alerts and the `flow:*` updates that replace a decided flow's pushes. Verification requests carry approve/deny/report actions but never the number-matching code.
  * Required actions and self-service events (a locked account, a password to change, a policy action, an onboarding
  * step) carry the event's `data.url` as the push's deep link when it is a safe one.
  *
@@ -254,6 +279,7 @@ export function defaultTemplates(): TemplateDefinition[] {
     }
     return template;
   });
+  list.push(...flowWithdrawalTemplates());
   list.push({
     key: 'digest:operations',
     fields: {

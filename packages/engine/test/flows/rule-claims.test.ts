@@ -7,7 +7,7 @@
 import type { Store } from '@idrelay/core';
 import { createMemoryStore } from '@idrelay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accessApprovalFlow, defineFlow, type FlowDefinition, requiredActionFlow } from '../../src/index.js';
+import { accessApprovalFlow, defineFlow, type FlowTrigger, requiredActionFlow } from '../../src/index.js';
 import { type Scenario, T0 } from '../support/scenario.js';
 import { actionable, flowScenario, pushes } from './support.js';
 
@@ -29,7 +29,7 @@ const requested = (over: Record<string, unknown> = {}) =>
   });
 
 /** A flow on `account.locked` asking the user to confirm; `replacesRules` as given. */
-function lockedFlow(replacesRules?: FlowDefinition['startOn'] extends infer T ? (T & object)['replacesRules'] : never) {
+function lockedFlow(replacesRules?: FlowTrigger['replacesRules']) {
   return defineFlow({
     kind: 'locked-confirm',
     version: 1,

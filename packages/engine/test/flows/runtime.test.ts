@@ -185,7 +185,8 @@ describe('flow runtime', () => {
     for (const update of updates) {
       expect(update.message).toMatchObject({
         collapseId,
-        title: 'Request decided',
+        title: 'Access request decided',
+        body: 'The request for a resource has been decided.',
         data: { type: 'idrelay.flow.decided' },
       });
       expect(update.message.actions).toBeUndefined();

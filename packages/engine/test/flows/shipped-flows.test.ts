@@ -163,7 +163,7 @@ describe('shipped flows', () => {
     s.reset();
     await s.relay.drain();
     expect(pushes(s).map((p) => p.message.body)).toEqual([
-      'This request has been decided. Nothing more to do.',
+      'This step is complete.',
       'Accept the acceptable-use policy',
     ]);
     await s.relay.flows.handler.apply(verified(actionable(s)[0]!, 'dave', 'dave-pixel', 'complete', s.clock.now()));
