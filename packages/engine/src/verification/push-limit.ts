@@ -87,8 +87,11 @@ export function createPushLimit(options: PushLimitOptions & { flows: FlowStore; 
       });
     },
     /** A verification was answered (approved, denied): the back-off starts over. */
-    answered(userId: string): Promise<void> {
-      return change(userId, (data) => ({ ...data, unanswered: 0 }));
+    async answered(userId: string): Promise<void> {
+      // Most answers follow an answered push: nothing to reset, so nothing is written.
+      const flow = await flows.findByKey(PUSH_LIMIT_KIND, userId);
+      if (flow === undefined || (flow.data as unknown as LimitData).unanswered === 0) return;
+      await change(userId, (data) => ({ ...data, unanswered: 0 }));
     },
     /** A verification expired unanswered. */
     unanswered(userId: string): Promise<void> {

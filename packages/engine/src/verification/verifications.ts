@@ -165,7 +165,13 @@ export function createVerifications(deps: VerificationDeps) {
   async function settle(
     id: string,
     status: Exclude<VerificationStatus, 'pending'>,
-    facts: { deviceId?: string; reported?: boolean; reason?: 'not-me' | 'timeout' | 'wrong-number' },
+    facts: {
+      deviceId?: string;
+      reported?: boolean;
+      reason?: 'not-me' | 'timeout' | 'wrong-number';
+      /** False when the caller audits the decision itself (`respond()` records `response.accepted`). */
+      audit?: boolean;
+    },
   ): Promise<boolean> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const flow = await store.flows.get(id);
@@ -218,15 +224,16 @@ export function createVerifications(deps: VerificationDeps) {
       }
       if (emit.length > 0) deps.onEmitted(at);
       await store.timers.cancel([`${VERIFICATION_TIMER}:${id}`]);
-      await store.audit.append([
-        {
-          at,
-          action: `verification.${status}`,
-          actor: status === 'expired' ? 'system' : data.userId,
-          target: id,
-          details: { deviceId: facts.deviceId ?? null, reported: facts.reported === true },
-        },
-      ]);
+      if (facts.audit !== false)
+        await store.audit.append([
+          {
+            at,
+            action: `verification.${status}`,
+            actor: status === 'expired' ? 'system' : data.userId,
+            target: id,
+            details: { deviceId: facts.deviceId ?? null, reported: facts.reported === true },
+          },
+        ]);
       if (status === 'expired') await limit.unanswered(data.userId);
       else await limit.answered(data.userId);
       if (facts.reported) {
@@ -268,6 +275,7 @@ export function createVerifications(deps: VerificationDeps) {
       const reported = response.decision === 'report';
       const applied = await settle(id, status, {
         deviceId: response.deviceId,
+        audit: false,
         ...(reported ? { reported: true, reason: 'not-me' as const } : {}),
       });
       if (!applied) return decided('The sign-in was decided on another device');

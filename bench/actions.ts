@@ -1,0 +1,201 @@
+/**
+ * `pnpm bench actions`: device responses verified and applied per second — read the token, verify the ES256 proof
+ * with the enrolled key (cached key object), check bindings, freshness and the number-matching code, consume the
+ * token (single use), and move the login verification to `approved` (FlowStore, optimistic concurrency, audit,
+ * revocation of the request's other tokens). Beside it, in the same run, the floor on the same database: a bare
+ * P-256 verify with a cached key plus one single-use UPDATE (`peer` = floor, `ratio` = ours ÷ floor).
+ *
+ * Cases `verify-response-sqlite` (a file, one connection; target ≥ 8,000/s) and `verify-response-postgres`
+ * (`IDRELAY_TEST_DATABASE_URL`, pool of 10, 32 in flight; target ≥ 4,000/s). `BENCH_RESPONSES` scales the run.
+ */
+import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Store } from '@idrelay/core';
+import { codeHash, createRelay, signProof, tokenHash } from '@idrelay/engine';
+import { createPostgresStore } from '@idrelay/store-postgres';
+import { createSqliteStore } from '@idrelay/store-sqlite';
+import { createMemoryDirectory, postgresTestUrl, randomSchemaName } from '@idrelay/testkit';
+import pg from 'pg';
+import { measureConcurrent } from './lib/measure.js';
+import { createReport, round } from './lib/report.js';
+
+const N = Number(process.env.BENCH_RESPONSES ?? 10_000);
+const CODE = '042917';
+const report = createReport('actions');
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64url');
+const now = Date.now();
+
+/** N users, each with one enrolled device, a pending verification and its action token; returns signed requests. */
+async function seed(store: Store): Promise<{ token: string; proof: string }[]> {
+  const requests: { token: string; proof: string }[] = [];
+  const tokens = [];
+  for (let i = 0; i < N; i++) {
+    const userId = `u-${i}`;
+    const deviceId = `d-${i}`;
+    const flowId = `v-${i}`;
+    await store.devices.upsert({
+      deviceId,
+      userId,
+      platform: 'fcm',
+      token: `fcm-token-${i}-xxxxxxxx`,
+      publicKey: spki,
+      keyAlgorithm: 'ES256',
+      createdAt: now,
+      updatedAt: now,
+    });
+    await store.flows.create({
+      id: flowId,
+      kind: 'login-verification',
+      definitionVersion: 1,
+      key: flowId,
+      state: 'pending',
+      data: {
+        userId,
+        application: { id: 'app' },
+        context: {},
+        codeHash: codeHash(flowId, CODE),
+        expiresAt: now + 3_600_000,
+      },
+      transitions: 0,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const token = randomBytes(32).toString('base64url');
+    tokens.push({
+      tokenHash: tokenHash(token),
+      notificationId: `n-${i}`,
+      userId,
+      deviceId,
+      actions: ['approve', 'deny', 'report'],
+      flowId,
+      expiresAt: now + 3_600_000,
+      createdAt: now,
+    });
+    const proof = await signProof({
+      privateKey,
+      algorithm: 'ES256',
+      deviceId,
+      token,
+      method: 'POST',
+      url: 'http://localhost/idrelay/actions/respond',
+      decision: 'approve',
+      code: CODE,
+    });
+    requests.push({ token, proof });
+  }
+  for (let i = 0; i < tokens.length; i += 1_000) await store.actionTokens.putMany(tokens.slice(i, i + 1_000));
+  return requests;
+}
+
+/** Our path: relay.respond() for every request; every one must be applied. */
+async function ours(store: Store, concurrency: number) {
+  const requests = await seed(store);
+  const relay = createRelay({
+    store,
+    directory: createMemoryDirectory({ users: [] }),
+    transports: [],
+    rules: [],
+    scheduler: { setTimeout: () => undefined, clearTimeout: () => {} },
+    retention: false,
+  });
+  let applied = 0;
+  const result = await measureConcurrent(
+    async (i) => {
+      const r = await relay.respond(requests[i]!);
+      if (r.state === 'approved') applied++;
+    },
+    { total: N, concurrency },
+  );
+  await relay.close();
+  if (applied !== N) throw new Error(`only ${applied} of ${N} responses were applied`);
+  return result;
+}
+
+// The floor's signature: one ES256 signature over a proof-sized input, verified with the cached key each time.
+const input = Buffer.from(randomBytes(300).toString('base64url'));
+const signature = sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+const bareVerify = () => {
+  if (!verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('verify');
+};
+const hashes = Array.from({ length: N }, (_, i) => createHash('sha256').update(`floor-${i}`).digest('hex'));
+
+async function sqliteCase() {
+  const dir = mkdtempSync(join(tmpdir(), 'idrelay-bench-actions-'));
+  try {
+    const store = await createSqliteStore({ path: join(dir, 'ours.db') });
+    const mine = await ours(store, 1);
+    await store.close();
+    // Floor: the same pragmas a store file gets (WAL, synchronous NORMAL), one connection.
+    const db = new DatabaseSync(join(dir, 'floor.db'));
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    db.exec('CREATE TABLE t (token_hash TEXT PRIMARY KEY, used_at INTEGER)');
+    const insert = db.prepare('INSERT INTO t (token_hash) VALUES (?)');
+    db.exec('BEGIN');
+    for (const h of hashes) insert.run(h);
+    db.exec('COMMIT');
+    const update = db.prepare('UPDATE t SET used_at = ? WHERE token_hash = ? AND used_at IS NULL');
+    const floor = await measureConcurrent(
+      async (i) => {
+        bareVerify();
+        if (update.run(Date.now(), hashes[i]!).changes !== 1) throw new Error('floor update');
+      },
+      { total: N, concurrency: 1 },
+    );
+    db.close();
+    return { mine, floor };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgresCase() {
+  const url = postgresTestUrl();
+  const schema = randomSchemaName('benchactions');
+  const store = await createPostgresStore({ connectionString: url, schema, maxConnections: 10 });
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    const mine = await ours(store, 32);
+    await pool.query(`CREATE TABLE "${schema}".floor (token_hash text PRIMARY KEY, used_at bigint)`);
+    await pool.query(`INSERT INTO "${schema}".floor (token_hash) SELECT unnest($1::text[])`, [hashes]);
+    const floor = await measureConcurrent(
+      async (i) => {
+        bareVerify();
+        const r = await pool.query(
+          `UPDATE "${schema}".floor SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL`,
+          [Date.now(), hashes[i]],
+        );
+        if (r.rowCount !== 1) throw new Error('floor update');
+      },
+      { total: N, concurrency: 32 },
+    );
+    return { mine, floor };
+  } finally {
+    await store.close();
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+}
+
+for (const [name, run, target] of [
+  ['verify-response-sqlite', sqliteCase, 8_000],
+  ['verify-response-postgres', postgresCase, 4_000],
+] as const) {
+  const { mine, floor } = await run();
+  report.compare(
+    {
+      case: name,
+      metric: 'throughput',
+      value: round(mine.opsPerSec, 0),
+      unit: 'responses/s',
+      peer: 'floor: bare P-256 verify + one single-use UPDATE',
+      peer_value: round(floor.opsPerSec, 0),
+      note: `${N} responses, target ≥ ${target.toLocaleString('en-US')}/s; p50 ${round(mine.p50Us, 0)} µs, p99 ${round(mine.p99Us, 0)} µs, CPU ${round(mine.cpuUs, 0)} µs per response`,
+    },
+    false,
+  );
+}
+report.write();
