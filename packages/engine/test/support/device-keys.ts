@@ -2,7 +2,7 @@
  * A device as the response protocol sees it: a key pair made "on the device", enrolled with a one-time code, and
  * proofs signed with it (docs/protocol.md).
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Relay } from '../../src/index.js';
 import { ACTION_DEFAULTS, signProof } from '../../src/index.js';
 
