@@ -45,7 +45,10 @@ async function seeded(setup: { flowState?: string } = {}) {
     });
   }
   for (const flow of vectors.state.flows) {
-    await store.flows.create({ ...(flow as Parameters<typeof store.flows.create>[0]), ...(setup.flowState ? { state: setup.flowState } : {}) });
+    await store.flows.create({
+      ...(flow as Parameters<typeof store.flows.create>[0]),
+      ...(setup.flowState ? { state: setup.flowState } : {}),
+    });
   }
   for (const { token: _raw, usedAt, revokedAt, attempts, ...record } of vectors.state.tokens) {
     await store.actionTokens.put(record as never);
