@@ -6,7 +6,8 @@
  * P-256 verify with a cached key plus one single-use UPDATE (`peer` = floor, `ratio` = ours ÷ floor).
  *
  * Cases `verify-response-sqlite` (a file, one connection; target ≥ 8,000/s) and `verify-response-postgres`
- * (`IDRELAY_TEST_DATABASE_URL`, pool of 10, 32 in flight; target ≥ 4,000/s). `BENCH_RESPONSES` scales the run.
+ * (`IDRELAY_TEST_DATABASE_URL`, pool of 10, 32 in flight; target ≥ 4,000/s). `BENCH_RESPONSES` scales the run;
+ * `BENCH_CASES=sqlite` or `postgres` runs one case.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +25,10 @@ import { createReport, round } from './lib/report.js';
 
 const N = Number(process.env.BENCH_RESPONSES ?? 10_000);
 const CODE = '042917';
-const report = createReport('actions');
+// `BENCH_CASES=sqlite` (or `postgres`) runs one case and keeps the other's row from the last results file.
+const only = process.env.BENCH_CASES;
+const selected = (name: string) => only === undefined || only.split(',').some((part) => name.includes(part));
+const report = createReport('actions', { keep: (row) => !selected(row.case) });
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64url');
 const now = Date.now();
@@ -184,6 +188,7 @@ for (const [name, run, target] of [
   ['verify-response-sqlite', sqliteCase, 8_000],
   ['verify-response-postgres', postgresCase, 4_000],
 ] as const) {
+  if (!selected(name)) continue;
   const { mine, floor } = await run();
   report.compare(
     {

@@ -205,6 +205,7 @@ export function createResponder(options: ResponderOptions): Responder {
           receivedAt,
           proof: request.proof,
           ...(claims.comment !== undefined ? { comment: claims.comment } : {}),
+          ...(flow !== undefined ? { flow } : {}),
         };
         const verdict = await handler.apply(verified);
         if (verdict.status === 'rejected') {

@@ -1,4 +1,4 @@
-import type { ActionTokenRecord, ErrorCode } from '@idrelay/core';
+import type { ActionTokenRecord, ErrorCode, FlowRecord } from '@idrelay/core';
 
 /**
  * A device's answer that passed every check of the response protocol (docs/protocol.md): the action token is
@@ -25,6 +25,11 @@ export interface VerifiedResponse {
   proof: string;
   /** Optional free-text reason the user gave (a denial comment), ≤ 500 characters. */
   comment?: string;
+  /**
+   * The token's flow as `respond()` read it before consuming the token, so a handler need not read it again. It may
+   * be stale by the time the handler runs: change it only through the FlowStore's version check.
+   */
+  flow?: FlowRecord;
 }
 
 /** What applying a verified response did. */

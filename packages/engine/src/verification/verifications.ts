@@ -172,9 +172,11 @@ export function createVerifications(deps: VerificationDeps) {
       /** False when the caller audits the decision itself (`respond()` records `response.accepted`). */
       audit?: boolean;
     },
+    /** The flow as the caller just read it: the first attempt uses it; a version conflict reads it afresh. */
+    current?: FlowRecord,
   ): Promise<boolean> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const flow = await store.flows.get(id);
+      const flow = attempt === 0 && current !== undefined ? current : await store.flows.get(id);
       if (flow === undefined || flow.state !== 'pending') return false;
       const data = dataOf(flow);
       const at = clock.now();
@@ -263,7 +265,7 @@ export function createVerifications(deps: VerificationDeps) {
     kinds: [VERIFICATION_KIND],
     async apply(response: VerifiedResponse): Promise<ResponseVerdict> {
       const id = response.token.flowId!;
-      const flow = await store.flows.get(id);
+      const flow = response.flow?.id === id ? response.flow : await store.flows.get(id);
       const decided = (detail: string): ResponseVerdict => ({
         status: 'rejected',
         code: 'ERR_ACTION_ALREADY_DECIDED',
@@ -273,11 +275,16 @@ export function createVerifications(deps: VerificationDeps) {
       if (dataOf(flow).expiresAt <= response.receivedAt) return decided('The sign-in request expired');
       const status = response.decision === 'approve' ? 'approved' : 'denied';
       const reported = response.decision === 'report';
-      const applied = await settle(id, status, {
-        deviceId: response.deviceId,
-        audit: false,
-        ...(reported ? { reported: true, reason: 'not-me' as const } : {}),
-      });
+      const applied = await settle(
+        id,
+        status,
+        {
+          deviceId: response.deviceId,
+          audit: false,
+          ...(reported ? { reported: true, reason: 'not-me' as const } : {}),
+        },
+        flow,
+      );
       if (!applied) return decided('The sign-in was decided on another device');
       // The other devices' pushes can no longer be answered.
       await store.actionTokens.revokeByNotification(response.notificationId, response.receivedAt);
