@@ -2,6 +2,7 @@ import { isIdrelayError, type Store, type StoredUser } from '@idrelay/core';
 import { requirePostgres } from '@idrelay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attributeQuery } from '../src/directory/audience.js';
+import { SCHEMA_VERSION } from '../src/index.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -204,7 +205,7 @@ describe.skipIf(!postgres.available)('PostgreSQL directory', () => {
   it('adds the directory to a schema of the previous version, keeping its rows', async () => {
     const { store, eventKey } = await schemas.openAtPreviousVersion();
     open.push(store);
-    expect(await store.migrate()).toMatchObject({ to: 4 });
+    expect(await store.migrate()).toMatchObject({ to: SCHEMA_VERSION });
     expect((await store.events.get(eventKey))?.key).toBe(eventKey);
     await store.directory.putUser(user('alice', { attributes: { site: 'hq' } }));
     expect(ids(await store.directory.usersByAttributes({ site: ['hq'] }, { limit: 5 }))).toEqual(['alice']);

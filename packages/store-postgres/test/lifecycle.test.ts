@@ -23,8 +23,9 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
       { version: 2, name: 'digests' },
       { version: 3, name: 'normalised-outbox' },
       { version: 4, name: 'directory' },
+      { version: 5, name: 'token-purposes' },
     ]);
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
   });
 
   it('migrates once when several processes start together', async () => {
