@@ -5,6 +5,7 @@ import type {
   StoredActionToken,
   TokenPurpose,
 } from '@idrelay/core';
+import { coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -25,6 +26,17 @@ const toRecord = (row: Row): ActionTokenRecord => {
   if (codeHash !== undefined) record.codeHash = codeHash;
   if (purpose !== undefined) record.purpose = purpose;
   return record;
+};
+
+const toStored = (row: Row): StoredActionToken => {
+  const usedAt = num(row.used_at);
+  const revokedAt = num(row.revoked_at);
+  return {
+    record: toRecord(row),
+    attempts: num(row.attempts) ?? 0,
+    ...(usedAt !== undefined ? { usedAt } : {}),
+    ...(revokedAt !== undefined ? { revokedAt } : {}),
+  };
 };
 
 const COLUMNS = `(token_hash, notification_id, user_id, device_id, actions, flow_id, code_hash, purpose, expires_at,
@@ -58,6 +70,10 @@ export function createActionTokenStore(context: PgContext): ActionTokenStore {
   const { query } = context;
   const tokens = context.table('action_tokens');
   const insert = `INSERT INTO ${tokens} ${COLUMNS} VALUES`;
+  const byHash = coalesceReads(async (hashes) => {
+    const { rows } = await query(`SELECT * FROM ${tokens} WHERE token_hash = ANY($1::text[])`, [hashes]);
+    return new Map(rows.map((row) => [str(row.token_hash)!, row]));
+  }, toStored);
   const revoke = async (column: 'notification_id' | 'device_id', id: string, at: number, extra = '') => {
     const result = await query(
       `UPDATE ${tokens} SET revoked_at = $2 WHERE ${column} = $1 AND used_at IS NULL AND revoked_at IS NULL${extra}`,
@@ -86,19 +102,7 @@ export function createActionTokenStore(context: PgContext): ActionTokenStore {
       const result = await query(`${insert} ${placeholders(1)} ON CONFLICT (token_hash) DO NOTHING`, values(record));
       return result.rowCount === 1;
     },
-    get: async (tokenHash): Promise<StoredActionToken | undefined> => {
-      const { rows } = await query(`SELECT * FROM ${tokens} WHERE token_hash = $1`, [tokenHash]);
-      const row = rows[0];
-      if (row === undefined) return undefined;
-      const usedAt = num(row.used_at);
-      const revokedAt = num(row.revoked_at);
-      return {
-        record: toRecord(row),
-        attempts: num(row.attempts) ?? 0,
-        ...(usedAt !== undefined ? { usedAt } : {}),
-        ...(revokedAt !== undefined ? { revokedAt } : {}),
-      };
-    },
+    get: (tokenHash) => byHash(tokenHash),
     consume: async (tokenHash, now): Promise<ConsumeResult> => {
       // One UPDATE decides. Concurrent consumers queue on the row lock; when the winner commits, PostgreSQL
       // re-checks `used_at IS NULL` against the new row version for the others, so exactly one gets a row back.

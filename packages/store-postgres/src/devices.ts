@@ -1,4 +1,5 @@
 import { type DeviceAddress, type DeviceRecord, type DeviceStore, deviceAddressKey } from '@idrelay/core';
+import { coalesceReads } from './coalesce.js';
 import type { PgContext, Query, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -66,6 +67,10 @@ export function createDeviceStore(context: PgContext): DeviceStore {
   const devices = context.table('devices');
   const columns = `device_id, user_id, platform, address, topic, environment, p256dh, auth, public_key, key_algorithm,
     name, created_at, updated_at`;
+  const byId = coalesceReads(async (ids) => {
+    const { rows } = await query(`SELECT * FROM ${devices} v WHERE device_id = ANY($1::text[]) AND ${LIVE}`, [ids]);
+    return new Map(rows.map((row) => [str(row.device_id)!, row]));
+  }, toDevice);
 
   const upsertOnce = (device: DeviceRecord) =>
     context.transaction(async (tx: Query) => {
@@ -115,10 +120,7 @@ export function createDeviceStore(context: PgContext): DeviceStore {
         return upsertOnce(device);
       }
     },
-    get: async (deviceId) => {
-      const { rows } = await query(`SELECT * FROM ${devices} v WHERE device_id = $1 AND ${LIVE}`, [deviceId]);
-      return rows[0] === undefined ? undefined : toDevice(rows[0]);
-    },
+    get: (deviceId) => byId(deviceId),
     listByUser: async (userId) => {
       const { rows } = await query(
         `SELECT * FROM ${devices} WHERE user_id = $1 AND ${LIVE} ORDER BY created_at, device_id`,

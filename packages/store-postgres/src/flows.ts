@@ -1,5 +1,6 @@
 import type { FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
+import { coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
@@ -25,6 +26,10 @@ export function createFlowStore(context: PgContext): FlowStore {
   const { query } = context;
   const flows = context.table('flows');
   const byId = async (id: string) => (await query(`SELECT * FROM ${flows} WHERE id = $1`, [id])).rows[0];
+  const read = coalesceReads(async (ids) => {
+    const { rows } = await query(`SELECT * FROM ${flows} WHERE id = ANY($1::text[])`, [ids]);
+    return new Map(rows.map((row) => [str(row.id)!, row]));
+  }, toFlow);
   const byKey = async (kind: string, key: string) =>
     (await query(`SELECT * FROM ${flows} WHERE kind = $1 AND key = $2`, [kind, key])).rows[0];
 
@@ -58,10 +63,7 @@ export function createFlowStore(context: PgContext): FlowStore {
         },
       );
     },
-    get: async (id) => {
-      const row = await byId(id);
-      return row === undefined ? undefined : toFlow(row);
-    },
+    get: (id) => read(id),
     findByKey: async (kind, key) => {
       const row = await byKey(kind, key);
       return row === undefined ? undefined : toFlow(row);
