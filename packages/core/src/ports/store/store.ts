@@ -1,8 +1,8 @@
 import type { ActionTokenStore } from './action-tokens.js';
 import type { AuditStore } from './audit-store.js';
 import type { DeviceStore } from './devices.js';
-import type { DirectoryStore } from './directory.js';
 import type { DigestStore } from './digests.js';
+import type { DirectoryStore } from './directory.js';
 import type { EventStore } from './events.js';
 import type { FlowStore } from './flows.js';
 import type { OutboxStore } from './outbox.js';
