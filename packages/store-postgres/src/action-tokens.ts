@@ -5,7 +5,7 @@ import type {
   StoredActionToken,
   TokenPurpose,
 } from '@idrelay/core';
-import { coalesceReads } from './coalesce.js';
+import { coalesce, coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -74,6 +74,44 @@ export function createActionTokenStore(context: PgContext): ActionTokenStore {
     const { rows } = await query(`SELECT * FROM ${tokens} WHERE token_hash = ANY($1::text[])`, [hashes]);
     return new Map(rows.map((row) => [str(row.token_hash)!, row]));
   }, toStored);
+  // Consumes coalesce into one UPDATE. Concurrent consumers of one token in other statements queue on the row lock;
+  // when the winner commits, PostgreSQL re-checks `used_at IS NULL` against the new row version for the others, so
+  // exactly one gets its hash back. Within one statement a token is asked for once: only the first call of a hash
+  // takes part, and later calls of it in that batch lose (the first one either won it, or it cannot be won now).
+  const consumeOne = coalesce<{ tokenHash: string; now: number }, Row | undefined>(async (calls) => {
+    const first = new Map<string, number>();
+    calls.forEach((call, i) => {
+      if (!first.has(call.tokenHash)) first.set(call.tokenHash, i);
+    });
+    const taking = [...first.values()].map((i) => calls[i]!);
+    const { rows } = await query(
+      `UPDATE ${tokens} t SET used_at = u.now FROM unnest($1::text[], $2::bigint[]) AS u(token_hash, now)
+       WHERE t.token_hash = u.token_hash AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > u.now
+       RETURNING t.*`,
+      [taking.map((c) => c.tokenHash), taking.map((c) => c.now)],
+    );
+    const won = new Map(rows.map((row) => [str(row.token_hash)!, row]));
+    return calls.map((call, i) => (first.get(call.tokenHash) === i ? won.get(call.tokenHash) : undefined));
+  });
+  // Revocations of many notifications coalesce into one UPDATE; each call gets the count of rows it revoked (a
+  // notification asked for twice in one statement: the first call gets the count, the second 0, as in sequence).
+  const revokeNotification = coalesce<{ id: string; at: number }, number>(async (calls) => {
+    const { rows } = await query(
+      `WITH revoked AS (
+         UPDATE ${tokens} t SET revoked_at = u.at
+         FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS u
+         WHERE t.notification_id = u.id AND t.used_at IS NULL AND t.revoked_at IS NULL
+         RETURNING t.notification_id)
+       SELECT notification_id, count(*)::int AS n FROM revoked GROUP BY notification_id`,
+      [calls.map((c) => c.id), calls.map((c) => c.at)],
+    );
+    const counts = new Map(rows.map((row) => [str(row.notification_id)!, num(row.n)!]));
+    return calls.map((call) => {
+      const n = counts.get(call.id) ?? 0;
+      counts.delete(call.id);
+      return n;
+    });
+  });
   const revoke = async (column: 'notification_id' | 'device_id', id: string, at: number, extra = '') => {
     const result = await query(
       `UPDATE ${tokens} SET revoked_at = $2 WHERE ${column} = $1 AND used_at IS NULL AND revoked_at IS NULL${extra}`,
@@ -104,22 +142,14 @@ export function createActionTokenStore(context: PgContext): ActionTokenStore {
     },
     get: (tokenHash) => byHash(tokenHash),
     consume: async (tokenHash, now): Promise<ConsumeResult> => {
-      // One UPDATE decides. Concurrent consumers queue on the row lock; when the winner commits, PostgreSQL
-      // re-checks `used_at IS NULL` against the new row version for the others, so exactly one gets a row back.
-      const won = await query(
-        `UPDATE ${tokens} SET used_at = $2
-         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-         RETURNING *`,
-        [tokenHash, now],
-      );
-      if (won.rows[0] !== undefined) return { status: 'ok', record: toRecord(won.rows[0]) };
-      const { rows } = await query(`SELECT * FROM ${tokens} WHERE token_hash = $1`, [tokenHash]);
-      const row = rows[0];
-      if (row === undefined) return { status: 'unknown' };
-      const record = toRecord(row);
-      if (row.used_at !== null) return { status: 'used', record };
-      if (row.revoked_at !== null) return { status: 'revoked', record };
-      if (num(row.expires_at)! <= now) return { status: 'expired', record };
+      const won = await consumeOne({ tokenHash, now });
+      if (won !== undefined) return { status: 'ok', record: toRecord(won) };
+      const stored = await byHash(tokenHash);
+      if (stored === undefined) return { status: 'unknown' };
+      const { record } = stored;
+      if (stored.usedAt !== undefined) return { status: 'used', record };
+      if (stored.revokedAt !== undefined) return { status: 'revoked', record };
+      if (record.expiresAt <= now) return { status: 'expired', record };
       // Unused, unrevoked and unexpired, yet our UPDATE missed it: a concurrent consumer took it and its
       // commit is not visible to this read yet. Someone used it.
       return { status: 'used', record };
@@ -132,7 +162,7 @@ export function createActionTokenStore(context: PgContext): ActionTokenStore {
       );
       return rows[0] === undefined ? 0 : num(rows[0].attempts)!;
     },
-    revokeByNotification: (notificationId, at) => revoke('notification_id', notificationId, at),
+    revokeByNotification: (notificationId, at) => revokeNotification({ id: notificationId, at }),
     revokeByDevice: (deviceId, at) => revoke('device_id', deviceId, at, ' AND purpose IS NULL'),
   };
 }

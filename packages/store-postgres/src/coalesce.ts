@@ -1,19 +1,54 @@
-interface Waiting<R> {
-  key: string;
-  resolve: (row: R | undefined) => void;
+interface Waiting<I, O> {
+  input: I;
+  resolve: (output: O) => void;
   reject: (error: unknown) => void;
 }
 
-/** Most keys one coalesced query asks for; a longer queue is read by several queries in turn. */
-const MAX_KEYS = 1_000;
+/** Most calls one coalesced statement serves; a longer queue is served by several statements in turn. */
+const MAX_BATCH = 1_000;
 
 /**
- * Coalesces point reads of one kind: a read that arrives while another of its kind is in flight waits for it, then
- * goes with every other waiting key in one query (`WHERE id = ANY($1)`). Under load, many callers share one round
- * trip (a statement costs a socket write and a wake-up of the server, which dominates a primary-key lookup); a lone
- * caller goes at once and waits for nothing.
+ * Coalesces calls of one kind into one statement: a call that arrives while a statement of its kind is in flight
+ * waits for it, then goes with every other waiting call in one statement (`WHERE id = ANY($1)`, `FROM unnest(…)`).
+ * Under load, many callers share one round trip (a statement costs a socket write and a wake-up of the server,
+ * which dominates a primary-key lookup or update); a lone caller goes at once and waits for nothing.
  *
- * A read never joins a query already sent, so it sees every write that completed before it was called.
+ * A call never joins a statement already sent, so it sees every write that completed before it was called, and
+ * its own write is committed when it resolves. When the statement fails, every call it served fails.
+ *
+ * @param runMany Serves `inputs` in one statement and returns one output per input, in order.
+ */
+export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O> {
+  let queue: Waiting<I, O>[] = [];
+  let running = false;
+
+  const drain = async (): Promise<void> => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
+        queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
+        try {
+          const outputs = await runMany(batch.map((w) => w.input));
+          for (const [i, waiting] of batch.entries()) waiting.resolve(outputs[i]!);
+        } catch (error) {
+          for (const waiting of batch) waiting.reject(error);
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  return (input) =>
+    new Promise<O>((resolve, reject) => {
+      queue.push({ input, resolve, reject });
+      if (!running) void drain();
+    });
+}
+
+/**
+ * {@link coalesce} for point reads by key: one `WHERE key = ANY($1)` query for the distinct keys waiting.
  *
  * @param readMany Reads the rows of `keys` (distinct) and returns them by key; a key without a row is left out.
  * @param toValue Builds each caller's own value from the row (two callers of one key never share an object).
@@ -22,30 +57,12 @@ export function coalesceReads<R, T>(
   readMany: (keys: string[]) => Promise<Map<string, R>>,
   toValue: (row: R) => T,
 ): (key: string) => Promise<T | undefined> {
-  let queue: Waiting<R>[] = [];
-  let reading = false;
-
-  const drain = async (): Promise<void> => {
-    reading = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue.length <= MAX_KEYS ? queue : queue.slice(0, MAX_KEYS);
-        queue = queue.length <= MAX_KEYS ? [] : queue.slice(MAX_KEYS);
-        try {
-          const rows = await readMany([...new Set(batch.map((w) => w.key))]);
-          for (const waiting of batch) waiting.resolve(rows.get(waiting.key));
-        } catch (error) {
-          for (const waiting of batch) waiting.reject(error);
-        }
-      }
-    } finally {
-      reading = false;
-    }
+  const run = coalesce<string, R | undefined>(async (keys) => {
+    const rows = await readMany([...new Set(keys)]);
+    return keys.map((key) => rows.get(key));
+  });
+  return async (key) => {
+    const row = await run(key);
+    return row === undefined ? undefined : toValue(row);
   };
-
-  return (key) =>
-    new Promise<R | undefined>((resolve, reject) => {
-      queue.push({ key, resolve, reject });
-      if (!reading) void drain();
-    }).then((row) => (row === undefined ? undefined : toValue(row)));
 }

@@ -30,6 +30,15 @@ export function createFlowStore(context: PgContext): FlowStore {
     const { rows } = await query(`SELECT * FROM ${flows} WHERE id = ANY($1::text[])`, [ids]);
     return new Map(rows.map((row) => [str(row.id)!, row]));
   }, toFlow);
+  // Keyed by kind NUL key (a NUL cannot appear in PostgreSQL text, so the pair is unambiguous).
+  const readByKey = coalesceReads(async (pairs) => {
+    const split = pairs.map((pair) => pair.split('\u0000'));
+    const { rows } = await query(
+      `SELECT f.* FROM ${flows} f JOIN unnest($1::text[], $2::text[]) AS u(kind, key) USING (kind, key)`,
+      [split.map(([kind]) => kind), split.map(([, key]) => key)],
+    );
+    return new Map(rows.map((row) => [`${str(row.kind)!}\u0000${str(row.key)!}`, row]));
+  }, toFlow);
   const byKey = async (kind: string, key: string) =>
     (await query(`SELECT * FROM ${flows} WHERE kind = $1 AND key = $2`, [kind, key])).rows[0];
 
@@ -64,10 +73,7 @@ export function createFlowStore(context: PgContext): FlowStore {
       );
     },
     get: (id) => read(id),
-    findByKey: async (kind, key) => {
-      const row = await byKey(kind, key);
-      return row === undefined ? undefined : toFlow(row);
-    },
+    findByKey: (kind, key) => readByKey(`${kind}\u0000${key}`),
     update: async (id, expectedVersion, patch, options = {}) => {
       const emitted = dueAt(options.emit, patch.updatedAt);
       const sql = `UPDATE ${flows} SET state = coalesce($1, state), data = coalesce($2::json, data),

@@ -1,5 +1,6 @@
 import type { ClaimedTimer, TimerRecord, TimerStore } from '@idrelay/core';
 import { integerArray, textArray } from './array-literal.js';
+import { coalesce } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -23,6 +24,11 @@ const toTimer = (row: Row): TimerRecord => {
 export function createTimerStore(context: PgContext): TimerStore {
   const { query } = context;
   const timers = context.table('timers');
+  // Cancels arriving together (every decided flow cancels its timers) share one DELETE.
+  const cancel = coalesce<readonly string[], void>(async (calls) => {
+    await query(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [textArray(calls.flat())]);
+    return calls.map(() => undefined);
+  });
   return {
     schedule: async (timer) => {
       await query(
@@ -68,7 +74,7 @@ export function createTimerStore(context: PgContext): TimerStore {
     },
     cancel: async (ids) => {
       if (ids.length === 0) return context.assertOpen();
-      await query(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [textArray(ids)]);
+      await cancel(ids);
     },
     cancelByFlow: async (flowId) => {
       const result = await query(`DELETE FROM ${timers} WHERE flow_id = $1`, [flowId]);

@@ -1,0 +1,98 @@
+import { type ActionTokenRecord, type Store, verifyAuditChain } from '@idrelay/core';
+import { requirePostgres } from '@idrelay/testkit';
+import { Pool } from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testSchemas } from './helpers.js';
+
+const postgres = await requirePostgres();
+const T0 = 1_767_225_600_000;
+
+const token = (hash: string, notificationId = 'n-1'): ActionTokenRecord => ({
+  tokenHash: hash,
+  notificationId,
+  userId: 'u-1',
+  deviceId: 'd-1',
+  actions: ['approve', 'deny'],
+  expiresAt: T0 + 60_000,
+  createdAt: T0,
+});
+
+describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share statements', () => {
+  const schemas = testSchemas(postgres.url, 'coalesced');
+  let pool: Pool;
+  let statements: number;
+  let one: Store;
+  let other: Store;
+  beforeEach(async () => {
+    const schema = schemas.next();
+    // Outside transactions, every statement checks a connection out once: counting check-outs counts statements.
+    pool = new Pool({ connectionString: postgres.url, max: 4 });
+    pool.on('acquire', () => statements++);
+    one = await schemas.open({ pool }, schema);
+    other = await schemas.open({ maxConnections: 4 }, schema);
+    statements = 0;
+  });
+  afterEach(async () => {
+    await one.close();
+    await other.close();
+    await pool.end();
+  });
+  afterAll(() => schemas.dropAll());
+
+  it('writes concurrent audit appends in a few statements, one unbroken chain, each call consecutive', async () => {
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      (i % 3 === 2 ? other : one).audit.append([
+        { at: T0 + i, action: 'response.accepted', actor: `u-${i}`, details: { i } },
+        { at: T0 + i, action: 'verification.approved', actor: `u-${i}` },
+      ]),
+    );
+    const appended = await Promise.all(calls);
+    for (const [i, entries] of appended.entries()) {
+      expect(entries.map((e) => e.actor)).toEqual([`u-${i}`, `u-${i}`]);
+      expect(entries[1]!.seq).toBe(entries[0]!.seq + 1);
+    }
+    const chain = await one.audit.list({ limit: 200 });
+    expect(chain.map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(verifyAuditChain(chain)).toBeUndefined();
+    expect(chain).toEqual(appended.flat().sort((a, b) => a.seq - b.seq));
+    // 40 calls through `one`: far fewer statements than calls (a retry after `other` moved the head costs two).
+    expect(statements).toBeLessThan(20);
+  });
+
+  it('of 10 concurrent consumes of one token through one store and 10 through another, exactly one wins', async () => {
+    await one.actionTokens.putMany([token('h-1'), token('h-2')]);
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, () => one.actionTokens.consume('h-1', T0 + 1)),
+      ...Array.from({ length: 10 }, () => other.actionTokens.consume('h-1', T0 + 1)),
+      one.actionTokens.consume('h-2', T0 + 1),
+      one.actionTokens.consume('h-unknown', T0 + 1),
+      one.actionTokens.consume('h-2', T0 + 2),
+    ]);
+    const first = results.slice(0, 20).map((r) => r.status);
+    expect(first.filter((s) => s === 'ok')).toHaveLength(1);
+    expect(first.filter((s) => s === 'used')).toHaveLength(19);
+    expect(results.slice(20).map((r) => r.status)).toEqual(['ok', 'unknown', 'used']);
+    expect(results[20]).toMatchObject({ record: { tokenHash: 'h-2', notificationId: 'n-1' } });
+    expect((await one.actionTokens.get('h-1'))?.usedAt).toBe(T0 + 1);
+  });
+
+  it('revokes concurrently: each call gets the tokens it revoked, a repeated notification none', async () => {
+    await one.actionTokens.putMany([
+      token('a-1', 'n-a'),
+      token('a-2', 'n-a'),
+      token('a-3', 'n-a'),
+      token('b-1', 'n-b'),
+    ]);
+    await one.actionTokens.consume('a-1', T0);
+    const counts = await Promise.all([
+      one.actionTokens.revokeByNotification('n-a', T0 + 5),
+      one.actionTokens.revokeByNotification('n-b', T0 + 5),
+      one.actionTokens.revokeByNotification('n-a', T0 + 6),
+      one.actionTokens.revokeByNotification('n-none', T0 + 6),
+    ]);
+    expect(counts).toEqual([2, 1, 0, 0]);
+    expect((await one.actionTokens.get('a-1'))?.revokedAt).toBeUndefined();
+    expect((await one.actionTokens.get('a-2'))?.revokedAt).toBe(T0 + 5);
+    expect((await one.actionTokens.consume('b-1', T0 + 7)).status).toBe('revoked');
+  });
+});
