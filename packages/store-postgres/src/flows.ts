@@ -1,6 +1,6 @@
 import type { FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
-import { coalesceReads } from './coalesce.js';
+import { coalesce, coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
@@ -39,6 +39,25 @@ export function createFlowStore(context: PgContext): FlowStore {
     );
     return new Map(rows.map((row) => [`${str(row.kind)!}\u0000${str(row.key)!}`, row]));
   }, toFlow);
+  // Updates that emit nothing coalesce into one UPDATE … FROM unnest(…). Each flow takes part once per statement
+  // (its first call); a later call for it in the same statement is answered as a lost race, which it is: both
+  // were made against the version before either could commit.
+  const updateMany = coalesce<unknown[], Row | undefined>(async (calls) => {
+    const first = new Map<unknown, number>();
+    for (const [i, call] of calls.entries()) if (!first.has(call[4])) first.set(call[4], i);
+    const taking = [...first.values()].map((i) => calls[i]!);
+    const column = (c: number) => taking.map((call) => call[c]);
+    const { rows } = await query(
+      `UPDATE ${flows} f SET state = coalesce(u.state, f.state), data = coalesce(u.data::json, f.data),
+         transitions = coalesce(u.transitions, f.transitions), updated_at = u.updated_at, version = f.version + 1
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::int[])
+         AS u(state, data, transitions, updated_at, id, expected)
+       WHERE f.id = u.id AND f.version = u.expected RETURNING f.*`,
+      [column(0), column(1), column(2), column(3), column(4), column(5)],
+    );
+    const won = new Map(rows.map((row) => [str(row.id)!, row]));
+    return calls.map((call, i) => (first.get(call[4]) === i ? won.get(call[4] as string) : undefined));
+  });
   const byKey = async (kind: string, key: string) =>
     (await query(`SELECT * FROM ${flows} WHERE kind = $1 AND key = $2`, [kind, key])).rows[0];
 
@@ -89,7 +108,7 @@ export function createFlowStore(context: PgContext): FlowStore {
       ];
       const { rows } =
         emitted.length === 0
-          ? await query(sql, values)
+          ? { rows: [await updateMany(values)] }
           : await context.transaction(async (tx) => {
               const updated = await tx(sql, values);
               // Only a won update emits; a lost one rolls nothing back because it wrote nothing.

@@ -1,4 +1,4 @@
-import { type ActionTokenRecord, type Store, verifyAuditChain } from '@idrelay/core';
+import { type ActionTokenRecord, isIdrelayError, type Store, verifyAuditChain } from '@idrelay/core';
 import { requirePostgres } from '@idrelay/testkit';
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,5 +94,39 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect((await one.actionTokens.get('a-1'))?.revokedAt).toBeUndefined();
     expect((await one.actionTokens.get('a-2'))?.revokedAt).toBe(T0 + 5);
     expect((await one.actionTokens.consume('b-1', T0 + 7)).status).toBe('revoked');
+  });
+
+  it('updates flows concurrently: of updates at one version exactly one wins, other flows all move', async () => {
+    for (const id of ['f-1', 'f-2', 'f-3']) {
+      await one.flows.create({
+        id,
+        kind: 'login-verification',
+        definitionVersion: 1,
+        key: id,
+        state: 'pending',
+        data: { n: 0 },
+        transitions: 0,
+        createdAt: T0,
+        updatedAt: T0,
+      });
+    }
+    // The first update goes alone; the racers queue behind it and go together in the next statement.
+    const ahead = one.flows.update('f-2', 1, { transitions: 1, updatedAt: T0 + 9 });
+    const racing = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? other : one).flows.update('f-1', 1, { state: `s-${i}`, data: { n: i }, updatedAt: T0 + i }),
+      ),
+    );
+    const won = racing.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of racing)
+      if (r.status === 'rejected') expect(isIdrelayError(r.reason, 'ERR_STORE_CONFLICT')).toBe(true);
+    const f1 = await one.flows.get('f-1');
+    expect(f1).toMatchObject({ version: 2, state: (won[0] as PromiseFulfilledResult<{ state: string }>).value.state });
+    const moved = [await ahead, await one.flows.update('f-3', 1, { transitions: 1, updatedAt: T0 + 9 })];
+    expect(moved.map((f) => [f.id, f.state, f.data, f.transitions, f.version])).toEqual([
+      ['f-2', 'pending', { n: 0 }, 1, 2],
+      ['f-3', 'pending', { n: 0 }, 1, 2],
+    ]);
   });
 });
