@@ -181,28 +181,32 @@ export function createVerifications(deps: VerificationDeps) {
       const data = dataOf(flow);
       const at = clock.now();
       const base = { verificationId: id, userId: data.userId, decidedAt: iso(at) };
+      const type = status === 'approved' ? 'idrelay.auth.verification.approved' : 'idrelay.auth.verification.denied';
+      // Built (and validated) only when a write-back takes it or the report ingests it.
       const event =
-        status === 'approved'
-          ? createEvent(
-              'idrelay.auth.verification.approved',
-              { ...base, deviceId: facts.deviceId! },
-              {
-                source: deps.source,
-                id: `${id}-approved`,
-                time: new Date(at),
-              },
-            )
-          : createEvent(
-              'idrelay.auth.verification.denied',
-              {
-                ...base,
-                ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
-                reported: facts.reported === true,
-                ...(facts.reason !== undefined ? { reason: facts.reason } : {}),
-              },
-              { source: deps.source, id: `${id}-${status}`, time: new Date(at) },
-            );
-      const emit = deps.consumers.entriesFor(event, data.userId);
+        !deps.consumers.wants(type) && !facts.reported
+          ? undefined
+          : status === 'approved'
+            ? createEvent(
+                'idrelay.auth.verification.approved',
+                { ...base, deviceId: facts.deviceId! },
+                {
+                  source: deps.source,
+                  id: `${id}-approved`,
+                  time: new Date(at),
+                },
+              )
+            : createEvent(
+                'idrelay.auth.verification.denied',
+                {
+                  ...base,
+                  ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
+                  reported: facts.reported === true,
+                  ...(facts.reason !== undefined ? { reason: facts.reason } : {}),
+                },
+                { source: deps.source, id: `${id}-${status}`, time: new Date(at) },
+              );
+      const emit = event === undefined ? [] : deps.consumers.entriesFor(event, data.userId);
       try {
         await store.flows.update(
           id,
@@ -238,7 +242,7 @@ export function createVerifications(deps: VerificationDeps) {
         ]);
       if (status === 'expired') await limit.unanswered(data.userId);
       else await limit.answered(data.userId);
-      if (facts.reported) {
+      if (facts.reported && event !== undefined) {
         // The denial itself reaches the security team through the default rule `reported-denial-to-security`.
         await deps.ingest(event);
         await deps.ingest(
