@@ -100,7 +100,7 @@ describe.skipIf(!postgres.available)('PostgreSQL store when the server drops a c
     const schema = schemas.next();
     const store = await createPostgresStore({ connectionString: url, schema, maxConnections: 2 });
     await store.audit.append([{ at: 1, action: 'a', actor: 'x' }]);
-    // audit.append runs in a transaction that first locks the chain's head row.
+    // audit.append's one statement moves the chain's head row, so it waits on the admin's lock of that row.
     const release = await holdLock(`SELECT 1 FROM "${schema}".audit_head FOR UPDATE`, []);
     const append = failure(store.audit.append([{ at: 2, action: 'b', actor: 'x' }]));
     await terminateWhen(tag, `wait_event_type = 'Lock'`);
