@@ -229,7 +229,10 @@ export function createVerifications(deps: VerificationDeps) {
         throw error;
       }
       if (emit.length > 0) deps.onEmitted(at);
-      await store.timers.cancel([`${VERIFICATION_TIMER}:${id}`]);
+      // Cancelling the expiry timer and updating the push limit are independent: they go together.
+      const cancelled = store.timers.cancel([`${VERIFICATION_TIMER}:${id}`]);
+      const limited = status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId);
+      await Promise.all([cancelled, limited]);
       if (facts.audit !== false)
         await store.audit.append([
           {
@@ -240,8 +243,6 @@ export function createVerifications(deps: VerificationDeps) {
             details: { deviceId: facts.deviceId ?? null, reported: facts.reported === true },
           },
         ]);
-      if (status === 'expired') await limit.unanswered(data.userId);
-      else await limit.answered(data.userId);
       if (facts.reported && event !== undefined) {
         // The denial itself reaches the security team through the default rule `reported-denial-to-security`.
         await deps.ingest(event);
