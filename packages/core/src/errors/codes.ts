@@ -248,6 +248,26 @@ export const CORE_ERRORS = {
     502,
     'The OpenID Provider failed to take the outcome of a CIBA login verification (`backchannelResult`); the write-back retries.',
   ),
+
+  // Shared Signals receiver (RFC 8935 push delivery, RFC 8417 SETs)
+  ERR_SSF_SET_INVALID: final(
+    400,
+    'A Security Event Token is malformed or breaks the SSF profile (not a JWS, wrong `typ`, `sub` or `exp` present, not one event, bad JSON, too large); RFC 8935 `invalid_request`.',
+  ),
+  ERR_SSF_SET_KEY: final(
+    400,
+    "A SET's signature does not verify against the transmitter's keys, or its algorithm is not allowed; RFC 8935 `invalid_key`.",
+  ),
+  ERR_SSF_SET_ISSUER: final(400, "A SET's `iss` is not the configured transmitter's; RFC 8935 `invalid_issuer`."),
+  ERR_SSF_SET_AUDIENCE: final(400, "A SET's `aud` does not name this receiver; RFC 8935 `invalid_audience`."),
+  ERR_SSF_SET_REPLAYED: final(
+    400,
+    'A SET with this `jti` was already received, or its `iat` lies outside the accepted window; RFC 8935 `invalid_request`.',
+  ),
+  ERR_SSF_UNAUTHORIZED: final(
+    401,
+    'A push delivery came without the authorization the stream configured; RFC 8935 `authentication_failed`.',
+  ),
 } as const satisfies Record<string, ErrorInfo>;
 
 /** What idrelay knows about one error code. */

@@ -1,0 +1,12 @@
+/**
+ * `@idrelay/identity-oidc`: the OpenID Shared Signals receiver — RFC 8935 push delivery of Security Event Tokens
+ * (SSF 1.0 profile), verified with jose and mapped from CAEP and RISC to idrelay identity events.
+ *
+ * @packageDocumentation
+ */
+
+export { SSF_EVENT_TYPES } from './ssf/event-types.js';
+export { type MapSetOptions, mapSet, type SsfMapping, type SsfSignal } from './ssf/map-set.js';
+export { createSsfPushReceiver, type RequestHandler, type SsfPushReceiverOptions } from './ssf/push-receiver.js';
+export { createMemoryReplayGuard, type ReplayGuard } from './ssf/replay-window.js';
+export { createSetVerifier, type SetClaims, type SetVerifier, type SetVerifierOptions } from './ssf/verify-set.js';
