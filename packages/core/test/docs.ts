@@ -17,6 +17,7 @@ const AREAS: Record<string, string> = {
   ERR_WEBPUSH: '@idrelay/transport-webpush',
   ERR_STORE: 'stores',
   ERR_DIRECTORY: 'stores',
+  ERR_SSF: '@idrelay/identity-oidc',
 };
 
 function areaOf(code: string): string {
