@@ -18,6 +18,7 @@ const AREAS: Record<string, string> = {
   ERR_STORE: 'stores',
   ERR_DIRECTORY: 'stores',
   ERR_SSF: '@idrelay/identity-oidc',
+  ERR_OIDC: '@idrelay/identity-oidc',
 };
 
 function areaOf(code: string): string {

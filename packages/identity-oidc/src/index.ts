@@ -1,10 +1,17 @@
 /**
- * `@idrelay/identity-oidc`: the OpenID Shared Signals receiver — RFC 8935 push delivery of Security Event Tokens
+ * `@idrelay/identity-oidc`: `verifyBearer` for idrelay's APIs (OpenID discovery, JWT access tokens, RFC 7662
+ * introspection), and the OpenID Shared Signals receiver — RFC 8935 push delivery of Security Event Tokens
  * (SSF 1.0 profile), verified with jose and mapped from CAEP and RISC to idrelay identity events.
  *
  * @packageDocumentation
  */
 
+export {
+  type BearerPrincipal,
+  type BearerVerifierOptions,
+  createBearerVerifier,
+  type VerifyBearer,
+} from './oidc/bearer-verifier.js';
 export { SSF_EVENT_TYPES } from './ssf/event-types.js';
 export { type MapSetOptions, mapSet, type SsfMapping, type SsfSignal } from './ssf/map-set.js';
 export { createSsfPushReceiver, type RequestHandler, type SsfPushReceiverOptions } from './ssf/push-receiver.js';

@@ -249,6 +249,17 @@ export const CORE_ERRORS = {
     'The OpenID Provider failed to take the outcome of a CIBA login verification (`backchannelResult`); the write-back retries.',
   ),
 
+  // OIDC resource server (bearer tokens)
+  ERR_OIDC_TOKEN_MISSING: final(401, 'The request carries no `Authorization: Bearer` token (RFC 6750 §2.1).'),
+  ERR_OIDC_TOKEN_INVALID: final(
+    401,
+    'The bearer token was refused: expired, inactive, bad signature or algorithm, wrong issuer or audience, or a required scope missing.',
+  ),
+  ERR_OIDC_UNAVAILABLE: retryable(
+    503,
+    'The OpenID Provider could not be reached for discovery, keys or introspection; retry later.',
+  ),
+
   // Shared Signals receiver (RFC 8935 push delivery, RFC 8417 SETs)
   ERR_SSF_SET_INVALID: final(
     400,

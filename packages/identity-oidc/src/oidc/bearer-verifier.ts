@@ -1,0 +1,212 @@
+import { IdrelayError } from '@idrelay/core';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
+import * as client from 'openid-client';
+
+/** Options of {@link createBearerVerifier}. */
+export interface BearerVerifierOptions {
+  /** The OpenID Provider's issuer; its metadata comes from discovery (`/.well-known/openid-configuration`). */
+  issuer: string | URL;
+  /** Our API's identifier(s); a token's `aud` must name one. */
+  audience: string | readonly string[];
+  /**
+   * Client credentials for RFC 7662 introspection of opaque tokens (`client_secret_basic`). Without them only JWT
+   * access tokens are accepted.
+   */
+  introspection?: { clientId: string; clientSecret: string };
+  /** JWT access token keys; default the issuer's `jwks_uri` from discovery (fetched once, refetched on a new `kid`). */
+  keys?: JSONWebKeySet | JWTVerifyGetKey;
+  /** Allowed JWT algorithms; default `['RS256', 'PS256', 'ES256']`. Only asymmetric ones are accepted. */
+  algorithms?: readonly string[];
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds; default 30. */
+  clockToleranceSeconds?: number;
+  /** Scopes every token must hold (space-separated `scope` claim). */
+  requiredScopes?: readonly string[];
+  /** Allows an `http:` issuer — for a loopback OP in tests only. */
+  allowInsecureRequests?: boolean;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/** Who a verified bearer token speaks for. */
+export interface BearerPrincipal {
+  /** `sub`, or the `client_id` of a client-credentials token without one. */
+  subject: string;
+  clientId: string | undefined;
+  scopes: readonly string[];
+  /** How the token was checked. */
+  via: 'jwt' | 'introspection';
+  /** Every claim (JWT payload or introspection response). */
+  claims: Readonly<Record<string, unknown>>;
+}
+
+/** Verifies the bearer token of a request; see {@link createBearerVerifier}. */
+export type VerifyBearer = (request: Request) => Promise<BearerPrincipal>;
+
+const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+
+/**
+ * Creates `verifyBearer(request)` for our APIs: reads `Authorization: Bearer` (RFC 6750 §2.1), verifies a JWT access
+ * token (three dot-separated parts) against the issuer's keys with issuer, audience, expiry, clock skew and an
+ * algorithm allow-list, or introspects any other token at the issuer (RFC 7662) when `introspection` credentials are
+ * given. Discovery runs on first use and is retried after a failure.
+ *
+ * @throws {IdrelayError} `ERR_OIDC_TOKEN_MISSING` (no bearer token), `ERR_OIDC_TOKEN_INVALID` (expired, inactive,
+ * wrong issuer or audience, bad signature, missing scope), `ERR_OIDC_UNAVAILABLE` (discovery or introspection
+ * failed: retryable).
+ * @see https://www.rfc-editor.org/rfc/rfc9068 (JWT access tokens), https://www.rfc-editor.org/rfc/rfc7662
+ * @example
+ * ```ts
+ * const verifyBearer = createBearerVerifier({ issuer: 'https://idp.example.com', audience: 'https://api.example.com' });
+ * const principal = await verifyBearer(request); // throws IdrelayError ERR_OIDC_TOKEN_INVALID → 401
+ * ```
+ */
+export function createBearerVerifier(options: BearerVerifierOptions): VerifyBearer {
+  const algorithms = [...(options.algorithms ?? ['RS256', 'PS256', 'ES256'])];
+  if (algorithms.length === 0 || algorithms.some((alg) => !ASYMMETRIC.test(alg))) {
+    throw new TypeError(`algorithms must be asymmetric JWS algorithms, got ${algorithms.join(', ')}`);
+  }
+  const issuer = new URL(options.issuer);
+  const audience = typeof options.audience === 'string' ? [options.audience] : [...options.audience];
+  if (audience.length === 0) throw new TypeError('audience must name at least one API');
+  const now = options.now ?? Date.now;
+  const tolerance = options.clockToleranceSeconds ?? 30;
+  const localKeys =
+    options.keys === undefined
+      ? undefined
+      : typeof options.keys === 'function'
+        ? options.keys
+        : createLocalJWKSet(options.keys);
+
+  let setup: Promise<{ config: client.Configuration; getKey: JWTVerifyGetKey }> | undefined;
+  const discover = () => {
+    setup ??= discoverIssuer(issuer, options, localKeys).catch((error: unknown) => {
+      setup = undefined;
+      throw error;
+    });
+    return setup;
+  };
+
+  return async (request) => {
+    const token = readBearer(request);
+    const { config, getKey } = await discover();
+    const claims = isJwt(token)
+      ? await verifyJwt(token, getKey, { issuer: config.serverMetadata().issuer, audience, algorithms, tolerance, now })
+      : await introspect(token, config, options, audience, now() / 1000);
+    return principal(claims, isJwt(token) ? 'jwt' : 'introspection', options.requiredScopes ?? []);
+  };
+}
+
+async function discoverIssuer(
+  issuer: URL,
+  options: BearerVerifierOptions,
+  localKeys: JWTVerifyGetKey | undefined,
+): Promise<{ config: client.Configuration; getKey: JWTVerifyGetKey }> {
+  let config: client.Configuration;
+  try {
+    const auth = options.introspection;
+    config = await client.discovery(
+      issuer,
+      auth?.clientId ?? 'idrelay-resource-server',
+      auth?.clientSecret,
+      undefined,
+      options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
+    );
+  } catch (error) {
+    throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `OpenID discovery of ${issuer.href} failed`, { cause: error });
+  }
+  if (localKeys) return { config, getKey: localKeys };
+  const jwksUri = config.serverMetadata().jwks_uri;
+  if (jwksUri === undefined) {
+    throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `${issuer.href} publishes no jwks_uri`);
+  }
+  return { config, getKey: createRemoteJWKSet(new URL(jwksUri)) };
+}
+
+function readBearer(request: Request): string {
+  const header = request.headers.get('authorization');
+  const match = header === null ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match) {
+    throw new IdrelayError('ERR_OIDC_TOKEN_MISSING', 'The request carries no `Authorization: Bearer` token');
+  }
+  return match[1] as string;
+}
+
+const isJwt = (token: string) => token.split('.').length === 3;
+
+async function verifyJwt(
+  token: string,
+  getKey: JWTVerifyGetKey,
+  check: { issuer: string; audience: string[]; algorithms: string[]; tolerance: number; now: () => number },
+): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, getKey, {
+      issuer: check.issuer,
+      audience: check.audience,
+      algorithms: check.algorithms,
+      clockTolerance: check.tolerance,
+      currentDate: new Date(check.now()),
+      requiredClaims: ['exp', 'sub'],
+    });
+    return payload;
+  } catch (error) {
+    throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', `The access token was refused: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function introspect(
+  token: string,
+  config: client.Configuration,
+  options: BearerVerifierOptions,
+  audience: string[],
+  nowSeconds: number,
+): Promise<Record<string, unknown>> {
+  if (options.introspection === undefined) {
+    throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', 'Opaque tokens are not accepted (no introspection configured)');
+  }
+  let result: Record<string, unknown>;
+  try {
+    result = (await client.tokenIntrospection(config, token)) as Record<string, unknown>;
+  } catch (error) {
+    throw new IdrelayError('ERR_OIDC_UNAVAILABLE', 'Token introspection failed', { cause: error });
+  }
+  if (result.active !== true) throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', 'The access token is not active');
+  if (typeof result.exp === 'number' && result.exp + (options.clockToleranceSeconds ?? 30) < nowSeconds) {
+    throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', 'The access token has expired');
+  }
+  // RFC 7662 makes `aud` optional; when the server names audiences, ours must be among them.
+  const aud = result.aud;
+  if (aud !== undefined) {
+    const named = Array.isArray(aud) ? aud : [aud];
+    if (!named.some((value) => audience.includes(value as string))) {
+      throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', 'The access token is for another audience');
+    }
+  }
+  return result;
+}
+
+function principal(
+  claims: Record<string, unknown>,
+  via: BearerPrincipal['via'],
+  required: readonly string[],
+): BearerPrincipal {
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+  const missing = required.filter((scope) => !scopes.includes(scope));
+  if (missing.length > 0) {
+    throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', `The access token lacks scope ${missing.join(', ')}`, {
+      details: { missing },
+    });
+  }
+  const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
+  const subject = typeof claims.sub === 'string' ? claims.sub : clientId;
+  if (subject === undefined) throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', 'The access token names no subject');
+  return { subject, clientId, scopes, via, claims };
+}
