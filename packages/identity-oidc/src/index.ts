@@ -12,6 +12,11 @@ export {
   createBearerVerifier,
   type VerifyBearer,
 } from './oidc/bearer-verifier.js';
+export {
+  type ClientCredentials,
+  type ClientCredentialsOptions,
+  createClientCredentials,
+} from './oidc/client-credentials.js';
 export { SSF_EVENT_TYPES } from './ssf/event-types.js';
 export { type MapSetOptions, mapSet, type SsfMapping, type SsfSignal } from './ssf/map-set.js';
 export { createSsfPushReceiver, type RequestHandler, type SsfPushReceiverOptions } from './ssf/push-receiver.js';
