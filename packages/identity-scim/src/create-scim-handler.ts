@@ -202,7 +202,12 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       throw new ScimProblem(405, `${method} is not allowed on /Users`);
     }
-    const id = decodeURIComponent(rest[1] ?? '');
+    let id: string;
+    try {
+      id = decodeURIComponent(rest[1] ?? '');
+    } catch {
+      throw new ScimProblem(404, 'No user at a malformed id');
+    }
     const current = await load(id);
     if (method === 'GET') return respond(200, id, current.user, current.updatedAt, url.origin);
     if (method === 'DELETE') {

@@ -154,3 +154,43 @@ describe('bad input (RFC 7644 §3.12)', () => {
     await expectError(await call('GET', '/Users?count=-1'), 400, 'invalidValue');
   });
 });
+
+describe('more hostile input', () => {
+  it('answers 404 for a malformed percent-encoded id instead of failing', async () => {
+    await expectError(await call('GET', '/Users/%E0%A4%A'), 404);
+  });
+
+  it('answers 409 uniqueness when a rename takes another user’s userName or e-mail', async () => {
+    let n = 1;
+    const local = createScimHandler({
+      directory: createStoreDirectory(createMemoryStore()),
+      tokens: [hashScimToken(TOKEN)],
+      newId: () => `v-${n++}`,
+    });
+    const send = (method: string, path: string, body: unknown) =>
+      local(
+        new Request(`${BASE}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify(body),
+        }),
+      );
+    const mail = (value: string) => [{ value, type: 'work', primary: true }];
+    expect(
+      (await send('POST', '/Users', { schemas: [USER], userName: 'a', emails: mail('a@example.com') })).status,
+    ).toBe(201);
+    expect(
+      (await send('POST', '/Users', { schemas: [USER], userName: 'b', emails: mail('b@example.com') })).status,
+    ).toBe(201);
+    const rename = { schemas: [PATCH], Operations: [{ op: 'replace', path: 'userName', value: 'A' }] };
+    await expectError(await send('PATCH', '/Users/v-2', rename), 409, 'uniqueness');
+    await expectError(
+      await send('POST', '/Users', { schemas: [USER], userName: 'c', emails: mail('A@example.com') }),
+      409,
+      'uniqueness',
+    );
+    // A user may change the case of their own userName.
+    const own = { schemas: [PATCH], Operations: [{ op: 'replace', path: 'userName', value: 'B' }] };
+    expect((await send('PATCH', '/Users/v-2', own)).status).toBe(200);
+  });
+});

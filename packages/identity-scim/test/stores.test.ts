@@ -1,0 +1,99 @@
+import type { Store } from '@idrelay/core';
+import type { IdentityEvent } from '@idrelay/core/events';
+import { createStoreDirectory } from '@idrelay/engine';
+import { createPostgresStore } from '@idrelay/store-postgres';
+import { createSqliteStore } from '@idrelay/store-sqlite';
+import { randomSchemaName, requirePostgres } from '@idrelay/testkit';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createScimHandler, hashScimToken } from '../src/index.js';
+
+const TOKEN = 't';
+const BASE = 'https://relay.example.com/scim/v2';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const postgres = await requirePostgres();
+const opened: { store: Store; schema?: string }[] = [];
+
+afterAll(async () => {
+  const admin = postgres.available ? new pg.Client({ connectionString: postgres.url }) : undefined;
+  await admin?.connect();
+  for (const { store, schema } of opened.splice(0)) {
+    await store.close();
+    if (schema !== undefined) await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  }
+  await admin?.end();
+});
+
+async function provisionAndResolve(store: Store): Promise<void> {
+  const directory = createStoreDirectory(store);
+  const events: IdentityEvent[] = [];
+  const scim = createScimHandler({
+    directory,
+    tokens: [hashScimToken(TOKEN)],
+    emit: (batch) => void events.push(...batch),
+  });
+  const call = (method: string, path: string, body?: unknown) =>
+    scim(
+      new Request(`${BASE}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
+    );
+  const ids: string[] = [];
+  for (const [userName, department] of [
+    ['Alice@Example.com', 'finance'],
+    ['bob@example.com', 'finance'],
+    ['carol@example.com', 'it'],
+  ] as const) {
+    const response = await call('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE],
+      userName,
+      emails: [{ value: userName, type: 'work', primary: true }],
+      [ENTERPRISE]: { department, manager: { value: 'carol' } },
+    });
+    expect(response.status).toBe(201);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  const found = (await (
+    await call('GET', `/Users?filter=${encodeURIComponent('userName eq "alice@example.com"')}`)
+  ).json()) as {
+    Resources: { id: string }[];
+  };
+  expect(found.Resources.map((user) => user.id)).toEqual([ids[0]]);
+
+  const off = {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+  };
+  expect((await call('PATCH', `/Users/${ids[1]}`, off)).status).toBe(200);
+
+  // The relay's audiences see what SCIM wrote: the deactivated user is out of the department audience.
+  const finance: string[] = [];
+  for await (const user of directory.resolve({ kind: 'attributes', filter: { department: 'finance' } }))
+    finance.push(user.id);
+  expect(finance).toEqual([ids[0]]);
+  const managed = await directory.getUser(ids[0] ?? '');
+  expect(managed?.managerId).toBe('carol');
+  expect(events.map((event) => event.type)).toEqual([
+    'idrelay.user.created',
+    'idrelay.user.created',
+    'idrelay.user.created',
+    'idrelay.user.deactivated',
+  ]);
+}
+
+describe('SCIM users in the real stores', () => {
+  it('provisions into SQLite and audiences resolve from it', async () => {
+    const store = await createSqliteStore({ path: ':memory:' });
+    opened.push({ store });
+    await provisionAndResolve(store);
+  });
+
+  it.skipIf(!postgres.available)('provisions into PostgreSQL and audiences resolve from it', async () => {
+    const schema = randomSchemaName('scim');
+    const store = await createPostgresStore({ connectionString: postgres.url, schema });
+    opened.push({ store, schema });
+    await provisionAndResolve(store);
+  });
+});
