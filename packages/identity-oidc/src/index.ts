@@ -18,7 +18,9 @@ export {
   createClientCredentials,
 } from './oidc/client-credentials.js';
 export { SSF_EVENT_TYPES } from './ssf/event-types.js';
+export type { SetIntakeOptions } from './ssf/intake.js';
 export { type MapSetOptions, mapSet, type SsfMapping, type SsfSignal } from './ssf/map-set.js';
+export { createSsfPoller, type SsfPoller, type SsfPollerOptions, type SsfPollResult } from './ssf/poller.js';
 export { createSsfPushReceiver, type RequestHandler, type SsfPushReceiverOptions } from './ssf/push-receiver.js';
 export { createMemoryReplayGuard, type ReplayGuard } from './ssf/replay-window.js';
 export { createSetVerifier, type SetClaims, type SetVerifier, type SetVerifierOptions } from './ssf/verify-set.js';

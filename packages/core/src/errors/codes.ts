@@ -279,6 +279,10 @@ export const CORE_ERRORS = {
     401,
     'A push delivery came without the authorization the stream configured; RFC 8935 `authentication_failed`.',
   ),
+  ERR_SSF_POLL_FAILED: retryable(
+    502,
+    'An RFC 8936 poll request failed (network, non-200 answer, or a body without `sets`); acknowledgements are kept for the next poll.',
+  ),
 } as const satisfies Record<string, ErrorInfo>;
 
 /** What idrelay knows about one error code. */

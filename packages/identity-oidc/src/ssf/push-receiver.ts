@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type ErrorCode, IdrelayError, isIdrelayError } from '@idrelay/core';
-import { type MapSetOptions, mapSet, type SsfSignal } from './map-set.js';
-import { createMemoryReplayGuard, type ReplayGuard } from './replay-window.js';
-import { createSetVerifier, type SetVerifierOptions } from './verify-set.js';
+import { IdrelayError, isIdrelayError } from '@idrelay/core';
+import { createSetIntake, type SetIntakeOptions } from './intake.js';
+import { SET_ERROR_CODES } from './set-errors.js';
 
 /** Options of {@link createSsfPushReceiver}. */
-export interface SsfPushReceiverOptions extends SetVerifierOptions, MapSetOptions {
+export interface SsfPushReceiverOptions extends SetIntakeOptions {
   /**
    * How the transmitter authenticates its POSTs: the exact `Authorization` header value set in the stream's
    * `delivery.authorization_header` (compared in constant time), a function judging the request, or `false` to
@@ -13,29 +12,16 @@ export interface SsfPushReceiverOptions extends SetVerifierOptions, MapSetOption
    */
   authorization: string | ((request: Request) => boolean | Promise<boolean>) | false;
   /**
-   * Takes each verified SET — mapped to an identity event, or recorded as `not-mapped`, `stream` or `unknown`.
-   * The receiver answers 202 only after it resolves; when it throws, the answer is 500 and the `jti` is released
-   * so the transmitter's retry is accepted.
+   * Takes each verified SET (see {@link SetIntakeOptions.onSignal}). The receiver answers 202 only after it
+   * resolves; when it throws, the answer is 500 and the `jti` is released so the transmitter's retry is accepted.
    */
-  onSignal: (signal: SsfSignal) => Promise<void> | void;
+  onSignal: SetIntakeOptions['onSignal'];
   /** Largest accepted body in bytes; default 65,536. */
   maxBytes?: number;
-  /** Where seen `jti`s are kept; default an in-process window ({@link createMemoryReplayGuard}). */
-  replay?: ReplayGuard;
 }
 
 /** A web-standard request handler. */
 export type RequestHandler = (request: Request) => Promise<Response>;
-
-/** RFC 8935 §2.4 error codes, by idrelay error code. */
-const SET_ERRORS: Partial<Record<ErrorCode, string>> = {
-  ERR_SSF_SET_INVALID: 'invalid_request',
-  ERR_SSF_SET_REPLAYED: 'invalid_request',
-  ERR_SSF_SET_KEY: 'invalid_key',
-  ERR_SSF_SET_ISSUER: 'invalid_issuer',
-  ERR_SSF_SET_AUDIENCE: 'invalid_audience',
-  ERR_SSF_UNAUTHORIZED: 'authentication_failed',
-};
 
 /**
  * Creates the receiving end of RFC 8935 push delivery as a web-standard handler `(Request) => Promise<Response>`:
@@ -57,22 +43,17 @@ const SET_ERRORS: Partial<Record<ErrorCode, string>> = {
  * ```
  */
 export function createSsfPushReceiver(options: SsfPushReceiverOptions): RequestHandler {
-  if (typeof options.onSignal !== 'function') throw new TypeError('onSignal must be a function');
   if (options.authorization === undefined) {
     throw new TypeError('authorization must be the expected header value, a function, or false');
   }
-  const verify = createSetVerifier(options);
+  const intake = createSetIntake(options);
   const maxBytes = options.maxBytes ?? 65_536;
-  const now = options.now ?? Date.now;
-  const replay = options.replay ?? createMemoryReplayGuard(now);
-  const windowMs = (options.maxIatSkewSeconds ?? 300) * 1000;
   const authorize = authorizer(options.authorization);
 
   return async (request) => {
     if (request.method !== 'POST') {
       return new Response(null, { status: 405, headers: { allow: 'POST' } });
     }
-    let claimed: { issuer: string; jti: string } | undefined;
     try {
       if (!(await authorize(request))) {
         throw new IdrelayError('ERR_SSF_UNAUTHORIZED', 'The push delivery is not authorized');
@@ -82,20 +63,13 @@ export function createSsfPushReceiver(options: SsfPushReceiverOptions): RequestH
         throw new IdrelayError('ERR_SSF_SET_INVALID', 'Content-Type must be application/secevent+jwt (RFC 8935 §2)');
       }
       const compact = await readBody(request, maxBytes);
-      const claims = await verify(compact);
-      const signal = mapSet(claims, options);
-      if (!(await replay.claim(claims.iss, claims.jti, claims.iat * 1000 + windowMs))) {
-        throw new IdrelayError('ERR_SSF_SET_REPLAYED', `SET ${claims.jti} was already received`);
-      }
-      claimed = { issuer: claims.iss, jti: claims.jti };
-      await options.onSignal(signal);
+      await intake(compact);
       return new Response(null, { status: 202 });
     } catch (error) {
-      if (isIdrelayError(error) && SET_ERRORS[error.code] !== undefined && claimed === undefined) {
+      if (isIdrelayError(error) && SET_ERROR_CODES[error.code] !== undefined) {
         const status = error.code === 'ERR_SSF_UNAUTHORIZED' ? 401 : 400;
-        return Response.json({ err: SET_ERRORS[error.code], description: error.message }, { status });
+        return Response.json({ err: SET_ERROR_CODES[error.code], description: error.message }, { status });
       }
-      if (claimed !== undefined) await replay.release(claimed.issuer, claimed.jti);
       // The SET was fine; taking it failed. No RFC 8935 code fits, and the transmitter should retry.
       return Response.json({ description: 'The SET could not be taken; retry later' }, { status: 500 });
     }
