@@ -4,6 +4,7 @@ import type { IdentityEvent } from '@idrelay/core/events';
 import type { StoreDirectory } from '@idrelay/engine';
 import { createBearerCheck } from './auth/bearer-tokens.js';
 import { createdEvents, deletedEvents, updatedEvents } from './events/user-events.js';
+import { createGroup, type GroupDirectory, groupRequest } from './groups/group-routes.js';
 import { readJsonBody } from './http/read-body.js';
 import { problemResponse, ScimProblem, scimJson } from './http/scim-error.js';
 import { patchUser } from './users/patch-user.js';
@@ -12,7 +13,8 @@ import { parseUserBody } from './users/user-attributes.js';
 import { parseUserFilter } from './users/user-filter.js';
 
 /** The directory writes the endpoint needs: a {@link StoreDirectory} from `createStoreDirectory(store)`. */
-export type ScimDirectory = Pick<StoreDirectory, 'getUser' | 'findBySubject' | 'putUser' | 'removeUser' | 'listUsers'>;
+export type ScimDirectory = Pick<StoreDirectory, 'getUser' | 'findBySubject' | 'putUser' | 'removeUser' | 'listUsers'> &
+  GroupDirectory;
 
 /** Options of {@link createScimHandler}. */
 export interface ScimHandlerOptions {
@@ -179,6 +181,31 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     });
   }
 
+  function decodeId(segment: string): string {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new ScimProblem(404, 'No resource at a malformed id');
+    }
+  }
+
+  async function groups(request: Request, method: string, url: URL, segment: string | undefined): Promise<Response> {
+    const groupContext = { directory, ...context };
+    let outcome: { response: Response; events: IdentityEvent[] };
+    if (segment === undefined || segment === '') {
+      if (method !== 'POST') throw new ScimProblem(405, `${method} is not allowed on /Groups`);
+      const id = newId();
+      const body = await readJsonBody(request, maxBodyBytes);
+      outcome = await createGroup(groupContext, id, body, `${url.origin}${basePath}/Groups/${encodeURIComponent(id)}`);
+    } else {
+      const id = decodeId(segment);
+      const location = `${url.origin}${basePath}/Groups/${encodeURIComponent(id)}`;
+      outcome = await groupRequest(groupContext, method, id, () => readJsonBody(request, maxBodyBytes), location);
+    }
+    await emit(outcome.events);
+    return outcome.response;
+  }
+
   async function route(request: Request): Promise<Response> {
     if (!authorised(request.headers.get('authorization'))) {
       throw new ScimProblem(401, 'A valid bearer token is required');
@@ -186,8 +213,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const url = new URL(request.url);
     if (!url.pathname.startsWith(`${basePath}/`)) throw new ScimProblem(404, 'Not found');
     const rest = url.pathname.slice(basePath.length + 1).split('/');
-    if (rest[0] !== 'Users' || rest.length > 2) throw new ScimProblem(404, `No resource at ${url.pathname}`);
     const method = request.method.toUpperCase();
+    if (rest[0] === 'Groups' && rest.length <= 2) return groups(request, method, url, rest[1]);
+    if (rest[0] !== 'Users' || rest.length > 2) throw new ScimProblem(404, `No resource at ${url.pathname}`);
     if (rest.length === 1 || rest[1] === '') {
       if (method === 'GET') return list(url);
       if (method === 'POST') {
@@ -202,12 +230,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       throw new ScimProblem(405, `${method} is not allowed on /Users`);
     }
-    let id: string;
-    try {
-      id = decodeURIComponent(rest[1] ?? '');
-    } catch {
-      throw new ScimProblem(404, 'No user at a malformed id');
-    }
+    const id = decodeId(rest[1] ?? '');
     const current = await load(id);
     if (method === 'GET') return respond(200, id, current.user, current.updatedAt, url.origin);
     if (method === 'DELETE') {
