@@ -23,4 +23,12 @@ export { type MapSetOptions, mapSet, type SsfMapping, type SsfSignal } from './s
 export { createSsfPoller, type SsfPoller, type SsfPollerOptions, type SsfPollResult } from './ssf/poller.js';
 export { createSsfPushReceiver, type RequestHandler, type SsfPushReceiverOptions } from './ssf/push-receiver.js';
 export { createMemoryReplayGuard, type ReplayGuard } from './ssf/replay-window.js';
+export {
+  createSsfTransmitterClient,
+  type SsfStreamConfiguration,
+  type SsfTransmitterClient,
+  type SsfTransmitterClientOptions,
+  type SsfTransmitterMetadata,
+  ssfConfigurationUrl,
+} from './ssf/transmitter-client.js';
 export { createSetVerifier, type SetClaims, type SetVerifier, type SetVerifierOptions } from './ssf/verify-set.js';

@@ -279,6 +279,14 @@ export const CORE_ERRORS = {
     401,
     'A push delivery came without the authorization the stream configured; RFC 8935 `authentication_failed`.',
   ),
+  ERR_SSF_TRANSMITTER_UNAVAILABLE: retryable(
+    503,
+    'An SSF transmitter could not be reached or failed (network error, 5xx) on discovery or a stream management call.',
+  ),
+  ERR_SSF_TRANSMITTER_REFUSED: final(
+    502,
+    'An SSF transmitter refused a management call (4xx; `details.status`) or answered with unusable metadata (wrong `issuer`, missing endpoint).',
+  ),
   ERR_SSF_POLL_FAILED: retryable(
     502,
     'An RFC 8936 poll request failed (network, non-200 answer, or a body without `sets`); acknowledgements are kept for the next poll.',
