@@ -5,6 +5,7 @@ import type { StoreDirectory } from '@idrelay/engine';
 import { createBearerCheck } from './auth/bearer-tokens.js';
 import { createdEvents, deletedEvents, updatedEvents } from './events/user-events.js';
 import { createGroup, type GroupDirectory, groupRequest } from './groups/group-routes.js';
+import { discovery } from './http/discovery.js';
 import { readJsonBody } from './http/read-body.js';
 import { problemResponse, ScimProblem, scimJson } from './http/scim-error.js';
 import { patchUser } from './users/patch-user.js';
@@ -214,6 +215,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (!url.pathname.startsWith(`${basePath}/`)) throw new ScimProblem(404, 'Not found');
     const rest = url.pathname.slice(basePath.length + 1).split('/');
     const method = request.method.toUpperCase();
+    if (rest.length === 1) {
+      const described = discovery(rest[0] ?? '', method, `${url.origin}${basePath}`, maxPageSize);
+      if (described !== undefined) return described;
+    }
     if (rest[0] === 'Groups' && rest.length <= 2) return groups(request, method, url, rest[1]);
     if (rest[0] !== 'Users' || rest.length > 2) throw new ScimProblem(404, `No resource at ${url.pathname}`);
     if (rest.length === 1 || rest[1] === '') {

@@ -110,3 +110,26 @@ describe('groups', () => {
     expect((await call('POST', '/Groups', { schemas: [GROUP] })).status).toBe(400);
   });
 });
+
+describe('discovery (RFC 7644 §4)', () => {
+  it('describes what is supported: PATCH and ETags yes, bulk, sort and password change no; User and Group types', async () => {
+    const config = (await (await call('GET', '/ServiceProviderConfig')).json()) as Record<
+      string,
+      { supported?: boolean }
+    >;
+    expect(config.patch?.supported).toBe(true);
+    expect(config.etag?.supported).toBe(true);
+    expect(config.bulk?.supported).toBe(false);
+    expect(config.sort?.supported).toBe(false);
+    expect(config.changePassword?.supported).toBe(false);
+    const types = (await (await call('GET', '/ResourceTypes')).json()) as {
+      Resources: { id: string; endpoint: string }[];
+    };
+    expect(types.Resources.map((type) => [type.id, type.endpoint])).toEqual([
+      ['User', '/Users'],
+      ['Group', '/Groups'],
+    ]);
+    expect((await call('POST', '/ServiceProviderConfig', {})).status).toBe(405);
+    expect((await scim(new Request(`${BASE}/ServiceProviderConfig`))).status).toBe(401);
+  });
+});
