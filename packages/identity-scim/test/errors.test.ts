@@ -156,6 +156,16 @@ describe('bad input (RFC 7644 §3.12)', () => {
 });
 
 describe('more hostile input', () => {
+  it('accepts an e-mail with only a value (type and primary are optional, RFC 7643 §4.1.2)', async () => {
+    const response = await call('POST', '/Users', {
+      schemas: [USER],
+      userName: 'b',
+      emails: [{ value: 'b@example.com' }],
+    });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ emails: [{ value: 'b@example.com' }] });
+  });
+
   it('answers 404 for a malformed percent-encoded id instead of failing', async () => {
     await expectError(await call('GET', '/Users/%E0%A4%A'), 404);
   });

@@ -31,7 +31,7 @@ const READ_ONLY = new Set(['id', 'meta', 'groups']);
 const MAX_TEXT = 1024;
 
 function text(path: string, value: unknown): string | undefined {
-  if (value === null) return undefined;
+  if (value === null || value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > MAX_TEXT) invalid(path, `a string of at most ${MAX_TEXT} characters`);
   return value;
 }
