@@ -23,7 +23,10 @@ export interface ScimHandlerOptions {
   directory: ScimDirectory;
   /** SHA-256 hex digests of the accepted bearer tokens ({@link hashScimToken}); at least one. */
   tokens: readonly string[];
-  /** Receives the lifecycle events of every change, after it is written (e.g. `(events) => relay.ingest(...)`). */
+  /**
+   * Receives the lifecycle events of every change, in order, after it is written; hand them to the relay with
+   * `async (events) => { for (const event of events) await relay.ingest(event); }`.
+   */
   emit?: (events: readonly IdentityEvent[]) => void | Promise<void>;
   /** The path the endpoint is mounted at. Default `/scim/v2`. */
   basePath?: string;
