@@ -1,21 +1,12 @@
 import type { DirectoryStore, GroupEdge, GroupMembers } from '@idrelay/core';
 import { textArray } from '../array-literal.js';
 import type { PgContext, Query } from '../context.js';
+import type { AudiencePorts } from './audience.js';
 import { afterOf, GROUP_COLUMNS, isMissingReference, notFound, toGroup } from './rows.js';
+import type { UserPorts } from './users.js';
 
 /** Groups, memberships, nesting edges and resource approvers. */
-export type GroupPorts = Omit<
-  DirectoryStore,
-  | 'putUser'
-  | 'getUser'
-  | 'getUsers'
-  | 'removeUser'
-  | 'findBySubject'
-  | 'listUsers'
-  | 'usersByAttributes'
-  | 'reportsOf'
-  | 'usersInGroups'
->;
+export type GroupPorts = Omit<DirectoryStore, keyof UserPorts | keyof AudiencePorts>;
 
 const unique = (ids: readonly string[] | undefined): string[] => [...new Set(ids ?? [])];
 

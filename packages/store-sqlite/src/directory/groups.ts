@@ -3,6 +3,7 @@ import { IdrelayError } from '@idrelay/core';
 import type { Row, SqliteContext } from '../driver.js';
 import { text } from '../driver.js';
 import { checkIds, checkPage, GROUP_COLUMNS, toGroup } from './rows.js';
+import type { UserMethods } from './users.js';
 
 /** Upserts a group's row; never `INSERT OR REPLACE`, whose delete would cascade to its memberships. */
 const UPSERT_GROUP = `INSERT INTO directory_groups (id, name, privileged, updated_at) VALUES (?, ?, ?, ?)
@@ -24,20 +25,7 @@ const toEdge = (row: Row): GroupEdge => ({ parent: text(row.parent_id)!, child: 
 const distinct = (ids: readonly string[] | undefined): string[] => [...new Set(ids ?? [])];
 
 /** The group half of the {@link DirectoryStore}: groups, memberships, nesting edges and resource approvers. */
-export function createGroupDirectory(
-  context: SqliteContext,
-): Omit<
-  DirectoryStore,
-  | 'putUser'
-  | 'getUser'
-  | 'getUsers'
-  | 'removeUser'
-  | 'findBySubject'
-  | 'listUsers'
-  | 'usersByAttributes'
-  | 'reportsOf'
-  | 'usersInGroups'
-> {
+export function createGroupDirectory(context: SqliteContext): Omit<DirectoryStore, UserMethods> {
   const { statement, run, transaction } = context;
   const one = (id: string) => {
     const row = statement(`SELECT ${GROUP_COLUMNS} FROM directory_groups g WHERE g.id = ?`).get(id) as Row | undefined;

@@ -39,11 +39,8 @@ function paged(base: string, column: string, after: string | undefined): string 
   return `${base}${after === undefined ? '' : ` AND ${column} > ?2`} ORDER BY ${column} LIMIT ?3`;
 }
 
-/** The user half of the {@link DirectoryStore}: users, subjects, attribute audiences, reports, group audiences. */
-export function createUserDirectory(
-  context: SqliteContext,
-): Pick<
-  DirectoryStore,
+/** The methods of the user half of the {@link DirectoryStore}; the group half is the rest. */
+export type UserMethods =
   | 'putUser'
   | 'getUser'
   | 'getUsers'
@@ -52,8 +49,10 @@ export function createUserDirectory(
   | 'listUsers'
   | 'usersByAttributes'
   | 'reportsOf'
-  | 'usersInGroups'
-> {
+  | 'usersInGroups';
+
+/** The user half of the {@link DirectoryStore}: users, subjects, attribute audiences, reports, group audiences. */
+export function createUserDirectory(context: SqliteContext): Pick<DirectoryStore, UserMethods> {
   const { statement, run, transaction } = context;
   const one = (id: string) => {
     const row = statement(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).get(id) as Row | undefined;
