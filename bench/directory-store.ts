@@ -55,20 +55,10 @@ for (const driver of (Object.keys(CASES) as Driver[]).filter((d) => !only || onl
       unit: 'users/s',
       peer: 'floor: the same page query, plain statements',
       peer_value: round(r.floorUsersPerSec!, 0),
-      note: `${scale}, { department: 5 values, location: 1 }; best of several rounds; 2 shared cores, figures are noisy`,
+      note: `${scale}, { department: 5 values, location: 1 }; best of several rounds; 2 shared cores, figures are noisy${r.setupSeconds ? `; untimed setup filled the directory through the port in ${round(r.setupSeconds, 1)} s` : ''}`,
     },
     false,
   );
-  if (driver === 'sqlite') {
-    // The PostgreSQL case fills its tables with multi-row inserts; SQLite's goes through the port, one user a call.
-    report.add({
-      case: `fill-directory-${USERS / 1000}k-sqlite`,
-      metric: 'directory.putUser, one transaction each',
-      value: round(USERS / r.setupSeconds!, 0),
-      unit: 'users/s',
-      note: 'untimed setup of the case above, with checkpointPages 100,000',
-    });
-  }
   for (const [size, heap, peak, rss] of [
     [AUDIENCE, r.heapGrowthMb5k!, r.heapPeakMb5k, r.rssGrowthMb5k!],
     [r.largeAudience!, r.heapGrowthMb50k!, r.heapPeakMb50k, r.rssGrowthMb50k!],

@@ -53,7 +53,15 @@ const cases = {
 for (const [name, json] of Object.entries(cases)) {
   const ours = await measure(() => parseEvent(json), { iterations: 50_000, warmup: 5_000 });
   const floor = await measure(() => JSON.parse(json), { iterations: 50_000, warmup: 5_000 });
-  report.add({ case: `parse-${name}`, metric: 'throughput', value: round(ours.opsPerSec, 0), unit: 'events/s' });
+  report.add({
+    case: `parse-${name}`,
+    metric: 'throughput',
+    value: round(ours.opsPerSec, 0),
+    unit: 'events/s',
+    peer: 'JSON.parse (raw floor)',
+    peer_value: round(floor.opsPerSec, 0),
+    ratio: round(ours.opsPerSec / floor.opsPerSec, 3),
+  });
   report.add({
     case: `parse-${name}`,
     metric: 'cost-per-event',
