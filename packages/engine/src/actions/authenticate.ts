@@ -1,6 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { timingSafeEqual } from 'node:crypto';
-import { type DeviceRecord, type ErrorCode, IdrelayError, type Store, type StoredActionToken } from '@idrelay/core';
+import {
+  type ActionTokenRecord,
+  type DeviceRecord,
+  type ErrorCode,
+  IdrelayError,
+  type Store,
+  type StoredActionToken,
+} from '@idrelay/core';
 import { type ProofClaims, readProofHeader, verifyProofSignature } from './proof.js';
 import { accessTokenHash, tokenHash } from './token-hash.js';
 
@@ -10,6 +17,11 @@ export interface ActionRequest {
   token: string;
   /** A compact JWS made with the enrolled device key (docs/protocol.md §4). */
   proof: string;
+  /**
+   * The notification the request addresses, when its URL names one (`GET /v1/notifications/{id}/details`): a token of
+   * another notification is then refused with `ERR_ACTION_REQUEST_INVALID`.
+   */
+  notificationId?: string;
 }
 
 /** What {@link authenticateRequest} needs. */
@@ -62,7 +74,12 @@ export function readRequest(input: unknown): ActionRequest {
   if (typeof r.proof !== 'string' || r.proof.length === 0) {
     throw refuse('ERR_ACTION_SIGNATURE_INVALID', 'The request carries no proof');
   }
-  return { token: r.token, proof: r.proof };
+  if (r.notificationId !== undefined && typeof r.notificationId !== 'string') {
+    throw refuse('ERR_ACTION_REQUEST_INVALID', 'notificationId must be a string');
+  }
+  return r.notificationId === undefined
+    ? { token: r.token, proof: r.proof }
+    : { token: r.token, proof: r.proof, notificationId: r.notificationId };
 }
 
 /**
@@ -73,7 +90,7 @@ export function readRequest(input: unknown): ActionRequest {
  */
 export async function authenticateRequest(
   request: ActionRequest,
-  target: { method: 'POST' | 'GET'; url: string },
+  target: { method: 'POST' | 'GET'; url: string | ((token: ActionTokenRecord) => string) },
   options: AuthenticateOptions,
 ): Promise<AuthenticatedRequest> {
   const { header } = readProofHeader(request.proof);
@@ -114,7 +131,8 @@ export async function authenticateRequest(
     }
     throw refuse('ERR_ACTION_SIGNATURE_INVALID', 'The proof signature does not verify', facts);
   }
-  if (claims.htm !== target.method || claims.htu !== target.url) {
+  const url = typeof target.url === 'function' ? target.url(token) : target.url;
+  if (claims.htm !== target.method || claims.htu !== url) {
     throw refuse('ERR_ACTION_PROOF_INVALID', `The proof is for ${claims.htm} ${claims.htu}`, facts);
   }
   if (!sameText(claims.ath, accessTokenHash(request.token))) {

@@ -49,10 +49,11 @@ async function readJson(request: Request): Promise<unknown> {
  * Reads the details request from its headers (`Idrelay-Token`, `Idrelay-Proof`), never from the query: a token in a
  * URL would end up in access logs.
  */
-function detailsInput(request: Request): ActionRequest | undefined {
+function detailsInput(request: Request, notificationId: string | undefined): ActionRequest | undefined {
   const token = request.headers.get('idrelay-token');
   const proof = request.headers.get('idrelay-proof');
-  return token === null ? undefined : { token, proof: proof ?? '' };
+  if (token === null) return undefined;
+  return notificationId === undefined ? { token, proof: proof ?? '' } : { token, proof: proof ?? '', notificationId };
 }
 
 /**
@@ -69,7 +70,8 @@ function detailsInput(request: Request): ActionRequest | undefined {
  */
 export function createActionHandlers(responder: Responder): {
   respond(request: Request): Promise<Response>;
-  details(request: Request): Promise<Response>;
+  /** `params.notificationId`: the notification named by the request's path, when the route has one. */
+  details(request: Request, params?: { notificationId?: string }): Promise<Response>;
 } {
   const json = (body: unknown) =>
     new Response(JSON.stringify(body), {
@@ -86,10 +88,10 @@ export function createActionHandlers(responder: Responder): {
         return problemResponse(error);
       }
     },
-    async details(request) {
+    async details(request, params) {
       if (request.method !== 'GET') return wrongMethod('GET');
       try {
-        return json(await responder.details(detailsInput(request) as ActionRequest));
+        return json(await responder.details(detailsInput(request, params?.notificationId) as ActionRequest));
       } catch (error) {
         return problemResponse(error);
       }

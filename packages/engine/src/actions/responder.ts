@@ -26,7 +26,11 @@ const REFUSALS = new Set(['deny', 'report']);
 export interface ActionsOptions {
   /** The absolute URL devices POST responses to (the proof's `htu`). Default `http://localhost/idrelay/actions/respond`. */
   respondUrl?: string;
-  /** The absolute URL devices GET details from. Default `http://localhost/idrelay/actions/details`. */
+  /**
+   * The absolute URL devices GET details from. Default `http://localhost/idrelay/actions/details`. It may hold the
+   * placeholder `{notificationId}` (a REST path such as `https://relay.example/v1/notifications/{notificationId}/details`):
+   * the proof's `htu` must then name the token's own notification.
+   */
   detailsUrl?: string;
   /** Accepted clock difference between device and relay, ms. Default 60 s. */
   skewMs?: number;
@@ -92,6 +96,9 @@ export function createResponder(options: ResponderOptions): Responder {
   const respondUrl = options.respondUrl ?? ACTION_DEFAULTS.respondUrl;
   const detailsUrl = options.detailsUrl ?? ACTION_DEFAULTS.detailsUrl;
   const skewMs = options.skewMs ?? ACTION_DEFAULTS.skewMs;
+  const detailsTarget = detailsUrl.includes('{notificationId}')
+    ? (token: ActionTokenRecord) => detailsUrl.replace('{notificationId}', encodeURIComponent(token.notificationId))
+    : detailsUrl;
   const maxAttempts = options.maxCodeAttempts ?? ACTION_DEFAULTS.maxCodeAttempts;
   const auth = { store, now, keyFor: options.keyFor, skewMs };
 
@@ -229,13 +236,20 @@ export function createResponder(options: ResponderOptions): Responder {
     details: (input) =>
       audited('details', input, async () => {
         const request = readRequest(input);
-        const { stored, device, claims } = await authenticateRequest(request, { method: 'GET', url: detailsUrl }, auth);
+        const { stored, device, claims } = await authenticateRequest(
+          request,
+          { method: 'GET', url: detailsTarget },
+          auth,
+        );
         const token = stored.record;
         const facts: RefusalFacts = {
           userId: token.userId,
           deviceId: device.deviceId,
           notificationId: token.notificationId,
         };
+        if (request.notificationId !== undefined && request.notificationId !== token.notificationId) {
+          throw refuse('ERR_ACTION_REQUEST_INVALID', 'The token belongs to another notification', facts);
+        }
         const at = now();
         assertLive(stored, at, facts);
         if (claims.decision !== undefined) {
