@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+/** Placeholder: the `idrelay` CLI is being built. */
+export {};

@@ -1,0 +1,2 @@
+/** Placeholder: `@idrelay/testkit/device` is being built. */
+export {};

@@ -1,0 +1,2 @@
+/** Placeholder: `@idrelay/testkit/ldap` is being built. */
+export {};

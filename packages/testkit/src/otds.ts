@@ -1,0 +1,2 @@
+/** Placeholder: `@idrelay/testkit/otds` is being built. */
+export {};
