@@ -81,11 +81,16 @@ export { type Clock, type Logger, silentLogger, systemClock } from './ports/runt
 export type {
   ActionTokenRecord,
   ActionTokenStore,
+  ApplyResponseInput,
+  ApplyResponseResult,
   ConsumeResult,
+  FlowPatch,
+  ResponseLookup,
   StoredActionToken,
   TokenPurpose,
 } from './ports/store/action-tokens.js';
 export type { AuditStore } from './ports/store/audit-store.js';
+export { composeResponsePorts, type ResponsePortsBase } from './ports/store/compose-responses.js';
 export type { DeviceRecord, DeviceStore } from './ports/store/devices.js';
 export type { DigestStore } from './ports/store/digests.js';
 export type {

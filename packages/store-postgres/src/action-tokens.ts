@@ -66,7 +66,7 @@ const placeholders = (rows: number): string =>
   ).join(', ');
 
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
-export function createActionTokenStore(context: PgContext): ActionTokenStore {
+export function createActionTokenStore(context: PgContext): Omit<ActionTokenStore, 'lookup' | 'applyResponse'> {
   const { query } = context;
   const tokens = context.table('action_tokens');
   const insert = `INSERT INTO ${tokens} ${COLUMNS} VALUES`;

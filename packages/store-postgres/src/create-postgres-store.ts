@@ -1,5 +1,5 @@
 import type { Clock, Store } from '@idrelay/core';
-import { systemClock } from '@idrelay/core';
+import { composeResponsePorts, systemClock } from '@idrelay/core';
 import { Pool } from 'pg';
 import { createActionTokenStore } from './action-tokens.js';
 import { createAuditStore } from './audit.js';
@@ -100,18 +100,25 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     throw error;
   }
 
+  const devices = createDeviceStore(context);
+  const tokens = createActionTokenStore(context);
+  const flows = createFlowStore(context);
+  const timers = createTimerStore(context);
+  const audit = createAuditStore(context);
   return {
     name: context.name,
     events: createEventStore(context),
-    devices: createDeviceStore(context),
+    devices,
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),
     outgoing: createOutgoingStore(context),
-    actionTokens: createActionTokenStore(context),
-    flows: createFlowStore(context),
-    timers: createTimerStore(context),
+    // Each write is a coalesced statement shared by concurrent responses (decision 0042), so the composition costs
+    // round trips that many responses share rather than one transaction each.
+    actionTokens: { ...tokens, ...composeResponsePorts({ actionTokens: tokens, devices, flows, timers, audit }) },
+    flows,
+    timers,
     digests: createDigestStore(context),
-    audit: createAuditStore(context),
+    audit,
     directory: createDirectoryStore(context),
     retention: createRetentionStore(context),
     migrate: () => migrate(context),

@@ -1,12 +1,17 @@
 import type {
   ActionTokenRecord,
   ActionTokenStore,
+  ApplyResponseResult,
   ConsumeResult,
+  ResponseLookup,
   StoredActionToken,
   TokenPurpose,
 } from '@idrelay/core';
+import { appendAudit } from './audit.js';
+import { LIVE, toDevice } from './devices.js';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
+import { moveFlow, toFlow } from './flows.js';
 
 const toRecord = (row: Row): ActionTokenRecord => {
   const record: ActionTokenRecord = {
@@ -45,9 +50,45 @@ const values = (record: ActionTokenRecord) =>
     record.createdAt,
   ] as const;
 
+const toStored = (row: Row): StoredActionToken => {
+  const usedAt = int(row.used_at);
+  const revokedAt = int(row.revoked_at);
+  return {
+    record: toRecord(row),
+    attempts: int(row.attempts) ?? 0,
+    ...(usedAt !== undefined ? { usedAt } : {}),
+    ...(revokedAt !== undefined ? { revokedAt } : {}),
+  };
+};
+
+const BY_HASH = 'SELECT * FROM action_tokens WHERE token_hash = ?';
+
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
 export function createActionTokenStore(context: SqliteContext): ActionTokenStore {
   const { statement, run, transaction } = context;
+  /** `consume` inside the caller's transaction. */
+  const consumeNow = (tokenHash: string, now: number): ConsumeResult => {
+    // One statement decides: of many concurrent consumers, only the one whose UPDATE changed the row wins.
+    const won = statement(
+      `UPDATE action_tokens SET used_at = ?
+       WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+       RETURNING *`,
+    ).get(now, tokenHash, now) as Row | undefined;
+    if (won !== undefined) return { status: 'ok', record: toRecord(won) };
+    const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
+    if (row === undefined) return { status: 'unknown' };
+    const record = toRecord(row);
+    if (row.used_at !== null) return { status: 'used', record };
+    if (row.revoked_at !== null) return { status: 'revoked', record };
+    return { status: 'expired', record };
+  };
+  const revokeNotification = (notificationId: string, at: number): number =>
+    Number(
+      statement(
+        `UPDATE action_tokens SET revoked_at = ?
+         WHERE notification_id = ? AND used_at IS NULL AND revoked_at IS NULL`,
+      ).run(at, notificationId).changes,
+    );
   return {
     put: (record) =>
       run(() => {
@@ -66,33 +107,10 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
       ),
     get: (tokenHash) =>
       run((): StoredActionToken | undefined => {
-        const row = statement('SELECT * FROM action_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
-        if (row === undefined) return undefined;
-        const usedAt = int(row.used_at);
-        const revokedAt = int(row.revoked_at);
-        return {
-          record: toRecord(row),
-          attempts: int(row.attempts) ?? 0,
-          ...(usedAt !== undefined ? { usedAt } : {}),
-          ...(revokedAt !== undefined ? { revokedAt } : {}),
-        };
+        const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
+        return row === undefined ? undefined : toStored(row);
       }),
-    consume: (tokenHash, now) =>
-      run((): ConsumeResult => {
-        // One statement decides: of many concurrent consumers, only the one whose UPDATE changed the row wins.
-        const won = statement(
-          `UPDATE action_tokens SET used_at = ?
-           WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-           RETURNING *`,
-        ).get(now, tokenHash, now) as Row | undefined;
-        if (won !== undefined) return { status: 'ok', record: toRecord(won) };
-        const row = statement('SELECT * FROM action_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
-        if (row === undefined) return { status: 'unknown' };
-        const record = toRecord(row);
-        if (row.used_at !== null) return { status: 'used', record };
-        if (row.revoked_at !== null) return { status: 'revoked', record };
-        return { status: 'expired', record };
-      }),
+    consume: (tokenHash, now) => run(() => consumeNow(tokenHash, now)),
     recordFailure: (tokenHash) =>
       run(() => {
         const row = statement(
@@ -100,15 +118,7 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
         ).get(tokenHash) as Row | undefined;
         return row === undefined ? 0 : int(row.attempts)!;
       }),
-    revokeByNotification: (notificationId, at) =>
-      run(() =>
-        Number(
-          statement(
-            `UPDATE action_tokens SET revoked_at = ?
-             WHERE notification_id = ? AND used_at IS NULL AND revoked_at IS NULL`,
-          ).run(at, notificationId).changes,
-        ),
-      ),
+    revokeByNotification: (notificationId, at) => run(() => revokeNotification(notificationId, at)),
     revokeByDevice: (deviceId, at) =>
       run(() =>
         Number(
@@ -117,6 +127,45 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
              WHERE device_id = ? AND used_at IS NULL AND revoked_at IS NULL AND purpose IS NULL`,
           ).run(at, deviceId).changes,
         ),
+      ),
+    lookup: (tokenHash, deviceId) =>
+      run((): ResponseLookup => {
+        // node:sqlite never yields: the three reads see one state.
+        const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
+        const device = statement(`SELECT * FROM devices WHERE device_id = ? AND ${LIVE}`).get(deviceId) as
+          | Row
+          | undefined;
+        const flowId = row === undefined ? undefined : text(row.flow_id);
+        const flow =
+          flowId === undefined
+            ? undefined
+            : (statement('SELECT * FROM flows WHERE id = ?').get(flowId) as Row | undefined);
+        return {
+          ...(row !== undefined ? { token: toStored(row) } : {}),
+          ...(device !== undefined ? { device: toDevice(device) } : {}),
+          ...(flow !== undefined ? { flow: toFlow(flow) } : {}),
+        };
+      }),
+    applyResponse: (input) =>
+      run(() =>
+        transaction((): ApplyResponseResult => {
+          const consumed = consumeNow(input.tokenHash, input.at);
+          if (consumed.status !== 'ok') return { consumed };
+          let moved: ApplyResponseResult['flow'];
+          if (input.flow !== undefined) {
+            const { id, expectedVersion, patch, emit } = input.flow;
+            moved = moveFlow(context, id, expectedVersion, patch, emit) === undefined ? 'conflict' : 'moved';
+            if (moved === 'conflict') return { consumed, flow: moved };
+          }
+          if (input.revokeNotification !== undefined) revokeNotification(input.revokeNotification, input.at);
+          if (input.cancelTimers !== undefined && input.cancelTimers.length > 0) {
+            statement('DELETE FROM timers WHERE id IN (SELECT value FROM json_each(?))').run(
+              JSON.stringify(input.cancelTimers),
+            );
+          }
+          if (input.audit !== undefined && input.audit.length > 0) appendAudit(context, input.audit);
+          return moved === undefined ? { consumed } : { consumed, flow: moved };
+        }),
       ),
   };
 }

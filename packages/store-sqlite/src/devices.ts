@@ -29,7 +29,7 @@ export function addressOf(row: Row): DeviceAddress {
   }
 }
 
-const toDevice = (row: Row): DeviceRecord => {
+export const toDevice = (row: Row): DeviceRecord => {
   const record = {
     ...addressOf(row),
     userId: text(row.user_id)!,
@@ -55,7 +55,7 @@ function addressValues(device: DeviceRecord): SqlValue[] {
   return [device.token, null, null, null, null];
 }
 
-const LIVE = 'removed_at IS NULL';
+export const LIVE = 'removed_at IS NULL';
 
 /**
  * {@link DeviceStore} on the `devices` table. A device has an integer `id` that deliveries reference; removing it

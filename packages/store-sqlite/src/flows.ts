@@ -1,10 +1,10 @@
-import type { FlowRecord, FlowStore } from '@idrelay/core';
+import type { EmitOptions, FlowPatch, FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
 import { appendOutgoing } from './outgoing.js';
 
-const toFlow = (row: Row): FlowRecord => ({
+export const toFlow = (row: Row): FlowRecord => ({
   id: text(row.id)!,
   kind: text(row.kind)!,
   definitionVersion: int(row.definition_version)!,
@@ -21,6 +21,35 @@ const toFlow = (row: Row): FlowRecord => ({
  * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
  * entries join its transaction.
  */
+/**
+ * Moves flow `id` from `expectedVersion` (inside the caller's transaction) and appends its `emit` entries; the
+ * updated row, or `undefined` when the version moved on (nothing written).
+ */
+export function moveFlow(
+  context: SqliteContext,
+  id: string,
+  expectedVersion: number,
+  patch: FlowPatch,
+  emit: EmitOptions['emit'],
+): Row | undefined {
+  const row = context
+    .statement(
+      `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
+       transitions = coalesce(?, transitions), updated_at = ?, version = version + 1
+     WHERE id = ? AND version = ? RETURNING *`,
+    )
+    .get(
+      patch.state ?? null,
+      patch.data === undefined ? null : JSON.stringify(patch.data),
+      patch.transitions ?? null,
+      patch.updatedAt,
+      id,
+      expectedVersion,
+    ) as Row | undefined;
+  if (row !== undefined) appendOutgoing(context, emit, patch.updatedAt);
+  return row;
+}
+
 export function createFlowStore(context: SqliteContext): FlowStore {
   const { statement, run, transaction } = context;
   const byId = (id: string) => statement('SELECT * FROM flows WHERE id = ?').get(id) as Row | undefined;
@@ -69,22 +98,8 @@ export function createFlowStore(context: SqliteContext): FlowStore {
     update: (id, expectedVersion, patch, options = {}) =>
       run(() =>
         transaction(() => {
-          const row = statement(
-            `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
-             transitions = coalesce(?, transitions), updated_at = ?, version = version + 1
-           WHERE id = ? AND version = ? RETURNING *`,
-          ).get(
-            patch.state ?? null,
-            patch.data === undefined ? null : JSON.stringify(patch.data),
-            patch.transitions ?? null,
-            patch.updatedAt,
-            id,
-            expectedVersion,
-          ) as Row | undefined;
-          if (row !== undefined) {
-            appendOutgoing(context, options.emit, patch.updatedAt);
-            return toFlow(row);
-          }
+          const row = moveFlow(context, id, expectedVersion, patch, options.emit);
+          if (row !== undefined) return toFlow(row);
           const actual = int(byId(id)?.version);
           throw new IdrelayError(
             'ERR_STORE_CONFLICT',

@@ -115,7 +115,9 @@ export function createMemoryPreferences(state: MemoryState): PreferenceStore {
 type TokenRow = ActionTokenRecord & { usedAt?: number; revokedAt?: number; attempts?: number };
 
 /** Action tokens: single use, expiry, revocation by notification or device, failed-attempt counts. */
-export function createMemoryActionTokens(tokens: Map<string, TokenRow>): ActionTokenStore {
+export function createMemoryActionTokens(
+  tokens: Map<string, TokenRow>,
+): Omit<ActionTokenStore, 'lookup' | 'applyResponse'> {
   const record = (row: TokenRow): ActionTokenRecord => {
     const { usedAt: _used, revokedAt: _revoked, attempts: _attempts, ...rest } = row;
     if (rest.purpose === 'action') delete rest.purpose;

@@ -1,7 +1,7 @@
 import { isIdrelayError } from '@idrelay/core';
 import { describe, expect, it } from 'vitest';
 import type { ContractContext } from './fixtures.js';
-import { contractEvent, contractFlow, contractToken, T0, together } from './fixtures.js';
+import { contractDevice, contractEvent, contractFlow, contractToken, T0, together } from './fixtures.js';
 
 /** Action tokens (single use under concurrency, expiry, revocation) and flows (idempotent start, versions). */
 export function describeTokensAndFlows(ctx: ContractContext): void {
@@ -104,6 +104,107 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await ctx.store.actionTokens.putOnce(record)).toBe(false);
       expect((await ctx.store.actionTokens.get('hash-jti'))?.record).toEqual(record);
+    });
+  });
+
+  describe('responses (lookup, applyResponse)', () => {
+    const seed = async () => {
+      await ctx.store.devices.upsert({
+        ...contractDevice('device-1', 'user-1'),
+        publicKey: 'spki',
+        keyAlgorithm: 'ES256',
+      });
+      const { flow } = await ctx.store.flows.create(contractFlow('flow-1', 'key-r'));
+      await ctx.store.actionTokens.putMany([
+        contractToken('hash-r1'),
+        contractToken('hash-r2', { deviceId: 'device-2' }),
+        contractToken('hash-r3', { notificationId: 'notification-2' }),
+      ]);
+      await ctx.store.timers.schedule({
+        id: 'expiry:flow-1',
+        kind: 'expiry',
+        dueAt: T0 + 60_000,
+        flowId: 'flow-1',
+        payload: {},
+      });
+      return flow;
+    };
+    const accept = (flow: { version: number }, over: Record<string, unknown> = {}) => ({
+      tokenHash: 'hash-r1',
+      at: T0 + 5,
+      flow: {
+        id: 'flow-1',
+        expectedVersion: flow.version,
+        patch: { state: 'approved', transitions: 1, updatedAt: T0 + 5 },
+        emit: [{ consumer: 'iam', orderKey: 'flow-1', event: contractEvent('evt-decided') }],
+      },
+      revokeNotification: 'notification-1',
+      cancelTimers: ['expiry:flow-1'],
+      audit: [{ at: T0 + 5, action: 'response.accepted', actor: 'user-1', target: 'notification-1' }],
+      ...over,
+    });
+
+    it("reads the token, the named device and the token's flow in one call, consuming nothing", async () => {
+      await seed();
+      const found = await ctx.store.actionTokens.lookup('hash-r1', 'device-1');
+      expect(found.token).toEqual({ record: contractToken('hash-r1'), attempts: 0 });
+      expect(found.device).toMatchObject({ deviceId: 'device-1', userId: 'user-1', publicKey: 'spki' });
+      expect(found.flow).toMatchObject({ id: 'flow-1', state: 'pending', version: 1 });
+      expect(await ctx.store.actionTokens.lookup('hash-none', 'device-none')).toEqual({});
+      expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBeUndefined();
+    });
+
+    it('applies an accepted response: token spent, flow moved, siblings revoked, timers gone, audit and outgoing written', async () => {
+      const flow = await seed();
+      const headBefore = await ctx.store.audit.head();
+      const result = await ctx.store.actionTokens.applyResponse(accept(flow));
+      expect(result).toEqual({ consumed: { status: 'ok', record: contractToken('hash-r1') }, flow: 'moved' });
+      expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBe(T0 + 5);
+      expect((await ctx.store.actionTokens.get('hash-r2'))?.revokedAt).toBe(T0 + 5);
+      expect((await ctx.store.actionTokens.get('hash-r3'))?.revokedAt).toBeUndefined();
+      expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'approved', version: 2, transitions: 1 });
+      expect(await ctx.store.timers.claimDue(T0 + 120_000, 10, 1_000)).toEqual([]);
+      const head = await ctx.store.audit.head();
+      expect(head).toMatchObject({ action: 'response.accepted', seq: (headBefore?.seq ?? 0) + 1 });
+      expect(
+        (await ctx.store.outgoing.claim({ consumer: 'iam', now: T0 + 10, limit: 10, leaseMs: 1_000 })).map(
+          (e) => e.consumer,
+        ),
+      ).toEqual(['iam']);
+    });
+
+    it('writes nothing but the refusal when the token is used, revoked, expired or unknown', async () => {
+      const flow = await seed();
+      await ctx.store.actionTokens.consume('hash-r1', T0 + 1);
+      const used = await ctx.store.actionTokens.applyResponse(accept(flow));
+      expect(used.consumed.status).toBe('used');
+      expect(used.flow).toBeUndefined();
+      expect((await ctx.store.actionTokens.applyResponse(accept(flow, { tokenHash: 'hash-none' }))).consumed).toEqual({
+        status: 'unknown',
+      });
+      expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'pending', version: 1 });
+      expect((await ctx.store.actionTokens.get('hash-r2'))?.revokedAt).toBeUndefined();
+      expect((await ctx.store.timers.claimDue(T0 + 120_000, 10, 1_000)).map((t) => t.id)).toEqual(['expiry:flow-1']);
+      expect(await ctx.store.outgoing.claim({ consumer: 'iam', now: T0 + 10, limit: 10, leaseMs: 1_000 })).toEqual([]);
+    });
+
+    it('keeps the token spent and writes nothing else when the flow version moved on', async () => {
+      const flow = await seed();
+      await ctx.store.flows.update('flow-1', flow.version, { transitions: 1, updatedAt: T0 + 2 });
+      const result = await ctx.store.actionTokens.applyResponse(accept(flow));
+      expect(result).toEqual({ consumed: { status: 'ok', record: contractToken('hash-r1') }, flow: 'conflict' });
+      expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBe(T0 + 5);
+      expect((await ctx.store.actionTokens.get('hash-r2'))?.revokedAt).toBeUndefined();
+      expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'pending', version: 2 });
+      expect(await ctx.store.outgoing.claim({ consumer: 'iam', now: T0 + 10, limit: 10, leaseMs: 1_000 })).toEqual([]);
+    });
+
+    it('lets exactly one of 10 concurrent responses with one token apply', async () => {
+      const flow = await seed();
+      const results = await together(10, () => ctx.store.actionTokens.applyResponse(accept(flow)));
+      expect(results.filter((r) => r.flow === 'moved')).toHaveLength(1);
+      expect(results.filter((r) => r.consumed.status === 'used')).toHaveLength(9);
+      expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'approved', version: 2 });
     });
   });
 

@@ -1,3 +1,8 @@
+import type { AuditEntryInput } from '../audit.js';
+import type { DeviceRecord } from './devices.js';
+import type { FlowRecord } from './flows.js';
+import type { OutgoingInput } from './outgoing.js';
+
 /**
  * What a token row is for. `action` (the default, left out when stored) answers one push; `enrolment` is a
  * one-time enrolment code bound to a user; `proof` remembers a proof's `jti` until it expires, so a details
@@ -41,6 +46,44 @@ export interface StoredActionToken {
   attempts: number;
 }
 
+/** What one read for a device request finds (docs/protocol.md §6 steps 3-4); each part `undefined` when absent. */
+export interface ResponseLookup {
+  token?: StoredActionToken;
+  /** The device the proof names (`kid`), whoever it belongs to. */
+  device?: DeviceRecord;
+  /** The token's flow (`record.flowId`), when it has one. */
+  flow?: FlowRecord;
+}
+
+/** A flow change, as `FlowStore.update` takes it. */
+export type FlowPatch = Partial<Pick<FlowRecord, 'state' | 'data' | 'transitions'>> & { updatedAt: number };
+
+/** An accepted response's writes, applied by {@link ActionTokenStore.applyResponse} in one transaction. */
+export interface ApplyResponseInput {
+  tokenHash: string;
+  /** When the response was received: the token must be unexpired at this time and is marked used at it. */
+  at: number;
+  /** The flow move the decision makes, with optimistic concurrency and the outgoing entries it emits. */
+  flow?: { id: string; expectedVersion: number; patch: FlowPatch; emit?: readonly OutgoingInput[] };
+  /** Revokes the other unused tokens of this notification (the other approvers' devices). */
+  revokeNotification?: string;
+  /** Timers (by id) the decision makes pointless: an expiry, reminders. */
+  cancelTimers?: readonly string[];
+  /** Audit entries of the decision. */
+  audit?: readonly AuditEntryInput[];
+}
+
+/** What {@link ActionTokenStore.applyResponse} did. */
+export interface ApplyResponseResult {
+  /** As `consume` reports it; nothing else was written unless `ok`. */
+  consumed: ConsumeResult;
+  /**
+   * `moved` when the flow took the patch (and the revocation, timers, outgoing entries and audit were written with
+   * it); `conflict` when its version had moved on: the token stays consumed and nothing else was written.
+   */
+  flow?: 'moved' | 'conflict';
+}
+
 /**
  * Action tokens. `consume` is atomic: of many concurrent calls with one token, exactly one gets `ok`.
  *
@@ -68,4 +111,17 @@ export interface ActionTokenStore {
   revokeByNotification(notificationId: string, at: number): Promise<number>;
   /** Revokes the unused tokens of a device (unenrolled, or its key replaced); returns how many. */
   revokeByDevice(deviceId: string, at: number): Promise<number>;
+  /**
+   * One read for a device request: the token (not consumed), the device `deviceId` and the token's flow, as one
+   * consistent read where the database allows (one round trip on PostgreSQL).
+   */
+  lookup(tokenHash: string, deviceId: string): Promise<ResponseLookup>;
+  /**
+   * Applies an accepted response: consumes the token (atomic, as `consume`) and, only if that succeeded, moves the
+   * flow (when its version is still `expectedVersion`) and, when there is no flow or it moved, revokes the
+   * notification's other tokens, cancels the timers, appends the flow's outgoing entries and the audit entries,
+   * all in one transaction. A store whose audit chain is group-committed (PostgreSQL) appends the audit entries
+   * right after that transaction.
+   */
+  applyResponse(input: ApplyResponseInput): Promise<ApplyResponseResult>;
 }
