@@ -27,5 +27,23 @@ if ! port_open 6379; then
   fi
 fi
 
+# The LDAP tests run their own slapd on a free loopback port (see @idrelay/testkit/ldap); they need the Debian
+# binaries only. The package's postinst may start a system slapd on port 389: stop and disable it.
+if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-services: installing slapd and ldap-utils"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slapd ldap-utils >/dev/null ||
+      echo "ensure-services: slapd failed to install; LDAP tests will fail under CI=true"
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now slapd >/dev/null 2>&1 || true
+    else
+      service slapd stop >/dev/null 2>&1 || true
+      update-rc.d slapd disable >/dev/null 2>&1 || true
+    fi
+  else
+    echo "ensure-services: slapd is not installed here and apt-get is missing; LDAP tests will fail under CI=true"
+  fi
+fi
+
 for _ in $(seq 1 50); do port_open 5432 && break; sleep 0.1; done
 exit 0
