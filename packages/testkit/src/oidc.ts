@@ -8,7 +8,9 @@
 
 export {
   type OidcProviderCibaOptions,
+  type OidcProviderInteractionOptions,
   type OidcProviderOptions,
+  type OidcResourceServer,
   type OidcTestClient,
   type OidcTestProvider,
   startOidcProvider,

@@ -2,9 +2,11 @@ import { IdrelayError } from '@idrelay/core';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
+  errors as joseErrors,
   jwtVerify,
 } from 'jose';
 import * as client from 'openid-client';
@@ -26,6 +28,19 @@ export interface BearerVerifierOptions {
   algorithms?: readonly string[];
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds; default 30. */
   clockToleranceSeconds?: number;
+  /**
+   * The JWT `typ` header a token must carry; default `'at+jwt'` (RFC 9068 §4, `application/at+jwt` is the same).
+   * `false` accepts any `typ`, for providers that sign access tokens as plain `JWT` (Entra ID v2, for one) — and
+   * so also accepts an ID token for the same audience, which is why it is not the default.
+   */
+  typ?: string | false;
+  /**
+   * Least time between two JWKS fetches caused by an unknown `kid`, in seconds; default 30. Bounds how often a
+   * stream of forged `kid`s can make us call the OP. Ignored when `keys` is given.
+   */
+  jwksCooldownSeconds?: number;
+  /** `fetch` for discovery, JWKS and introspection; default the global one. */
+  fetch?: typeof fetch;
   /** Scopes every token must hold (space-separated `scope` claim). */
   requiredScopes?: readonly string[];
   /** Allows an `http:` issuer — for a loopback OP in tests only. */
@@ -77,6 +92,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): VerifyBear
   if (audience.length === 0) throw new TypeError('audience must name at least one API');
   const now = options.now ?? Date.now;
   const tolerance = options.clockToleranceSeconds ?? 30;
+  const typ = options.typ === undefined ? 'at+jwt' : options.typ || undefined;
   const localKeys =
     options.keys === undefined
       ? undefined
@@ -96,10 +112,12 @@ export function createBearerVerifier(options: BearerVerifierOptions): VerifyBear
   return async (request) => {
     const token = readBearer(request);
     const { config, getKey } = await discover();
-    const claims = isJwt(token)
-      ? await verifyJwt(token, getKey, { issuer: config.serverMetadata().issuer, audience, algorithms, tolerance, now })
-      : await introspect(token, config, options, audience, now() / 1000);
-    return principal(claims, isJwt(token) ? 'jwt' : 'introspection', options.requiredScopes ?? []);
+    if (isJwt(token)) {
+      const check = { issuer: config.serverMetadata().issuer, audience, algorithms, tolerance, typ, now };
+      return principal(await verifyJwt(token, getKey, check), 'jwt', options.requiredScopes ?? []);
+    }
+    const claims = await introspect(token, config, options, audience, now() / 1000);
+    return principal(claims, 'introspection', options.requiredScopes ?? []);
   };
 }
 
@@ -116,7 +134,10 @@ async function discoverIssuer(
       auth?.clientId ?? 'idrelay-resource-server',
       auth?.clientSecret,
       undefined,
-      options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
+      {
+        ...(options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : {}),
+        ...(options.fetch ? { [client.customFetch]: options.fetch } : {}),
+      },
     );
   } catch (error) {
     throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `OpenID discovery of ${issuer.href} failed`, { cause: error });
@@ -126,7 +147,12 @@ async function discoverIssuer(
   if (jwksUri === undefined) {
     throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `${issuer.href} publishes no jwks_uri`);
   }
-  return { config, getKey: createRemoteJWKSet(new URL(jwksUri)) };
+  // jose imports each key once and keeps it; an unknown `kid` refetches at most once per cooldown.
+  const remote = createRemoteJWKSet(new URL(jwksUri), {
+    cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000,
+    ...(options.fetch ? { [customFetch]: options.fetch } : {}),
+  });
+  return { config, getKey: remote };
 }
 
 function readBearer(request: Request): string {
@@ -138,12 +164,24 @@ function readBearer(request: Request): string {
   return match[1] as string;
 }
 
-const isJwt = (token: string) => token.split('.').length === 3;
+// Three dot-separated parts; counted without allocating, as this runs on every request.
+function isJwt(token: string): boolean {
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  return second > 0 && token.indexOf('.', second + 1) < 0;
+}
 
 async function verifyJwt(
   token: string,
   getKey: JWTVerifyGetKey,
-  check: { issuer: string; audience: string[]; algorithms: string[]; tolerance: number; now: () => number },
+  check: {
+    issuer: string;
+    audience: string[];
+    algorithms: string[];
+    tolerance: number;
+    typ: string | undefined;
+    now: () => number;
+  },
 ): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(token, getKey, {
@@ -152,14 +190,34 @@ async function verifyJwt(
       algorithms: check.algorithms,
       clockTolerance: check.tolerance,
       currentDate: new Date(check.now()),
-      requiredClaims: ['exp', 'sub'],
+      // RFC 9068 §2.2 makes `iat` and `sub` required beside `exp`.
+      requiredClaims: ['exp', 'iat', 'sub'],
+      ...(check.typ ? { typ: check.typ } : {}),
     });
     return payload;
   } catch (error) {
+    if (error instanceof joseErrors.JWKSTimeout || isFetchFailure(error)) {
+      throw new IdrelayError('ERR_OIDC_UNAVAILABLE', 'The issuer keys could not be fetched', { cause: error });
+    }
+    const reason = error instanceof joseErrors.JOSEError ? error.code : 'ERR_JOSE_GENERIC';
+    // JWTClaimValidationFailed and JWTExpired both name the claim.
+    const claim =
+      error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired
+        ? error.claim
+        : undefined;
     throw new IdrelayError('ERR_OIDC_TOKEN_INVALID', `The access token was refused: ${(error as Error).message}`, {
       cause: error,
+      details: claim === undefined ? { reason } : { reason, claim },
     });
   }
+}
+
+// jose surfaces a JWKS endpoint that is down as the fetch's own TypeError, or as a JOSEError for a non-200 answer.
+function isFetchFailure(error: unknown): boolean {
+  return (
+    error instanceof TypeError ||
+    (error instanceof joseErrors.JOSEError && /Expected 200 OK from the JSON Web Key Set/.test(error.message))
+  );
 }
 
 async function introspect(

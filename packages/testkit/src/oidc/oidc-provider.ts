@@ -6,6 +6,7 @@ import Provider, {
   type BackchannelAuthenticationRequest,
   type CIBADeliveryMode,
   type ClientMetadata,
+  type Configuration,
   errors,
   type JWK,
   type KoaContextWithOIDC,
@@ -76,6 +77,40 @@ export interface OidcProviderOptions {
   cibaRequestTtlSeconds?: number;
   /** Port on 127.0.0.1; default 0 (a free one). */
   port?: number;
+  /**
+   * Resource servers (RFC 8707 resource indicators) for which the OP issues **JWT access tokens** (RFC 9068,
+   * `typ: at+jwt`, signed with the OP's RS256 key): resource indicator (the token's `aud`, e.g.
+   * `https://relay.example/v1`) → the scopes it accepts. A client gets one with `resource=<indicator>` on a
+   * client-credentials or authorization-code token request. Without this option every access token is opaque.
+   */
+  resourceServers?: Readonly<Record<string, OidcResourceServer>>;
+  /**
+   * Turns on `oidc-provider`'s development login and consent pages (`/interaction/:uid`) for browser round trips
+   * of the authorization code flow: any account id from `accounts` with any password signs in. A login form
+   * submission may carry an extra `acr` field, which becomes the session's `acr` (default `interactions.acr`).
+   * Off when absent (nothing logs in by itself).
+   */
+  interactions?: OidcProviderInteractionOptions;
+  /** Requires PKCE on every authorization request, confidential clients included (OAuth 2.1). Default false. */
+  requirePkce?: boolean;
+}
+
+/** A resource server of {@link OidcProviderOptions.resourceServers}. */
+export interface OidcResourceServer {
+  /** Space-separated scopes the resource server accepts (granted to clients that ask for them). */
+  scope: string;
+  /** Access token lifetime, seconds; default 600. */
+  accessTokenTtlSeconds?: number;
+}
+
+/** Development interactions of {@link OidcProviderOptions.interactions}. */
+export interface OidcProviderInteractionOptions {
+  /** `acr` of a login that names none; default none. */
+  acr?: string;
+  /** `acr` values the OP advertises (`acr_values_supported`); default the `acr` given, if any. */
+  acrValues?: readonly string[];
+  /** `amr` of every login; default `['pwd']`. */
+  amr?: readonly string[];
 }
 
 /** A running OpenID Provider on loopback; see {@link startOidcProvider}. */
@@ -95,13 +130,17 @@ export interface OidcTestProvider {
   close(): Promise<void>;
 }
 
+type ResourceIndicatorsFeature = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
+
 const DEFAULT_ACCOUNTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { alice: {}, bob: {} };
 
 /**
  * Starts a real OpenID Provider (`oidc-provider` 9) on `127.0.0.1` with a free port and its own RS256 key (a
  * fresh, unique `kid`), for tests of OIDC clients, resource servers and CIBA authentication devices. Development
- * interactions are off (nothing logs in by itself); client credentials and introspection are on; CIBA (poll mode,
- * ping optional) is on when `options.ciba` is given, with every hook delegated to the caller.
+ * interactions are off (nothing logs in by itself) unless `options.interactions` turns on the login and consent
+ * pages; client credentials and introspection are on; JWT access tokens (RFC 9068) are issued for the
+ * `options.resourceServers`; CIBA (poll mode, ping optional) is on when `options.ciba` is given, with every hook
+ * delegated to the caller.
  *
  * Needs `oidc-provider` installed (an optional peer dependency) and is only reachable through the
  * `@idrelay/testkit/oidc` subpath, so the main entry never loads it.
@@ -159,6 +198,9 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     return { clientId: metadata.client_id, clientSecret, metadata: { ...metadata, client_secret: clientSecret } };
   });
   const cibaModes = ciba?.deliveryModes ?? ['poll'];
+  const resourceServers = options.resourceServers;
+  const interactions = options.interactions;
+  const acrValues = interactions?.acrValues ?? (interactions?.acr ? [interactions.acr] : []);
 
   const provider = new Provider(issuer, {
     jwks: { keys: [privateJwk] },
@@ -177,8 +219,11 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
+    ...(acrValues.length > 0 ? { acrValues: [...acrValues] } : {}),
+    ...(options.requirePkce ? { pkce: { required: () => true } } : {}),
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: interactions !== undefined },
+      ...(resourceServers ? { resourceIndicators: resourceIndicators(resourceServers) } : {}),
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       ciba: ciba
@@ -209,6 +254,26 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       }
     });
   }
+  if (interactions) {
+    // The dev login page only knows an account id; reading its form here lets a test pick the session's `acr`
+    // (step-up) and sets `amr`. Consent and everything else stay with oidc-provider (it reads the parsed body).
+    provider.use(async (ctx, next) => {
+      if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+      (ctx.request as unknown as { body: unknown }).body = form;
+      if (form.prompt !== 'login') return next();
+      const acr = form.acr || interactions.acr;
+      await provider.interactionFinished(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: String(form.login), ...(acr ? { acr } : {}), amr: [...(interactions.amr ?? ['pwd'])] } },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.respond = false;
+    });
+  }
   const callback = provider.callback();
   handler = (req, res) => void callback(req, res);
 
@@ -223,6 +288,26 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+    },
+  };
+}
+
+/** RFC 8707 resource indicators whose access tokens are RFC 9068 JWTs, for {@link OidcProviderOptions.resourceServers}. */
+function resourceIndicators(servers: Readonly<Record<string, OidcResourceServer>>): ResourceIndicatorsFeature {
+  return {
+    enabled: true,
+    defaultResource: async (_ctx, _client, oneOf) => oneOf,
+    useGrantedResource: async () => true,
+    getResourceServerInfo: async (_ctx, indicator) => {
+      const server = Object.hasOwn(servers, indicator) ? servers[indicator] : undefined;
+      if (!server) throw new errors.InvalidTarget();
+      return {
+        scope: server.scope,
+        audience: indicator,
+        accessTokenTTL: server.accessTokenTtlSeconds ?? 600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      };
     },
   };
 }
