@@ -1,2 +1,18 @@
-/** Placeholder while the package is built; see the package README. */
-export const PACKAGE = "@idrelay/identity-otds";
+/**
+ * `@idrelay/identity-otds`: an OpenText Directory Services connector for idrelay — a REST client (ticket or OAuth
+ * client-credentials authentication, paged listings, retries), a `Directory` for audiences, a change poller as a
+ * pull `IdentitySource`, and a `WriteBack` that patches user attributes and group memberships.
+ *
+ * @packageDocumentation
+ */
+
+export type { OtdsAuth } from './client/auth.js';
+export {
+  createOtdsClient,
+  type OtdsCallOptions,
+  type OtdsClient,
+  type OtdsClientOptions,
+  type OtdsListOptions,
+} from './client/create-otds-client.js';
+export type { OtdsAttributeValues, OtdsGroup, OtdsMembers, OtdsPage, OtdsUser } from './client/otds-types.js';
+export { OTDS_ERRORS, type OtdsErrorCode } from './errors.js';
