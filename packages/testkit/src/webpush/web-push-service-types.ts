@@ -16,6 +16,14 @@ export interface WebPushServiceOptions {
 export interface SubscribeOptions {
   /** Only VAPID tokens signed by this key (base64url, as passed to `pushManager.subscribe`) are accepted; others get 403. */
   applicationServerKey?: string;
+  /**
+   * The user agent's own public key (`p256dh`, base64url uncompressed P-256 point) and 16-byte `auth` secret, as a
+   * browser makes them (RFC 8291 §3.2). The service then holds no private key, as a real push service: it checks
+   * the `aes128gcm` header, accepts the message unread and records it encrypted in {@link ReceivedWebPush.body},
+   * for the holder of the keys (e.g. `@idrelay/testkit/device`) to decrypt. Default: the service makes the keys
+   * and decrypts every message itself.
+   */
+  keys?: { p256dh: string; auth: string };
 }
 
 /**
@@ -53,7 +61,17 @@ export interface ReceivedWebPush {
   topic?: string;
   vapid: VapidClaims;
   headers: IncomingMessage['headers'];
+  /**
+   * The decrypted message. Empty for a subscription made with the user agent's own `keys`, whose messages the
+   * service cannot read: decrypt {@link body} with those keys instead.
+   */
   plaintext: Buffer;
+  /** The `aes128gcm` body exactly as it arrived (RFC 8188 header and one encrypted record). */
+  body: Buffer;
+  /** The service's clock when it accepted the message (ms since the epoch). */
+  receivedAt: number;
+  /** Whether the service decrypted the message (false for a subscription made with the user agent's `keys`). */
+  decrypted: boolean;
   /** The plaintext as UTF-8. */
   text(): string;
   /** The plaintext parsed as JSON. */

@@ -18,7 +18,8 @@ import type {
 interface Subscriber {
   id: string;
   endpoint: string;
-  ecdh: ECDH;
+  /** Absent when the user agent brought its own keys: the service then cannot read the messages. */
+  ecdh?: ECDH;
   auth: Buffer;
   applicationServerKey?: string;
   gone: boolean;
@@ -163,14 +164,19 @@ export async function startWebPushService(options: WebPushServiceOptions = {}): 
     urgency: string,
     topic: string | undefined,
   ): undefined {
-    let plaintext: Buffer;
-    try {
-      plaintext = decryptWebPushBody(body, subscriber.ecdh, subscriber.auth);
-    } catch (error) {
-      if (error instanceof DecryptError) return answer(400, `cannot decrypt: ${error.message}`);
-      throw error;
+    let plaintext: Buffer = Buffer.alloc(0);
+    if (subscriber.ecdh === undefined) {
+      const problem = aes128gcmHeaderProblem(body);
+      if (problem !== undefined) return answer(400, problem);
+    } else {
+      try {
+        plaintext = decryptWebPushBody(body, subscriber.ecdh, subscriber.auth);
+      } catch (error) {
+        if (error instanceof DecryptError) return answer(400, `cannot decrypt: ${error.message}`);
+        throw error;
+      }
+      counts.decrypted++;
     }
-    counts.decrypted++;
     counts.accepted++;
     if (record) {
       received.push({
@@ -182,6 +188,9 @@ export async function startWebPushService(options: WebPushServiceOptions = {}): 
         vapid: claims,
         headers: req.headers,
         plaintext,
+        body,
+        receivedAt: clock.now(),
+        decrypted: subscriber.ecdh !== undefined,
         text: () => plaintext.toString('utf8'),
         json: () => JSON.parse(plaintext.toString('utf8')),
       });
@@ -212,10 +221,20 @@ export async function startWebPushService(options: WebPushServiceOptions = {}): 
     ca: cert,
     subscribe(subscribeOptions = {}) {
       const id = randomBytes(12).toString('base64url');
+      const endpoint = `${origin}/push/${id}`;
+      const own = subscribeOptions.keys;
+      if (own !== undefined) {
+        const p256dh = Buffer.from(own.p256dh, 'base64url');
+        const auth = Buffer.from(own.auth, 'base64url');
+        if (p256dh.length !== 65 || p256dh[0] !== 4 || auth.length !== 16) {
+          throw new TypeError('keys must be an uncompressed P-256 point (65 bytes) and a 16-byte auth, base64url');
+        }
+        subscribers.set(id, { id, endpoint, auth, gone: false, script: [], ...applicationKey(subscribeOptions) });
+        return { endpoint, keys: { p256dh: own.p256dh, auth: own.auth } };
+      }
       const ecdh = createECDH('prime256v1');
       ecdh.generateKeys();
       const auth = randomBytes(16);
-      const endpoint = `${origin}/push/${id}`;
       subscribers.set(id, {
         id,
         endpoint,
@@ -248,6 +267,17 @@ export async function startWebPushService(options: WebPushServiceOptions = {}): 
       await closed;
     },
   };
+}
+
+const applicationKey = (options: { applicationServerKey?: string }) =>
+  options.applicationServerKey ? { applicationServerKey: options.applicationServerKey } : {};
+
+/** What a push service can check of a body it cannot read: the RFC 8188 §2.1 header RFC 8291 §4 requires. */
+function aes128gcmHeaderProblem(body: Buffer): string | undefined {
+  if (body.length < 21 + 65 + 17) return 'body shorter than an aes128gcm header, key and record (RFC 8291 §4)';
+  if (body[20] !== 65) return 'keyid must be the 65-byte sender public key (RFC 8291 §4)';
+  if (body.readUInt32BE(16) < 18) return 'record size below the minimum of 18 (RFC 8188 §2)';
+  return undefined;
 }
 
 export type {
