@@ -15,4 +15,10 @@ export {
   type OtdsListOptions,
 } from './client/create-otds-client.js';
 export type { OtdsAttributeValues, OtdsGroup, OtdsMembers, OtdsPage, OtdsUser } from './client/otds-types.js';
+export {
+  createOtdsDirectory,
+  type OtdsApprovers,
+  type OtdsDirectoryOptions,
+} from './directory/create-otds-directory.js';
+export { DEFAULT_ATTRIBUTE_MAPPING, type OtdsAttributeMapping } from './directory/map-user.js';
 export { OTDS_ERRORS, type OtdsErrorCode } from './errors.js';

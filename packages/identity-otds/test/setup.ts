@@ -1,5 +1,6 @@
 import type { Timers } from '@idrelay/core';
 import { type OtdsHandlersOptions, type OtdsMswHandlers, otdsHandlers } from '@idrelay/testkit/otds';
+import type { RequestHandler } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createOtdsClient, type OtdsClient, type OtdsClientOptions } from '../src/index.js';
@@ -25,9 +26,20 @@ export function instantTimers(): Timers & { waits: number[] } {
   };
 }
 
+const suiteHandlers: RequestHandler[] = [];
+
+/** Installs an in-memory OTDS for the current test (removed after it). */
 export function useOtds(options: OtdsHandlersOptions = {}): OtdsMswHandlers {
   const otds = otdsHandlers(options);
   server.use(...otds.handlers);
+  return otds;
+}
+
+/** Installs an in-memory OTDS for the rest of the file (a contract suite's `beforeAll`); give it its own `baseUrl`. */
+export function useOtdsForFile(options: OtdsHandlersOptions): OtdsMswHandlers {
+  const otds = otdsHandlers(options);
+  suiteHandlers.push(...otds.handlers);
+  server.resetHandlers(...suiteHandlers);
   return otds;
 }
 
