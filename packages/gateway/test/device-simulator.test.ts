@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxTransports, startSandboxTransports } from '../src/sandbox/sandbox-transports.js';
 
 const BASE = 'http://relay.test';
-const USERS = Array.from({ length: 12 }, (_, i) => `user-${i + 1}`);
+const USERS = Array.from({ length: 14 }, (_, i) => `user-${i + 1}`);
 
 let sandbox: SandboxTransports;
 let relay: Relay;
@@ -39,6 +39,7 @@ beforeAll(async () => {
     transports: sandbox.transports,
     rules: defaultRules({ securityGroup: 'soc', adminGroup: 'admins' }),
     flows: { definitions: [requiredActionFlow()] },
+    verifyBearer: async (token) => (token.startsWith('bearer:') ? { userId: token.slice(7) } : undefined),
     actions: {
       detailsUrl: `${BASE}/v1/notifications/{notificationId}/details`,
       respondUrl: `${BASE}/v1/actions`,
@@ -48,8 +49,10 @@ beforeAll(async () => {
   app = new Hono();
   app.post('/v1/devices/enrol', async (c) => {
     try {
-      const { device, replaced } = await relay.devices.enrol(await c.req.json());
-      return c.json({ deviceId: device.deviceId, userId: device.userId, replaced }, 201);
+      const bearer = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+      const body = await c.req.json();
+      const { device, replaced } = await relay.devices.enrol(bearer === undefined ? body : { ...body, bearer });
+      return c.json({ device: { deviceId: device.deviceId, userId: device.userId }, replaced }, 201);
     } catch (error) {
       return problemResponse(error);
     }
@@ -79,7 +82,7 @@ async function enrolledDevice(
     channel: sandbox.channel,
   });
   const { code } = await relay.devices.issueEnrolmentCode(userId);
-  await expect(device.enrol({ code })).resolves.toMatchObject({ userId, replaced: false });
+  await expect(device.enrol({ code })).resolves.toMatchObject({ device: { userId }, replaced: false });
   return { device, userId };
 }
 
@@ -170,6 +173,25 @@ describe('simulated device', () => {
     });
     await first.enrol({ code });
     await expect(first.enrol({ code })).rejects.toMatchObject({ code: 'ERR_ENROL_CODE_INVALID', status: 401 });
+  });
+
+  it('enrols with a bearer token sent as Authorization, and a refused token surfaces its code', async () => {
+    const make = (deviceId: string) =>
+      createSimulatedDevice({
+        baseUrl: BASE,
+        fetch: (r) => app.fetch(r),
+        platform: 'fcm',
+        deviceId,
+        channel: sandbox.channel,
+      });
+    const userId = USERS[nextUser++] as string;
+    await expect((await make(`${userId}-bearer`)).enrol({ bearer: `bearer:${userId}` })).resolves.toMatchObject({
+      device: { userId },
+    });
+    await expect((await make('nobody-bearer')).enrol({ bearer: 'forged' })).rejects.toMatchObject({
+      code: 'ERR_ENROL_BEARER_INVALID',
+      status: 401,
+    });
   });
 
   it('comes back from its saved state and reads pushes through a remote channel', async () => {

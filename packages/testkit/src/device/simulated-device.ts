@@ -88,8 +88,8 @@ export interface SimulatedDevice {
   readonly address: PushAddress;
   readonly publicJwk: JsonWebKey;
   /**
-   * Enrols the key and push address with a one-time code or a bearer token (docs/protocol.md §2); resolves with
-   * the relay's answer.
+   * Enrols the key and push address (`POST <enrolUrl>`, docs/protocol.md §2) with a one-time code in the body
+   * or a bearer token in `Authorization: Bearer`; resolves with the relay's answer.
    *
    * @throws {DeviceRequestError} `ERR_ENROL_CODE_INVALID`, `ERR_ENROL_DEVICE_CONFLICT`, …
    */
@@ -213,7 +213,7 @@ export async function createSimulatedDevice(options: SimulatedDeviceOptions): Pr
     async enrol(auth) {
       const { platform: _p, ...where } = address;
       const body = {
-        ...('code' in auth ? { code: auth.code } : { bearer: auth.bearer }),
+        ...('code' in auth ? { code: auth.code } : {}),
         deviceId,
         platform,
         ...where,
@@ -222,11 +222,10 @@ export async function createSimulatedDevice(options: SimulatedDeviceOptions): Pr
         publicKey: key.publicJwk,
         algorithm,
       };
-      const request = new Request(enrolUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      // A bearer token travels as HTTP authentication (RFC 6750 §2.1), never in the body.
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if ('bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`;
+      const request = new Request(enrolUrl, { method: 'POST', headers, body: JSON.stringify(body) });
       return send(request, `Enrolment of ${deviceId}`);
     },
 
