@@ -15,7 +15,7 @@ export {
   type Responder,
   type RespondResult,
 } from './actions/responder.js';
-export type { ResponseHandler, ResponseVerdict, VerifiedResponse } from './actions/response.js';
+export type { PreparedDecision, ResponseHandler, ResponseVerdict, VerifiedResponse } from './actions/response.js';
 export { type SignProofInput, signProof } from './actions/sign-proof.js';
 export { accessTokenHash, codeHash, tokenHash } from './actions/token-hash.js';
 export { bindAudience } from './audience/bind-audience.js';

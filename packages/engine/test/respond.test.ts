@@ -142,6 +142,31 @@ for (const driver of ALL) {
       });
     });
 
+    it('still applies once when the flow moved between the read and the one-transaction write', async () => {
+      const lookup = store.actionTokens.lookup.bind(store.actionTokens);
+      let bumped = false;
+      store.actionTokens.lookup = async (hash, deviceId) => {
+        const found = await lookup(hash, deviceId);
+        if (!bumped && found.flow !== undefined) {
+          bumped = true;
+          // Another process touches the flow (a reminder, say) after this response read it.
+          await store.flows.update(found.flow.id, found.flow.version, { updatedAt: s.clock.now() });
+        }
+        return found;
+      };
+      const result = await approve(iphone, tokenOf('alice-iphone'));
+      expect(bumped).toBe(true);
+      expect(result).toMatchObject({ status: 'applied', state: 'approved' });
+      const after = await snapshot(tokenOf('alice-iphone'), tokenOf('alice-browser'));
+      expect(after.tokens[0]?.usedAt).toBeDefined();
+      expect(after.tokens[1]?.revokedAt).toBeDefined();
+      expect(after.flow).toMatchObject({ state: 'approved' });
+      const accepted = (await store.audit.list({ limit: 500 })).filter((a) => a.action === 'response.accepted');
+      expect(accepted).toHaveLength(1);
+      await s.relay.drain();
+      expect(written.map((e) => e.type)).toEqual(['idrelay.auth.verification.approved']);
+    });
+
     it('serves the details to the proven device, once per proof', async () => {
       const tok = tokenOf('alice-browser');
       const proof = await responseProof(browser, tok, s.clock.now(), { method: 'GET' });

@@ -4,6 +4,7 @@ import {
   type ActionTokenRecord,
   type DeviceRecord,
   type ErrorCode,
+  type FlowRecord,
   IdrelayError,
   type Store,
   type StoredActionToken,
@@ -39,6 +40,8 @@ export interface AuthenticatedRequest {
   stored: StoredActionToken;
   device: DeviceRecord;
   claims: ProofClaims;
+  /** The token's flow as read with it, when it has one. */
+  flow?: FlowRecord;
 }
 
 /** Facts about a refused request known at the point of refusal, for the audit trail. */
@@ -95,11 +98,8 @@ export async function authenticateRequest(
 ): Promise<AuthenticatedRequest> {
   const { header } = readProofHeader(request.proof);
   const hash = tokenHash(request.token);
-  // Both reads change nothing, so they go together (one wait instead of two); the token is still judged first.
-  const [stored, signer] = await Promise.all([
-    options.store.actionTokens.get(hash),
-    options.store.devices.get(header.kid),
-  ]);
+  // One read for the token, the device the proof names and the token's flow; the token is still judged first.
+  const { token: stored, device: signer, flow } = await options.store.actionTokens.lookup(hash, header.kid);
   if (stored === undefined || (stored.record.purpose ?? 'action') !== 'action') {
     throw refuse('ERR_ACTION_TOKEN_UNKNOWN', 'The action token is not known', { deviceId: header.kid });
   }
@@ -154,7 +154,7 @@ export async function authenticateRequest(
   if (signer.deviceId !== token.deviceId) {
     throw refuse('ERR_ACTION_WRONG_DEVICE', 'The token was sent to another device of this user', facts);
   }
-  return { hash, stored, device: signer, claims };
+  return flow === undefined ? { hash, stored, device: signer, claims } : { hash, stored, device: signer, claims, flow };
 }
 
 /** Refuses a token that is used, revoked or expired (read state; `consume` decides races). */

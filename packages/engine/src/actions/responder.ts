@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import {
   type ActionTokenRecord,
+  type ConsumeResult,
   type ErrorCode,
   type FlowRecord,
   isIdrelayError,
@@ -16,7 +17,7 @@ import {
   refuse,
   sameHash,
 } from './authenticate.js';
-import type { ResponseHandler, VerifiedResponse } from './response.js';
+import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from './response.js';
 import { codeHash, tokenHash } from './token-hash.js';
 
 /** Decisions that never need the number-matching code: refusing is always allowed without it. */
@@ -118,10 +119,6 @@ export function createResponder(options: ResponderOptions): Responder {
     }
   }
 
-  async function flowOf(token: ActionTokenRecord): Promise<FlowRecord | undefined> {
-    return token.flowId === undefined ? undefined : store.flows.get(token.flowId);
-  }
-
   function handlerFor(token: ActionTokenRecord, flow: FlowRecord | undefined, facts: RefusalFacts): ResponseHandler {
     const kind = token.flowId === undefined ? '*' : flow?.kind;
     const handler = kind === undefined ? undefined : options.handlers().find((h) => h.kinds.includes(kind));
@@ -151,7 +148,7 @@ export function createResponder(options: ResponderOptions): Responder {
     respond: (input) =>
       audited('response', input, async () => {
         const request = readRequest(input);
-        const { hash, stored, device, claims } = await authenticateRequest(
+        const { hash, stored, device, claims, flow } = await authenticateRequest(
           request,
           { method: 'POST', url: respondUrl },
           auth,
@@ -169,7 +166,6 @@ export function createResponder(options: ResponderOptions): Responder {
             allowed: token.actions,
           });
         }
-        const flow = await flowOf(token);
         const handler = handlerFor(token, flow, facts);
         const expected = token.codeHash ?? (flow?.data.codeHash as string | undefined);
         if (expected !== undefined && !REFUSALS.has(claims.decision)) {
@@ -189,20 +185,8 @@ export function createResponder(options: ResponderOptions): Responder {
             });
           }
         }
-        const consumed = await store.actionTokens.consume(hash, receivedAt);
-        if (consumed.status !== 'ok') {
-          const code = (
-            {
-              used: 'ERR_ACTION_TOKEN_USED',
-              revoked: 'ERR_ACTION_TOKEN_REVOKED',
-              expired: 'ERR_ACTION_TOKEN_EXPIRED',
-              unknown: 'ERR_ACTION_TOKEN_UNKNOWN',
-            } as const
-          )[consumed.status];
-          throw refuse(code, `The action token is ${consumed.status}`, facts);
-        }
         const verified: VerifiedResponse = {
-          token: consumed.record,
+          token,
           notificationId: token.notificationId,
           userId: token.userId,
           deviceId: device.deviceId,
@@ -214,16 +198,63 @@ export function createResponder(options: ResponderOptions): Responder {
           ...(claims.comment !== undefined ? { comment: claims.comment } : {}),
           ...(flow !== undefined ? { flow } : {}),
         };
-        const verdict = await handler.apply(verified);
+        const accepted = (verdict: { flowId?: string; state?: string }) => ({
+          at: receivedAt,
+          action: 'response.accepted',
+          actor: facts.userId ?? 'unknown',
+          target: facts.notificationId ?? 'unknown',
+          details: {
+            deviceId: facts.deviceId ?? null,
+            decision: claims.decision,
+            proofId: claims.jti,
+            ...(verdict.flowId !== undefined ? { flowId: verdict.flowId } : {}),
+            ...(verdict.state !== undefined ? { state: verdict.state } : {}),
+          },
+        });
+        const spent = (consumed: ConsumeResult) => {
+          if (consumed.status === 'ok') return;
+          const code = (
+            {
+              used: 'ERR_ACTION_TOKEN_USED',
+              revoked: 'ERR_ACTION_TOKEN_REVOKED',
+              expired: 'ERR_ACTION_TOKEN_EXPIRED',
+              unknown: 'ERR_ACTION_TOKEN_UNKNOWN',
+            } as const
+          )[consumed.status];
+          throw refuse(code, `The action token is ${consumed.status}`, facts);
+        };
+        // Fast path: the handler plans the decision, and the token, the flow, the other devices' tokens, the
+        // timers, the outgoing entries and the audit are written in one transaction.
+        const prepared = handler.prepare?.(verified);
+        let verdict: ResponseVerdict | undefined;
+        if (prepared !== undefined && 'verdict' in prepared) {
+          const written = await store.actionTokens.applyResponse({
+            tokenHash: hash,
+            at: receivedAt,
+            flow: prepared.flow,
+            ...(prepared.revokeOthers ? { revokeNotification: token.notificationId } : {}),
+            ...(prepared.cancelTimers !== undefined ? { cancelTimers: prepared.cancelTimers } : {}),
+            audit: [...(prepared.audit ?? []), accepted(prepared.verdict)],
+          });
+          spent(written.consumed);
+          if (written.flow === 'moved') {
+            await prepared.after?.();
+            verdict = prepared.verdict;
+          } else {
+            // The flow moved on between the read and the write: the token is ours; apply the slow way.
+            verdict = await handler.apply(verified);
+            if (verdict.status === 'applied')
+              await audit('response.accepted', receivedAt, facts, accepted(verdict).details);
+          }
+        } else {
+          spent(await store.actionTokens.consume(hash, receivedAt));
+          verdict = prepared ?? (await handler.apply(verified));
+          if (verdict.status === 'applied')
+            await audit('response.accepted', receivedAt, facts, accepted(verdict).details);
+        }
         if (verdict.status === 'rejected') {
           throw refuse(verdict.code, verdict.detail, facts);
         }
-        await audit('response.accepted', receivedAt, facts, {
-          decision: claims.decision,
-          proofId: claims.jti,
-          ...(verdict.flowId !== undefined ? { flowId: verdict.flowId } : {}),
-          ...(verdict.state !== undefined ? { state: verdict.state } : {}),
-        });
         return {
           status: 'applied',
           notificationId: token.notificationId,
@@ -236,7 +267,7 @@ export function createResponder(options: ResponderOptions): Responder {
     details: (input) =>
       audited('details', input, async () => {
         const request = readRequest(input);
-        const { stored, device, claims } = await authenticateRequest(
+        const { stored, device, claims, flow } = await authenticateRequest(
           request,
           { method: 'GET', url: detailsTarget },
           auth,
@@ -267,7 +298,6 @@ export function createResponder(options: ResponderOptions): Responder {
           createdAt: at,
         });
         if (!fresh) throw refuse('ERR_ACTION_PROOF_REPLAYED', 'The proof was already used', facts);
-        const flow = await flowOf(token);
         const handler = options
           .handlers()
           .find((h) => h.kinds.includes(token.flowId === undefined ? '*' : (flow?.kind ?? '')));

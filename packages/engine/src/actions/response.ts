@@ -1,4 +1,11 @@
-import type { ActionTokenRecord, ErrorCode, FlowRecord } from '@idrelay/core';
+import type {
+  ActionTokenRecord,
+  AuditEntryInput,
+  ErrorCode,
+  FlowPatch,
+  FlowRecord,
+  OutgoingInput,
+} from '@idrelay/core';
 
 /**
  * A device's answer that passed every check of the response protocol (docs/protocol.md): the action token is
@@ -38,6 +45,23 @@ export type ResponseVerdict =
   | { status: 'rejected'; code: ErrorCode; detail: string };
 
 /**
+ * A decision planned before the token is consumed, so that consuming the token and applying the decision are one
+ * store transaction (`ActionTokenStore.applyResponse`): the flow move with its expected version and the outgoing
+ * entries it emits, the timers it makes pointless, whether the notification's other tokens die, the handler's own
+ * audit entries, and the verdict to answer with once it is written.
+ */
+export interface PreparedDecision {
+  flow: { id: string; expectedVersion: number; patch: FlowPatch; emit?: readonly OutgoingInput[] };
+  cancelTimers?: readonly string[];
+  /** Revoke the other unused tokens of the notification (the other devices' pushes). */
+  revokeOthers?: boolean;
+  audit?: readonly AuditEntryInput[];
+  verdict: Extract<ResponseVerdict, { status: 'applied' }>;
+  /** Work after the write (counters, follow-up events); it runs only when the write moved the flow. */
+  after?(): Promise<void>;
+}
+
+/**
  * Applies verified responses to whatever waits for them: an approval flow, a login verification, an
  * acknowledgement. A handler claims responses by the flow kind of `token.flowId` (or by decision for tokens
  * without a flow). Rejections carry an idrelay code (e.g. the request was decided on another device) and leave
@@ -47,6 +71,13 @@ export interface ResponseHandler {
   /** Flow kinds this handler owns, e.g. `['access-approval']`; `'*'` for tokens without a flow. */
   readonly kinds: readonly string[];
   apply(response: VerifiedResponse): Promise<ResponseVerdict>;
+  /**
+   * Optional fast path: plans the decision from `response.flow` without writing anything. `respond()` then consumes
+   * the token and writes the plan in one transaction; when the flow moved on meanwhile (a version conflict) it falls
+   * back to {@link apply} with the token already consumed. A `rejected` verdict (e.g. already decided) is answered
+   * after the token is spent, as `apply` would; `undefined` means "use `apply`".
+   */
+  prepare?(response: VerifiedResponse): PreparedDecision | Extract<ResponseVerdict, { status: 'rejected' }> | undefined;
   /**
    * Optional: what the device may show about the request behind `token` (requester, resource, application, IP,
    * approximate location), answered by `relay.details()` after the device proved itself. Never put in a push.

@@ -158,6 +158,95 @@ export function createVerifications(deps: VerificationDeps) {
     throw invalid('A verification needs a userId or a subject');
   }
 
+  type SettleFacts = {
+    deviceId?: string;
+    reported?: boolean;
+    reason?: 'not-me' | 'timeout' | 'wrong-number';
+    /** False when the caller audits the decision itself (`respond()` records `response.accepted`). */
+    audit?: boolean;
+  };
+
+  /** The write that moves `flow` to `status` at `at`: its patch, the outgoing entries and the event behind them. */
+  function planSettle(
+    flow: FlowRecord,
+    status: Exclude<VerificationStatus, 'pending'>,
+    facts: SettleFacts,
+    at: number,
+  ) {
+    const id = flow.id;
+    const data = dataOf(flow);
+    const base = { verificationId: id, userId: data.userId, decidedAt: iso(at) };
+    const type = status === 'approved' ? 'idrelay.auth.verification.approved' : 'idrelay.auth.verification.denied';
+    // Built (and validated) only when a write-back takes it or the report ingests it.
+    const event =
+      !deps.consumers.wants(type) && !facts.reported
+        ? undefined
+        : status === 'approved'
+          ? createEvent(
+              'idrelay.auth.verification.approved',
+              { ...base, deviceId: facts.deviceId! },
+              {
+                source: deps.source,
+                id: `${id}-approved`,
+                time: new Date(at),
+              },
+            )
+          : createEvent(
+              'idrelay.auth.verification.denied',
+              {
+                ...base,
+                ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
+                reported: facts.reported === true,
+                ...(facts.reason !== undefined ? { reason: facts.reason } : {}),
+              },
+              { source: deps.source, id: `${id}-${status}`, time: new Date(at) },
+            );
+    const emit = event === undefined ? [] : deps.consumers.entriesFor(event, data.userId);
+    const patch = {
+      state: status,
+      data: {
+        ...flow.data,
+        decidedAt: at,
+        ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
+        ...(facts.reported ? { reported: true } : {}),
+      },
+      transitions: flow.transitions + 1,
+      updatedAt: at,
+    };
+    return { data, event, emit, patch };
+  }
+
+  /** What follows a written decision: the push limit, the outgoing wake-up, and a report's events. */
+  async function afterSettle(
+    plan: ReturnType<typeof planSettle>,
+    id: string,
+    status: Exclude<VerificationStatus, 'pending'>,
+    facts: SettleFacts,
+    at: number,
+  ): Promise<void> {
+    const { data, event, emit } = plan;
+    if (emit.length > 0) deps.onEmitted(at);
+    await (status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId));
+    if (facts.reported && event !== undefined) {
+      // The denial itself reaches the security team through the default rule `reported-denial-to-security`.
+      await deps.ingest(event);
+      await deps.ingest(
+        createEvent(
+          'idrelay.auth.risk.detected',
+          {
+            userId: data.userId,
+            level: 'high',
+            reasons: ['denied-verification'],
+            ...(Object.keys(data.context).length > 0 ? { context: data.context } : {}),
+            causedBy: id,
+            detectedAt: iso(at),
+          },
+          { source: deps.source, id: `${id}-risk`, time: new Date(at) },
+        ),
+      );
+    }
+  }
+
   /**
    * Moves a pending verification to `status` and emits its event with the change, in one write; `false` when it
    * was no longer pending (decided elsewhere, expired).
@@ -165,106 +254,43 @@ export function createVerifications(deps: VerificationDeps) {
   async function settle(
     id: string,
     status: Exclude<VerificationStatus, 'pending'>,
-    facts: {
-      deviceId?: string;
-      reported?: boolean;
-      reason?: 'not-me' | 'timeout' | 'wrong-number';
-      /** False when the caller audits the decision itself (`respond()` records `response.accepted`). */
-      audit?: boolean;
-    },
+    facts: SettleFacts,
     /** The flow as the caller just read it: the first attempt uses it; a version conflict reads it afresh. */
     current?: FlowRecord,
   ): Promise<boolean> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const flow = attempt === 0 && current !== undefined ? current : await store.flows.get(id);
       if (flow === undefined || flow.state !== 'pending') return false;
-      const data = dataOf(flow);
       const at = clock.now();
-      const base = { verificationId: id, userId: data.userId, decidedAt: iso(at) };
-      const type = status === 'approved' ? 'idrelay.auth.verification.approved' : 'idrelay.auth.verification.denied';
-      // Built (and validated) only when a write-back takes it or the report ingests it.
-      const event =
-        !deps.consumers.wants(type) && !facts.reported
-          ? undefined
-          : status === 'approved'
-            ? createEvent(
-                'idrelay.auth.verification.approved',
-                { ...base, deviceId: facts.deviceId! },
-                {
-                  source: deps.source,
-                  id: `${id}-approved`,
-                  time: new Date(at),
-                },
-              )
-            : createEvent(
-                'idrelay.auth.verification.denied',
-                {
-                  ...base,
-                  ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
-                  reported: facts.reported === true,
-                  ...(facts.reason !== undefined ? { reason: facts.reason } : {}),
-                },
-                { source: deps.source, id: `${id}-${status}`, time: new Date(at) },
-              );
-      const emit = event === undefined ? [] : deps.consumers.entriesFor(event, data.userId);
+      const plan = planSettle(flow, status, facts, at);
       try {
-        await store.flows.update(
-          id,
-          flow.version,
-          {
-            state: status,
-            data: {
-              ...flow.data,
-              decidedAt: at,
-              ...(facts.deviceId !== undefined ? { deviceId: facts.deviceId } : {}),
-              ...(facts.reported ? { reported: true } : {}),
-            },
-            transitions: flow.transitions + 1,
-            updatedAt: at,
-          },
-          emit.length > 0 ? { emit } : {},
-        );
+        await store.flows.update(id, flow.version, plan.patch, plan.emit.length > 0 ? { emit: plan.emit } : {});
       } catch (error) {
         if (isIdrelayError(error, 'ERR_STORE_CONFLICT')) continue;
         throw error;
       }
-      if (emit.length > 0) deps.onEmitted(at);
-      // Cancelling the expiry timer and updating the push limit are independent: they go together.
-      const cancelled = store.timers.cancel([`${VERIFICATION_TIMER}:${id}`]);
-      const limited = status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId);
-      await Promise.all([cancelled, limited]);
+      await store.timers.cancel([`${VERIFICATION_TIMER}:${id}`]);
       if (facts.audit !== false)
         await store.audit.append([
           {
             at,
             action: `verification.${status}`,
-            actor: status === 'expired' ? 'system' : data.userId,
+            actor: status === 'expired' ? 'system' : plan.data.userId,
             target: id,
             details: { deviceId: facts.deviceId ?? null, reported: facts.reported === true },
           },
         ]);
-      if (facts.reported && event !== undefined) {
-        // The denial itself reaches the security team through the default rule `reported-denial-to-security`.
-        await deps.ingest(event);
-        await deps.ingest(
-          createEvent(
-            'idrelay.auth.risk.detected',
-            {
-              userId: data.userId,
-              level: 'high',
-              reasons: ['denied-verification'],
-              ...(Object.keys(data.context).length > 0 ? { context: data.context } : {}),
-              causedBy: id,
-              detectedAt: iso(at),
-            },
-            { source: deps.source, id: `${id}-risk`, time: new Date(at) },
-          ),
-        );
-      }
+      await afterSettle(plan, id, status, facts, at);
       return true;
     }
     return false;
   }
+
+  const decidedVerdict = (detail: string) => ({
+    status: 'rejected' as const,
+    code: 'ERR_ACTION_ALREADY_DECIDED' as const,
+    detail,
+  });
 
   const handler: ResponseHandler = {
     kinds: [VERIFICATION_KIND],
@@ -301,6 +327,41 @@ export function createVerifications(deps: VerificationDeps) {
           status === 'approved' ? 'idrelay.auth.verification.approved' : 'idrelay.auth.verification.denied',
           ...(reported ? ['idrelay.auth.risk.detected'] : []),
         ],
+      };
+    },
+    prepare(response: VerifiedResponse) {
+      const id = response.token.flowId;
+      const flow = response.flow;
+      if (id === undefined || flow?.id !== id) return undefined;
+      if (flow.state !== 'pending') return decidedVerdict('The sign-in was already decided');
+      if (dataOf(flow).expiresAt <= response.receivedAt) return decidedVerdict('The sign-in request expired');
+      const status = response.decision === 'approve' ? 'approved' : 'denied';
+      const reported = response.decision === 'report';
+      const facts: SettleFacts = {
+        deviceId: response.deviceId,
+        audit: false,
+        ...(reported ? { reported: true, reason: 'not-me' as const } : {}),
+      };
+      const plan = planSettle(flow, status, facts, response.receivedAt);
+      return {
+        flow: {
+          id,
+          expectedVersion: flow.version,
+          patch: plan.patch,
+          ...(plan.emit.length > 0 ? { emit: plan.emit } : {}),
+        },
+        cancelTimers: [`${VERIFICATION_TIMER}:${id}`],
+        revokeOthers: true,
+        verdict: {
+          status: 'applied' as const,
+          flowId: id,
+          state: status,
+          events: [
+            status === 'approved' ? 'idrelay.auth.verification.approved' : 'idrelay.auth.verification.denied',
+            ...(reported ? ['idrelay.auth.risk.detected'] : []),
+          ],
+        },
+        after: () => afterSettle(plan, id, status, facts, response.receivedAt),
       };
     },
     async details(token: ActionTokenRecord) {
