@@ -50,14 +50,14 @@ describe('details URL with a {notificationId} placeholder', () => {
   it('refuses a proof made for the template itself or another notification', async () => {
     const literal = await get(url(nid), TEMPLATE);
     expect(literal.status).toBe(401);
-    expect((await literal.json()).code).toBe('ERR_ACTION_PROOF_INVALID');
+    expect(((await literal.json()) as { code: string }).code).toBe('ERR_ACTION_PROOF_INVALID');
     const other = await get(url(nid), url('n_other'));
-    expect((await other.json()).code).toBe('ERR_ACTION_PROOF_INVALID');
+    expect(((await other.json()) as { code: string }).code).toBe('ERR_ACTION_PROOF_INVALID');
   });
 
   it('refuses a token presented at another notification’s path', async () => {
     const response = await get(url('n_other'), url(nid));
     expect(response.status).toBe(400);
-    expect((await response.json()).code).toBe('ERR_ACTION_REQUEST_INVALID');
+    expect(((await response.json()) as { code: string }).code).toBe('ERR_ACTION_REQUEST_INVALID');
   });
 });
