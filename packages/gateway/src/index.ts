@@ -19,3 +19,17 @@ export {
 } from './config/load-config.js';
 export { type ConfigReferenceRow, configReference, renderConfigReference } from './config/reference.js';
 export { configSchema, type GatewayConfigInput, SCOPES, type Scope } from './config/schema.js';
+export { gatewayActionUrls } from './http/action-urls.js';
+export { createApiKey, hashApiKey } from './http/api-keys.js';
+export type { Principal, WebhookSender } from './http/auth.js';
+export {
+  createGateway,
+  type Gateway,
+  type GatewayMetrics,
+  type GatewayOptions,
+} from './http/create-gateway.js';
+export { renderDocsPage } from './http/docs-page.js';
+export { EVENT_MEDIA_TYPES, MAX_BATCH } from './http/events-input.js';
+export { HTTP_ERRORS, type HttpErrorCode } from './http/http-errors.js';
+export { buildOpenApi, type OpenApiDocument } from './http/openapi.js';
+export { METRICS_ROUTE, ROUTES, type RouteAuth, type RouteResponse, type RouteSpec } from './http/routes.js';

@@ -140,20 +140,9 @@ const webpush = z
   .optional()
   .meta({ description: 'Real VAPID keys; without them browsers get the sandbox push service.' });
 
-const rate = (perName: string, defaults: { rate: number; burst: number }) =>
-  z
-    .strictObject({
-      [perName]: positiveInt('a whole number of requests', 1_000_000)
-        .default(defaults.rate)
-        .meta({
-          description: `Sustained rate: tokens added ${perName === 'perSecond' ? 'per second' : 'per minute'}.`,
-        }),
-      burst: positiveInt('a whole number of requests', 1_000_000)
-        .default(defaults.burst)
-        .meta({ description: 'Bucket size: requests allowed at once after a quiet spell.' }),
-    })
-    .prefault({});
-
+const requests = () => positiveInt('a whole number of requests', 1_000_000);
+const burst = (size: number) =>
+  requests().default(size).meta({ description: 'Bucket size: requests allowed at once after a quiet spell.' });
 /**
  * The gateway's configuration as written in `idrelay.config.ts` (see `defineConfig`) or JSON: one zod schema that
  * validates it at start and renders the configuration reference in docs/gateway.md.
@@ -192,12 +181,24 @@ export const configSchema = z.strictObject({
       deviceBodyBytes: positiveInt('a byte count up to 1 MiB', 1024 * 1024)
         .default(16 * 1024)
         .meta({ description: 'Largest body of every other route.' }),
-      ingest: rate('perSecond', { rate: 200, burst: 400 }).meta({
-        description: 'Token bucket per API key or webhook sender on `POST /v1/events`.',
-      }),
-      verifications: rate('perMinute', { rate: 6, burst: 3 }).meta({
-        description: 'Token bucket per user on `POST /v1/verifications` (besides the engine’s push limit).',
-      }),
+      ingest: z
+        .strictObject({
+          perSecond: requests().default(200).meta({ description: 'Sustained rate: requests per second.' }),
+          burst: burst(400),
+        })
+        .prefault({})
+        .meta({
+          description: 'Token bucket per API key or webhook sender on `POST /v1/events`.',
+        }),
+      verifications: z
+        .strictObject({
+          perMinute: requests().default(6).meta({ description: 'Sustained rate: requests per minute.' }),
+          burst: burst(3),
+        })
+        .prefault({})
+        .meta({
+          description: 'Token bucket per user on `POST /v1/verifications` (besides the engine’s push limit).',
+        }),
     })
     .prefault({}),
   transports: z

@@ -1,0 +1,76 @@
+import { httpError } from './http-errors.js';
+
+/**
+ * Reads a request body up to `maxBytes`: refused early by `Content-Length`, else while streaming, so an oversized
+ * body is never held in memory whole.
+ *
+ * @throws {IdrelayError} `ERR_HTTP_BODY_TOO_LARGE`.
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    httpError('ERR_HTTP_BODY_TOO_LARGE', `The body is larger than ${maxBytes} bytes`, { limit: maxBytes });
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge();
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** The media type of a `Content-Type` header, lowercased, without parameters; `''` when absent. */
+export function mediaType(headers: Headers): string {
+  return (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** True for `application/json` and any `application/*+json`. */
+export function isJsonType(type: string): boolean {
+  return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses a JSON body.
+ *
+ * @throws {IdrelayError} `ERR_HTTP_MALFORMED_JSON` for invalid UTF-8 or JSON (the parser's position, never the
+ *   body, is in the message).
+ */
+export function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(body)) as unknown;
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message.replace(/"[^"]*"/g, '…') : 'invalid UTF-8';
+    throw httpError('ERR_HTTP_MALFORMED_JSON', `The body is not valid JSON: ${reason}`);
+  }
+}
+
+/**
+ * Reads and parses a JSON body of a route that only takes `application/json`.
+ *
+ * @throws {IdrelayError} `ERR_HTTP_UNSUPPORTED_MEDIA_TYPE`, `ERR_HTTP_BODY_TOO_LARGE`, `ERR_HTTP_MALFORMED_JSON`.
+ */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const type = mediaType(request.headers);
+  if (type !== 'application/json') {
+    throw httpError('ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type application/json, got ${type || 'none'}`);
+  }
+  return parseJson(await readBody(request, maxBytes));
+}
