@@ -22,3 +22,9 @@ export {
 } from './directory/create-otds-directory.js';
 export { DEFAULT_ATTRIBUTE_MAPPING, type OtdsAttributeMapping } from './directory/map-user.js';
 export { OTDS_ERRORS, type OtdsErrorCode } from './errors.js';
+export {
+  createOtdsChangePoller,
+  DEFAULT_TRACKED_ATTRIBUTES,
+  type OtdsChangePoller,
+  type OtdsChangePollerOptions,
+} from './poller/create-otds-change-poller.js';
