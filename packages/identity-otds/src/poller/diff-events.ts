@@ -23,7 +23,7 @@ export interface DiffContext {
 
 type Value = string | string[] | null;
 
-function valueOf(values: readonly string[] | undefined): Value {
+function eventValue(values: readonly string[] | undefined): Value {
   if (values === undefined || values.length === 0) return null;
   return values.length === 1 ? (values[0] as string) : [...values];
 }
@@ -85,7 +85,7 @@ export function diffEvents(before: Snapshot, after: Snapshot, context: DiffConte
     const subject = subjectOf(id, now);
     if (was === undefined) {
       const attributes: Record<string, string | string[]> = {};
-      for (const [name, values] of Object.entries(now.a)) attributes[name] = valueOf(values) ?? [];
+      for (const [name, values] of Object.entries(now.a)) attributes[name] = eventValue(values) ?? [];
       const displayName = now.a.displayName?.[0];
       const managerId = now.a.manager?.[0];
       emit(
@@ -109,7 +109,7 @@ export function diffEvents(before: Snapshot, after: Snapshot, context: DiffConte
     const changes = [...names]
       .sort()
       .filter((name) => !same(was.a[name], now.a[name]))
-      .map((name) => ({ attribute: name, oldValue: valueOf(was.a[name]), newValue: valueOf(now.a[name]) }));
+      .map((name) => ({ attribute: name, oldValue: eventValue(was.a[name]), newValue: eventValue(now.a[name]) }));
     if (was.n !== now.n) changes.unshift({ attribute: 'userName', oldValue: was.n, newValue: now.n });
     if (changes.length > 0) emit('idrelay.user.updated', { userId: id, changes }, id, was, now, subject);
     if (!was.d && now.d) emit('idrelay.account.disabled', { userId: id }, id, was, now, subject);
