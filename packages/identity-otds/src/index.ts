@@ -28,3 +28,10 @@ export {
   type OtdsChangePoller,
   type OtdsChangePollerOptions,
 } from './poller/create-otds-change-poller.js';
+export {
+  type AcknowledgementPlanOptions,
+  acknowledgementPlan,
+  createOtdsWriteBack,
+  type OtdsWriteBackOptions,
+  type OtdsWriteBackPlan,
+} from './write-back/create-otds-write-back.js';
