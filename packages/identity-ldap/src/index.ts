@@ -5,6 +5,15 @@
  * @packageDocumentation
  */
 
+export type { ChangeLookups } from './change-feed/accesslog-changes.js';
+export { decodeCheckpoint, encodeCheckpoint, type LdapCheckpoint } from './change-feed/checkpoint.js';
+export {
+  createLdapChangeFeed,
+  type LdapChangeFeed,
+  type LdapChangeFeedOptions,
+  type PasswordPolicySource,
+} from './change-feed/create-ldap-change-feed.js';
+export type { SnapshotStore } from './change-feed/timestamp-changes.js';
 export {
   createLdapDirectory,
   type LdapDirectory,
@@ -30,3 +39,9 @@ export {
 } from './ldap/escape.js';
 export { attributeRecordFilter, compileFilter, type LdapFilterSpec } from './ldap/filter.js';
 export { checkSchema, LDAP_SCHEMAS, type LdapSchema } from './ldap/schema.js';
+export {
+  createLdapWriteBack,
+  defaultRecord,
+  type LdapWriteBackOptions,
+  type LdapWriteBackTarget,
+} from './write-back/create-ldap-write-back.js';

@@ -167,6 +167,7 @@ function config(options: {
     'index uid,mail,cn,departmentNumber,l,title,businessCategory,employeeType,idrelaySubject eq',
     'index telephoneNumber eq',
     'index member,manager eq',
+    'index pwdAccountLockedTime,pwdChangedTime eq',
     'index entryUUID,entryCSN eq',
     'limits * size=unlimited time=unlimited',
     'access to attrs=userPassword by self write by anonymous auth by * none',
@@ -180,7 +181,7 @@ function config(options: {
     'logops writes',
     'logsuccess TRUE',
     'logold (objectClass=inetOrgPerson)',
-    'logoldattr uid entryUUID',
+    'logoldattr uid entryUUID mail',
     'logpurge 07+00:00 01+00:00',
     '',
   ].join('\n');
