@@ -1,0 +1,85 @@
+import { mkdir } from 'node:fs/promises';
+import { pino } from 'pino';
+import { loadConfig } from '../../config/load-config.js';
+import { parse } from '../args.js';
+import { assembleGateway, SANDBOX_PREFIX } from '../assemble.js';
+import type { Command } from '../command.js';
+import { EXIT_CODES, UsageError } from '../exit-codes.js';
+import { createProgress } from '../io.js';
+
+const HELP = `Usage: idrelay start [options]
+
+Runs the gateway: reads idrelay.config.ts (or .mts/.js/.mjs/.json) and the IDRELAY_* / DATABASE_URL environment,
+opens the store (SQLite under .idrelay/ by default; PostgreSQL with DATABASE_URL), starts the transports (real
+ones where credentials are configured, in-process sandbox stand-ins for the rest), serves the HTTP API and
+dispatches deliveries. SIGTERM or SIGINT: stop accepting, finish requests and deliveries in flight within
+shutdownTimeoutMs, leave the rest in the outbox for the next start, exit 0.
+
+Options:
+  --config <file>   configuration file instead of looking for idrelay.config.*
+  --port <port>     listen on this port (overrides the configuration)
+  --host <host>     listen on this address (overrides the configuration)
+
+Logs: JSON lines (pino) on stdout at logLevel; progress on stderr.
+Exit codes: 0 stopped by a signal after a clean shutdown, 1 invalid configuration or a failure to start, 2 usage error.`;
+
+/** `idrelay start`. */
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the gateway (HTTP API, dispatch, sandbox transports)',
+  help: HELP,
+  async run(args, io) {
+    const { values } = parse('start', args, {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+    });
+    if (values.help) {
+      io.stdout.write(`${HELP}\n`);
+      return EXIT_CODES.ok;
+    }
+    const env = { ...io.env };
+    if (values.port !== undefined) {
+      if (!/^\d{1,5}$/.test(values.port)) throw new UsageError('--port must be a number between 1 and 65535', 'start');
+      env.IDRELAY_PORT = values.port;
+    }
+    if (values.host !== undefined) env.IDRELAY_HOST = values.host;
+    const progress = createProgress(io.stderr);
+    progress.step('Reading the configuration');
+    const { config, file } = await loadConfig({
+      cwd: io.cwd,
+      env,
+      ...(values.config === undefined ? {} : { file: values.config }),
+    });
+    progress.done(
+      file === undefined ? 'Configuration: defaults (no idrelay.config.* found)' : `Configuration: ${file}`,
+    );
+    await mkdir(config.dataDir, { recursive: true });
+    const logger = pino({ level: config.logLevel, base: { service: 'idrelay' } });
+    const assembled = await assembleGateway(config, { logger, progress });
+    let url: string;
+    try {
+      progress.step(`Listening on ${config.host}:${config.port}`);
+      url = (await assembled.gateway.listen()).url;
+      const { replanned } = await assembled.relay.start();
+      progress.done(
+        `Listening on ${url}${replanned > 0 ? ` (re-planned ${replanned} event(s) left by the last run)` : ''}`,
+      );
+    } catch (error) {
+      progress.fail();
+      await assembled.close();
+      throw error;
+    }
+    progress.note(`API reference: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
+    if (assembled.transports.sandbox !== undefined) {
+      progress.note(`Sandbox push channel for \`idrelay device …\`: ${config.publicUrl}${SANDBOX_PREFIX}`);
+    }
+    const signal = await io.stopSignal;
+    progress.step(`${signal}: stopping (finishing work in flight, at most ${config.shutdownTimeoutMs} ms)`);
+    const { timedOut } = await assembled.close();
+    progress.done(
+      timedOut ? 'Stopped; unfinished deliveries stay in the outbox for the next start' : 'Stopped cleanly',
+    );
+    return EXIT_CODES.ok;
+  },
+};
