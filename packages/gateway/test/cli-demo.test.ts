@@ -1,0 +1,24 @@
+/** `idrelay demo`: every scenario played over HTTP on the sandbox, exit 0 only when each outcome was observed. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+
+it('plays the four scenarios and exits 0', async () => {
+  let out = '';
+  let err = '';
+  const code = await runCli(['demo'], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    env: {},
+    cwd: await mkdtemp(join(tmpdir(), 'idrelay-demo-')),
+    stopSignal: new Promise(() => {}),
+  });
+  expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+  expect(out).toMatch(/alice-iphone approves with \d{6}: approved/);
+  expect(out).toContain('sam-chrome (security team)');
+  expect(out).toMatch(/carol-firefox acknowledges: applied/);
+  expect(out).toContain('Every scenario played as expected.');
+  expect(err).not.toMatch(/✗/);
+}, 60_000);
