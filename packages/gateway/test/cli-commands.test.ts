@@ -2,7 +2,7 @@
  * `idrelay` run in-process through runCli with captured output: help, usage errors and exit codes, and keys whose
  * output works where it is meant to go.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type JsonWebKey } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +101,7 @@ describe('idrelay keys', () => {
     'device: a %s private JWK that signs and a matching public JWK',
     async (alg) => {
       const { stdout } = await run(['keys', 'device', '--algorithm', alg]);
-      const out = JSON.parse(stdout) as { privateJwk: object; publicJwk: { x: string } };
+      const out = JSON.parse(stdout) as { privateJwk: JsonWebKey; publicJwk: { x: string } };
       const key = createDeviceKey(alg, out.privateJwk);
       expect(key.publicJwk.x).toBe(out.publicJwk.x);
       expect(key.sign(Buffer.from('x')).length).toBe(64);
