@@ -191,3 +191,50 @@ describe('OTDS client', () => {
     expect(() => client.getUser('')).toThrow(/user id/);
   });
 });
+
+describe('OTDS client, more', () => {
+  it('renews a ticket that expires in the middle of a paged listing and carries on from the same page', async () => {
+    const otds = useOtds({ users });
+    const client = clientFor(otds, { pageSize: 2 });
+    const seen: string[] = [];
+    for await (const user of client.users()) {
+      seen.push(user.id);
+      if (seen.length === 3) otds.expireTickets();
+    }
+    expect(seen).toEqual(users.map((user) => user.id));
+    expect(otds.ticketsIssued).toBe(2);
+    const pages = otds.requests.filter((request) => request.segments.join('/') === 'users');
+    expect(pages).toHaveLength(5); // 4 pages, one of them sent twice (401, then with the new ticket)
+    expect(pages[2]?.query.next_page_cookie).toBe(pages[3]?.query.next_page_cookie);
+  });
+
+  it('stops at once when the caller aborts, without failing the login other callers wait for', async () => {
+    const otds = useOtds({ users });
+    const client = clientFor(otds);
+    const controller = new AbortController();
+    otds.fail({ hang: true, path: '/rest/users/user1' });
+    const aborted = client.getUser('user1@Users', { signal: controller.signal });
+    const other = client.getUser('user2@Users');
+    controller.abort(new Error('caller gave up'));
+    await expect(aborted).rejects.toThrow('caller gave up');
+    expect((await other)?.id).toBe('user2@Users');
+  });
+
+  it('reads the values-list form of attributes as well as attrsAsKeys', async () => {
+    const otds = useOtds({ users });
+    const client = clientFor(otds);
+    const body = JSON.stringify({
+      id: 'v@Users',
+      attributes: null,
+      values: [
+        { name: 'mail', values: ['v@example.com'] },
+        { name: 'accountDisabled', values: [false] },
+      ],
+    });
+    otds.fail({ status: 200, body, path: '/rest/users/v' });
+    expect((await client.getUser('v@Users'))?.attributes).toEqual({
+      mail: ['v@example.com'],
+      accountDisabled: ['false'],
+    });
+  });
+});

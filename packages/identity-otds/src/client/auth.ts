@@ -50,19 +50,18 @@ export function createAuthenticator(auth: OtdsAuth, baseUrl: string, settings: H
   let issued = 0;
   const headerName = auth.kind === 'credentials' ? 'OTDSTicket' : 'Authorization';
 
-  async function obtain(signal?: AbortSignal): Promise<Held> {
-    const held = auth.kind === 'credentials' ? await ticket(auth, signal) : await token(auth, signal);
+  async function obtain(): Promise<Held> {
+    const held = auth.kind === 'credentials' ? await ticket(auth) : await token(auth);
     issued++;
     return held;
   }
 
-  async function ticket(auth: Extract<OtdsAuth, { kind: 'credentials' }>, signal?: AbortSignal): Promise<Held> {
+  async function ticket(auth: Extract<OtdsAuth, { kind: 'credentials' }>): Promise<Held> {
     const url = new URL(`${baseUrl}/otdsws/rest/authentication/credentials`);
     const response = await send(settings, {
       method: 'POST',
       url,
       json: { userName: auth.userName, password: auth.password },
-      ...(signal ? { signal } : {}),
     });
     if (response.status >= 400) {
       const body = response.body as { failureReason?: unknown; error?: unknown } | undefined;
@@ -78,7 +77,7 @@ export function createAuthenticator(auth: OtdsAuth, baseUrl: string, settings: H
     return { value: body.ticket, expiresAt: Number.POSITIVE_INFINITY };
   }
 
-  async function token(auth: Extract<OtdsAuth, { kind: 'oauth' }>, signal?: AbortSignal): Promise<Held> {
+  async function token(auth: Extract<OtdsAuth, { kind: 'oauth' }>): Promise<Held> {
     const url = new URL(`${baseUrl}/otdsws/oauth2/token`);
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     const headers: Record<string, string> = {};
@@ -92,7 +91,7 @@ export function createAuthenticator(auth: OtdsAuth, baseUrl: string, settings: H
     }
     if (auth.scope !== undefined) form.set('scope', auth.scope);
     const started = settings.clock.now();
-    const response = await send(settings, { method: 'POST', url, form, headers, ...(signal ? { signal } : {}) });
+    const response = await send(settings, { method: 'POST', url, form, headers });
     if (response.status >= 400) {
       const body = typeof response.body === 'object' && response.body !== null ? response.body : {};
       const error = (body as Record<string, unknown>).error;
@@ -126,9 +125,11 @@ export function createAuthenticator(auth: OtdsAuth, baseUrl: string, settings: H
       return issued;
     },
     async header(signal) {
+      signal?.throwIfAborted();
       if (held !== undefined && settings.clock.now() < held.expiresAt) return { name: headerName, value: held.value };
       if (pending === undefined) {
-        pending = obtain(signal).then(
+        // Shared by every caller waiting now, so one caller's abort must not fail the others' login.
+        pending = obtain().then(
           (fresh) => {
             held = fresh;
             pending = undefined;
@@ -140,7 +141,7 @@ export function createAuthenticator(auth: OtdsAuth, baseUrl: string, settings: H
           },
         );
       }
-      const fresh = await pending;
+      const fresh = signal === undefined ? await pending : await untilAborted(pending, signal);
       return { name: headerName, value: fresh.value };
     },
     invalidate(value) {
@@ -155,4 +156,22 @@ function refused(status: number, what: string, reason?: string): IdrelayError {
     `OTDS refused ${what} (${status}${reason === undefined ? '' : `: ${reason}`})`,
     { details: { status, ...(reason === undefined ? {} : { reason }) } },
   );
+}
+
+/** `promise`, or the abort reason as soon as `signal` aborts (the promise itself runs on for other callers). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

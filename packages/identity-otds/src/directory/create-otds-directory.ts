@@ -62,11 +62,12 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
       : (id: string) => (approvers !== undefined && Object.hasOwn(approvers, id) ? approvers[id] : undefined);
   const partition = options.partition === undefined ? {} : { partition: options.partition };
 
-  const listOptions = (stream?: DirectoryStreamOptions) => ({
-    ...partition,
+  /** Paging options of a listing; `where_partition_name` only for the user listing, where it means something. */
+  const pageOptions = (stream?: DirectoryStreamOptions) => ({
     ...(stream?.signal ? { signal: stream.signal } : {}),
     ...(stream?.pageSize ? { pageSize: stream.pageSize } : {}),
   });
+  const listOptions = (stream?: DirectoryStreamOptions) => ({ ...partition, ...pageOptions(stream) });
 
   async function getUser(id: string, stream?: DirectoryStreamOptions): Promise<DirectoryUser | undefined> {
     const user = await client.getUser(id, stream?.signal ? { signal: stream.signal } : {});
@@ -118,7 +119,7 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
     while (queue.length > 0) {
       const current = queue.shift() as string;
       try {
-        for await (const page of client.groupMembers(current, listOptions(stream))) {
+        for await (const page of client.groupMembers(current, pageOptions(stream))) {
           for (const member of page.users) {
             if (seen.has(member.id)) continue;
             seen.add(member.id);
@@ -200,7 +201,7 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
       const visited = new Set<string>();
       const queue: string[] = [];
       try {
-        for await (const group of client.userMemberOf(userId, listOptions(stream))) {
+        for await (const group of client.userMemberOf(userId, pageOptions(stream))) {
           if (visited.has(group.id)) continue;
           visited.add(group.id);
           queue.push(group.id);
@@ -214,7 +215,7 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
       while (queue.length > 0) {
         const current = queue.shift() as string;
         try {
-          for await (const parent of client.groupMemberOf(current, listOptions(stream))) {
+          for await (const parent of client.groupMemberOf(current, pageOptions(stream))) {
             if (visited.has(parent.id)) continue;
             visited.add(parent.id);
             queue.push(parent.id);

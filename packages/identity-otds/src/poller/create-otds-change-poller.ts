@@ -138,7 +138,7 @@ export function createOtdsChangePoller(options: OtdsChangePollerOptions): OtdsCh
   async function groupState(id: string, groupName: string, signal?: AbortSignal): Promise<GroupState | undefined> {
     const members: string[] = [];
     try {
-      for await (const page of client.groupMembers(id, { ...partition, ...(signal ? { signal } : {}) })) {
+      for await (const page of client.groupMembers(id, signal ? { signal } : {})) {
         for (const user of page.users) members.push(user.id);
       }
     } catch (error) {
