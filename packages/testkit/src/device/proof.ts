@@ -14,6 +14,8 @@ export interface ProofInput {
   decision?: string;
   code?: string;
   comment?: string;
+  /** Default 16 random bytes, base64url; fixed only to reproduce test vectors. */
+  jti?: string;
 }
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
@@ -36,7 +38,7 @@ export function signDeviceProof(key: DeviceKey, input: ProofInput): string {
     kid: input.deviceId,
   };
   const claims: Record<string, unknown> = {
-    jti: randomBytes(16).toString('base64url'),
+    jti: input.jti ?? randomBytes(16).toString('base64url'),
     iat: input.iat,
     htm: input.method,
     htu: input.url,
