@@ -1,6 +1,6 @@
 import type { PushAddress, PushChannel, WirePush } from './push-channel.js';
 
-type Fetch = (request: Request) => Promise<Response>;
+type Fetch = (request: Request) => Response | Promise<Response>;
 
 /** Options of {@link remotePushChannel}. */
 export interface RemotePushChannelOptions {

@@ -6,7 +6,7 @@ import { signDeviceProof } from './proof.js';
 import type { PushAddress, PushChannel } from './push-channel.js';
 import { type ReceivedPush, readPush } from './read-push.js';
 
-type Fetch = (request: Request) => Promise<Response>;
+type Fetch = (request: Request) => Response | Promise<Response>;
 
 /** Options of {@link createSimulatedDevice}. */
 export interface SimulatedDeviceOptions {
