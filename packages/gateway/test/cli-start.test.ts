@@ -90,7 +90,11 @@ beforeAll(async () => {
       port,
       logLevel: 'warn',
       apiKeys: [
-        { id: 'test', sha256: createHash('sha256').update(API_KEY).digest('hex'), scopes: ['ingest', 'admin'] },
+        {
+          id: 'test',
+          sha256: createHash('sha256').update(API_KEY).digest('hex'),
+          scopes: ['ingest', 'admin', 'preview'],
+        },
       ],
     }),
   );
@@ -190,6 +194,31 @@ describe('idrelay start', () => {
     const again = await cli(['device', 'approve', '--id', 'alice-iphone', '--code', sent.code]);
     expect(again.code).toBe(1);
     expect(again.err).toContain('no unanswered push');
+  });
+
+  it('idrelay preview explains an event without sending; deliveries tail follows one that was sent', async () => {
+    const event = {
+      specversion: '1.0',
+      id: 'lock-1',
+      source: 'https://iam.example.com',
+      type: 'idrelay.account.locked',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data: { userId: 'alice', reason: 'failed-logins' },
+    };
+    await writeFile(join(cwd, 'event.json'), JSON.stringify(event));
+    const preview = await cli(['preview', 'event.json']);
+    expect(preview.code).toBe(0);
+    expect(preview.out).toContain('alice-firefox');
+    expect((await api('GET', '/v1/deliveries?event=https%3A%2F%2Fiam.example.com%23lock-1')).status).toBe(404);
+
+    expect((await api('POST', '/v1/events', event)).status).toBe(202);
+    const tail = await cli(['deliveries', 'tail', '--event', 'https://iam.example.com#lock-1', '--timeout', '10000']);
+    expect(tail.code).toBe(0);
+    expect(tail.out).toMatch(/alice\talice-firefox\twebpush\tdelivered/);
+    expect(tail.out).toMatch(/alice\talice-iphone\tapns\tdelivered/);
+
+    expect((await cli(['preview', 'missing.json'])).code).toBe(2);
   });
 
   it('stops on SIGTERM and exits 0', async () => {
