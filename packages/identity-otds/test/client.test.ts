@@ -238,3 +238,27 @@ describe('OTDS client, more', () => {
     });
   });
 });
+
+describe('OTDS client, token and size edges', () => {
+  it('refuses a token that is not Bearer, and keeps one without expires_in until OTDS refuses it', async () => {
+    const otds = useOtds({ users });
+    const client = clientFor(otds, { auth: OAUTH_AUTH });
+    otds.fail({ status: 200, body: '{"access_token": "t", "token_type": "mac"}', path: '/oauth2/token' });
+    const error = await client.getUser('user1@Users').catch((caught: unknown) => caught);
+    expect(isIdrelayError(error, 'ERR_OTDS_RESPONSE_INVALID')).toBe(true);
+    expect((await client.getUser('user1@Users'))?.id).toBe('user1@Users');
+    expect(client.authentications).toBe(1);
+  });
+
+  it('refuses a body larger than maxResponseBytes', async () => {
+    const otds = useOtds({ users });
+    const client = clientFor(otds, { maxResponseBytes: 2048 });
+    otds.fail({
+      status: 200,
+      body: JSON.stringify({ id: 'big@Users', description: 'x'.repeat(4096) }),
+      path: '/rest/users/big',
+    });
+    const error = await client.getUser('big@Users').catch((caught: unknown) => caught);
+    expect(isIdrelayError(error, 'ERR_OTDS_RESPONSE_INVALID')).toBe(true);
+  });
+});

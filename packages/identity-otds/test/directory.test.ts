@@ -130,3 +130,76 @@ describe('OTDS directory', () => {
     });
   });
 });
+
+describe('OTDS directory, more', () => {
+  it('lists nested groups of a user with privilege flags, stopping at cycles', async () => {
+    const otds = useOtds({
+      users: [{ id: 'u@P' }],
+      groups: [
+        { id: 'team@P', members: ['u@P'] },
+        { id: 'dept@P', groups: ['team@P', 'org@P'] },
+        { id: 'org@P', groups: ['dept@P'] },
+        { id: 'admins@P', groups: ['org@P'] },
+      ],
+    });
+    const directory = createOtdsDirectory({ client: clientFor(otds), privilegedGroups: ['admins@P'] });
+    const groups = await collect(directory.groupsOf('u@P', { nested: true }));
+    expect(groups.map((group) => [group.id, group.privileged ?? false])).toEqual([
+      ['team@P', false],
+      ['dept@P', false],
+      ['org@P', false],
+      ['admins@P', true],
+    ]);
+    expect(await collect(directory.groupsOf('nobody@P', { nested: true }))).toEqual([]);
+  });
+
+  it('finds users by iss_sub through the mapped attribute and by phone with a full listing', async () => {
+    const otds = useOtds({
+      users: [
+        { id: 'a@P', attributes: { oTExternalID3: 'sub-1', mobile: '+41 79 123 45 67' } },
+        { id: 'b@P', attributes: { oTExternalID3: 'sub-10' } },
+      ],
+    });
+    const directory = createOtdsDirectory({
+      client: clientFor(otds),
+      mapping: { issuers: { 'https://login.example.com': 'oTExternalID3' } },
+    });
+    const bySub = await directory.findBySubject({ format: 'iss_sub', iss: 'https://login.example.com', sub: 'sub-1' });
+    expect(bySub?.id).toBe('a@P');
+    const unknownIssuer = await directory.findBySubject({
+      format: 'iss_sub',
+      iss: 'https://other.example',
+      sub: 'sub-1',
+    });
+    expect(unknownIssuer).toBeUndefined();
+    const byPhone = await directory.findBySubject({ format: 'phone_number', phone_number: '+41791234567' });
+    expect(byPhone?.id).toBe('a@P');
+    const phoneListing = otds.requests.filter((request) => request.segments.join('/') === 'users').at(-1);
+    expect(phoneListing?.query.where_filter).toBeUndefined();
+  });
+
+  it('asks an approvers function, and limits listings to the partition', async () => {
+    const otds = useOtds({
+      users: [
+        { id: 'owner@Staff', attributes: { department: 'it' } },
+        { id: 'guest@Guests', attributes: { department: 'it' } },
+      ],
+    });
+    const asked: string[] = [];
+    const directory = createOtdsDirectory({
+      client: clientFor(otds),
+      partition: 'Staff',
+      approvers: (resourceId) => {
+        asked.push(resourceId);
+        return resourceId === 'erp' ? { users: ['owner@Staff', 'ghost@Staff'] } : undefined;
+      },
+    });
+    expect(
+      (await collect(directory.resolve({ kind: 'approvers-of', resourceId: 'erp' }))).map((user) => user.id),
+    ).toEqual(['owner@Staff']);
+    expect(await collect(directory.resolve({ kind: 'approvers-of', resourceId: 'crm' }))).toEqual([]);
+    expect(asked).toEqual(['erp', 'crm']);
+    const inIt = await collect(directory.resolve({ kind: 'attributes', filter: { department: 'it' } }));
+    expect(inIt.map((user) => user.id)).toEqual(['owner@Staff']);
+  });
+});
