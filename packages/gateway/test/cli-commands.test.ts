@@ -4,6 +4,7 @@
  */
 import { createHash, type JsonWebKey } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWebPushService } from '@idrelay/testkit';
@@ -63,6 +64,22 @@ describe('idrelay: help and exit codes', () => {
     const { code, stderr } = await run(['start'], {}, cwd);
     expect(code).toBe(EXIT_CODES.failure);
     expect(stderr).toMatch(/ERR_CONFIG_INVALID: port: expected a number between 1 and 65535/);
+  });
+
+  it('start exits 1 naming EADDRINUSE when the port is taken, having closed what it opened', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as { port: number };
+    const cwd = await mkdtemp(join(tmpdir(), 'idrelay-cli-'));
+    await writeFile(join(cwd, 'idrelay.config.json'), JSON.stringify({ store: { kind: 'memory' } }));
+    try {
+      const { code, stderr } = await run(['start', '--port', String(port)], {}, cwd);
+      expect(code).toBe(EXIT_CODES.failure);
+      expect(stderr).toMatch(/idrelay: EADDRINUSE: .*127\.0\.0\.1/);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+    }
   });
 
   it('exits 1 with ERR_GATEWAY_UNREACHABLE when no gateway answers', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { Directory, Logger, Store } from '@idrelay/core';
 import {
   accessApprovalFlow,
@@ -15,6 +16,7 @@ import type { GatewayConfig } from '../config/load-config.js';
 import { gatewayActionUrls } from '../http/action-urls.js';
 import { createGateway, type Gateway } from '../http/create-gateway.js';
 import { createGatewayTransports, type GatewayTransports } from '../sandbox/gateway-transports.js';
+import type { SandboxTransports } from '../sandbox/sandbox-transports.js';
 import type { Progress } from './io.js';
 
 /** Directory groups the default rules alert: the security team and the IAM administrators. */
@@ -34,6 +36,24 @@ export interface AssembledGateway {
    * by then stays in the outbox for the next start), then closes transports and the store.
    */
   close(): Promise<{ timedOut: boolean }>;
+}
+
+/** Ready when every stand-in accepts a TCP connection on its port. */
+async function probeStandIns(sandbox: SandboxTransports): Promise<void> {
+  const ports = Object.values(sandbox.standIns).map((s: { port: number }) => s.port);
+  await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect({ port, host: '127.0.0.1' }, () => {
+            socket.destroy();
+            resolve();
+          });
+          socket.once('error', reject);
+          socket.setTimeout(1000, () => socket.destroy(new Error(`stand-in on port ${port} did not answer`)));
+        }),
+    ),
+  );
 }
 
 /** Opens the configured store: SQLite on a file under `dataDir` by default, PostgreSQL, or memory. */
@@ -88,7 +108,7 @@ export async function assembleGateway(
       store,
       config,
       logger,
-      ...(sandbox === undefined ? {} : { readiness: { sandbox: () => sandbox.standIns } }),
+      ...(sandbox === undefined ? {} : { readiness: { sandbox: () => probeStandIns(sandbox) } }),
     });
     if (sandbox !== undefined) {
       const handler = createPushChannelHandler(sandbox.channel, { prefix: SANDBOX_PREFIX });

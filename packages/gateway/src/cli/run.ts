@@ -86,6 +86,12 @@ function report(error: unknown, io: CliIo): number {
     io.stderr.write(`idrelay: ${error.code}: ${error.message}\n`);
     return EXIT_CODES.failure;
   }
+  // System errors (EADDRINUSE, EACCES, ENOENT…) say enough in their message; anything else gets its stack.
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    io.stderr.write(`idrelay: ${code}: ${(error as Error).message}\n`);
+    return EXIT_CODES.failure;
+  }
   io.stderr.write(`idrelay: ${(error as Error)?.stack ?? String(error)}\n`);
   return EXIT_CODES.failure;
 }

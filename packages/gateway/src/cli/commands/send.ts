@@ -47,7 +47,14 @@ export const sendCommand: Command = {
     const name = values.application ?? 'idrelay test';
     const started = (await client.call('POST', '/v1/verifications', {
       userId,
-      application: { id: name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'), name },
+      application: {
+        id:
+          name
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, '-')
+            .replace(/^-+|-+$/g, '') || 'test',
+        name,
+      },
       ip: values.ip ?? '127.0.0.1',
     })) as { verificationId: string; code: string; expiresAt: number };
     progress.done(`Sent: type ${started.code} on the device (verification ${started.verificationId})`);

@@ -13,7 +13,10 @@ Runs the gateway: reads idrelay.config.ts (or .mts/.js/.mjs/.json) and the IDREL
 opens the store (SQLite under .idrelay/ by default; PostgreSQL with DATABASE_URL), starts the transports (real
 ones where credentials are configured, in-process sandbox stand-ins for the rest), serves the HTTP API and
 dispatches deliveries. SIGTERM or SIGINT: stop accepting, finish requests and deliveries in flight within
-shutdownTimeoutMs, leave the rest in the outbox for the next start, exit 0.
+shutdownTimeoutMs, leave the rest in the outbox for the next start, exit 0; a second signal ends the process at once.
+
+While any platform runs in the sandbox, its push channel is served at /sandbox (for \`idrelay device …\`): whoever
+reaches it reads the sandbox pushes, so keep such a gateway on a loopback address (the default host 127.0.0.1).
 
 Options:
   --config <file>   configuration file instead of looking for idrelay.config.*
@@ -22,6 +25,8 @@ Options:
 
 Logs: JSON lines (pino) on stdout at logLevel; progress on stderr.
 Exit codes: 0 stopped by a signal after a clean shutdown, 1 invalid configuration or a failure to start, 2 usage error.`;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** `idrelay start`. */
 export const startCommand: Command = {
@@ -73,6 +78,11 @@ export const startCommand: Command = {
     progress.note(`API reference: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
     if (assembled.transports.sandbox !== undefined) {
       progress.note(`Sandbox push channel for \`idrelay device …\`: ${config.publicUrl}${SANDBOX_PREFIX}`);
+      if (!LOOPBACK.has(config.host)) {
+        progress.note(
+          `warning: listening on ${config.host} with sandbox transports: anyone reaching it reads sandbox pushes`,
+        );
+      }
     }
     const signal = await io.stopSignal;
     progress.step(`${signal}: stopping (finishing work in flight, at most ${config.shutdownTimeoutMs} ms)`);
