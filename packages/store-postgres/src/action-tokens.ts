@@ -9,7 +9,7 @@ import { coalesce, coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
-const toRecord = (row: Row): ActionTokenRecord => {
+export const toRecord = (row: Row): ActionTokenRecord => {
   const record: ActionTokenRecord = {
     tokenHash: str(row.token_hash)!,
     notificationId: str(row.notification_id)!,
@@ -28,7 +28,7 @@ const toRecord = (row: Row): ActionTokenRecord => {
   return record;
 };
 
-const toStored = (row: Row): StoredActionToken => {
+export const toStored = (row: Row): StoredActionToken => {
   const usedAt = num(row.used_at);
   const revokedAt = num(row.revoked_at);
   return {

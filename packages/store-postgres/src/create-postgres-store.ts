@@ -1,5 +1,5 @@
 import type { Clock, Store } from '@idrelay/core';
-import { composeResponsePorts, systemClock } from '@idrelay/core';
+import { systemClock } from '@idrelay/core';
 import { Pool } from 'pg';
 import { createActionTokenStore } from './action-tokens.js';
 import { createAuditStore } from './audit.js';
@@ -13,6 +13,7 @@ import { assertNotNewer, migrate } from './migrations/migrate.js';
 import { createOutboxStore } from './outbox/outbox.js';
 import { createOutgoingStore } from './outgoing.js';
 import { createPreferenceStore } from './preferences.js';
+import { createResponsePorts } from './responses.js';
 import { createRetentionStore } from './retention.js';
 import { createTimerStore } from './timers.js';
 
@@ -112,9 +113,10 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),
     outgoing: createOutgoingStore(context),
-    // Each write is a coalesced statement shared by concurrent responses (decision 0042), so the composition costs
-    // round trips that many responses share rather than one transaction each.
-    actionTokens: { ...tokens, ...composeResponsePorts({ actionTokens: tokens, devices, flows, timers, audit }) },
+    actionTokens: {
+      ...tokens,
+      ...createResponsePorts(context, { actionTokens: tokens, devices, flows, timers, audit }),
+    },
     flows,
     timers,
     digests: createDigestStore(context),

@@ -30,7 +30,7 @@ export function addressOf(row: Row): DeviceAddress {
   }
 }
 
-const toDevice = (row: Row): DeviceRecord => {
+export const toDevice = (row: Row): DeviceRecord => {
   const record: DeviceRecord = {
     ...addressOf(row),
     userId: str(row.user_id)!,

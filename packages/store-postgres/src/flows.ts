@@ -5,7 +5,7 @@ import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
-const toFlow = (row: Row): FlowRecord => ({
+export const toFlow = (row: Row): FlowRecord => ({
   id: str(row.id)!,
   kind: str(row.kind)!,
   definitionVersion: num(row.definition_version)!,

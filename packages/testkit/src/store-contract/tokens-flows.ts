@@ -129,6 +129,11 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       });
       return flow;
     };
+    /** The decision without outgoing entries (no write-back configured): some stores write it in one statement. */
+    const quiet = (flow: { version: number }, over: Record<string, unknown> = {}) => {
+      const input = accept(flow, over);
+      return { ...input, flow: { ...input.flow, emit: [] } };
+    };
     const accept = (flow: { version: number }, over: Record<string, unknown> = {}) => ({
       tokenHash: 'hash-r1',
       at: T0 + 5,
@@ -173,6 +178,21 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       ).toEqual(['iam']);
     });
 
+    it('applies a decision without outgoing entries the same way', async () => {
+      const flow = await seed();
+      const result = await ctx.store.actionTokens.applyResponse(quiet(flow));
+      expect(result).toEqual({ consumed: { status: 'ok', record: contractToken('hash-r1') }, flow: 'moved' });
+      expect((await ctx.store.actionTokens.get('hash-r2'))?.revokedAt).toBe(T0 + 5);
+      expect((await ctx.store.actionTokens.get('hash-r3'))?.revokedAt).toBeUndefined();
+      expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'approved', version: 2 });
+      expect(await ctx.store.timers.claimDue(T0 + 120_000, 10, 1_000)).toEqual([]);
+      expect(await ctx.store.audit.head()).toMatchObject({ action: 'response.accepted' });
+      const expired = await ctx.store.actionTokens.applyResponse(
+        quiet(flow, { tokenHash: 'hash-r3', at: T0 + 60_000 }),
+      );
+      expect(expired.consumed.status).toBe('expired');
+    });
+
     it('writes nothing but the refusal when the token is used, revoked, expired or unknown', async () => {
       const flow = await seed();
       await ctx.store.actionTokens.consume('hash-r1', T0 + 1);
@@ -191,7 +211,7 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
     it('keeps the token spent and writes nothing else when the flow version moved on', async () => {
       const flow = await seed();
       await ctx.store.flows.update('flow-1', flow.version, { transitions: 1, updatedAt: T0 + 2 });
-      const result = await ctx.store.actionTokens.applyResponse(accept(flow));
+      const result = await ctx.store.actionTokens.applyResponse(quiet(flow));
       expect(result).toEqual({ consumed: { status: 'ok', record: contractToken('hash-r1') }, flow: 'conflict' });
       expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBe(T0 + 5);
       expect((await ctx.store.actionTokens.get('hash-r2'))?.revokedAt).toBeUndefined();
@@ -201,7 +221,7 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
 
     it('lets exactly one of 10 concurrent responses with one token apply', async () => {
       const flow = await seed();
-      const results = await together(10, () => ctx.store.actionTokens.applyResponse(accept(flow)));
+      const results = await together(10, () => ctx.store.actionTokens.applyResponse(quiet(flow)));
       expect(results.filter((r) => r.flow === 'moved')).toHaveLength(1);
       expect(results.filter((r) => r.consumed.status === 'used')).toHaveLength(9);
       expect(await ctx.store.flows.get('flow-1')).toMatchObject({ state: 'approved', version: 2 });
