@@ -203,3 +203,19 @@ describe('OTDS directory, more', () => {
     expect(inIt.map((user) => user.id)).toEqual(['owner@Staff']);
   });
 });
+
+it('does not list the directory for identifiers the mapping cannot produce', async () => {
+  const otds = useOtds({ users: [{ id: 'a@P', attributes: { mail: 'a@example.com' } }] });
+  const directory = createOtdsDirectory({ client: clientFor(otds) });
+  expect(await directory.findBySubject({ format: 'opaque', id: 'a@P' })).toBeUndefined();
+  expect(await directory.findBySubject({ format: 'did', url: 'did:example:123' })).toBeUndefined();
+  expect(otds.requests).toEqual([]);
+  const aliases = {
+    format: 'aliases' as const,
+    identifiers: [
+      { format: 'opaque' as const, id: 'x' },
+      { format: 'email' as const, email: 'A@example.com' },
+    ],
+  };
+  expect((await directory.findBySubject(aliases))?.id).toBe('a@P');
+});

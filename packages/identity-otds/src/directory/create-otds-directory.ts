@@ -74,15 +74,26 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
     return user === undefined ? undefined : toDirectoryUser(user, mapping);
   }
 
+  function findable(subject: SimpleSubjectIdentifier): boolean {
+    switch (subject.format) {
+      case 'email':
+        return mapping.email.length > 0;
+      case 'phone_number':
+        return mapping.phone.length > 0;
+      case 'iss_sub':
+        return Object.hasOwn(mapping.issuers, subject.iss);
+      default:
+        return false;
+    }
+  }
+
   /** A literal the server can narrow by; undefined when only a full listing can find the subject. */
   function hint(subject: SimpleSubjectIdentifier): string | undefined {
     switch (subject.format) {
       case 'email':
         return subject.email;
       case 'iss_sub':
-        return Object.hasOwn(mapping.issuers, subject.iss) ? subject.sub : undefined;
-      case 'account':
-        return subject.uri.slice('acct:'.length);
+        return subject.sub;
       default:
         return undefined;
     }
@@ -90,7 +101,9 @@ export function createOtdsDirectory(options: OtdsDirectoryOptions): Directory {
 
   async function findBySubject(subject: SubjectIdentifier, stream?: DirectoryStreamOptions) {
     const wanted = new Set(subjectKeys(normaliseSubject(subject)));
-    const simple = subject.format === 'aliases' ? subject.identifiers : [subject];
+    // Only identifiers the mapping can produce can match; an opaque id or a DID never costs a listing.
+    const simple = (subject.format === 'aliases' ? subject.identifiers : [subject]).filter(findable);
+    if (simple.length === 0) return undefined;
     const hints = simple.map(hint);
     // One unhinted identifier (a phone number) means the whole directory has to be read once anyway.
     const filters = hints.some((value) => value === undefined) ? [undefined] : [...new Set(hints)];
