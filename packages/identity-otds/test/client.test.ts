@@ -262,3 +262,12 @@ describe('OTDS client, token and size edges', () => {
     expect(isIdrelayError(error, 'ERR_OTDS_RESPONSE_INVALID')).toBe(true);
   });
 });
+
+it('does not follow a redirect with the ticket', async () => {
+  const otds = useOtds({ users });
+  const client = clientFor(otds, { retries: 0 });
+  await client.getUser('user1@Users');
+  otds.fail({ status: 302, headers: { location: 'https://evil.example/steal' }, path: '/rest/users' });
+  const error = await client.getUser('user1@Users').catch((caught: unknown) => caught);
+  expect(isIdrelayError(error, 'ERR_OTDS_UNAVAILABLE')).toBe(true);
+});

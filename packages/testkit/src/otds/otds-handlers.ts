@@ -35,6 +35,8 @@ export interface OtdsFault {
   body?: string;
   /** `Retry-After` header value. */
   retryAfter?: string;
+  /** More response headers, e.g. a `location` for a redirect. */
+  headers?: Record<string, string>;
   /** Never answer (for timeouts); `status` is then ignored. */
   hang?: boolean;
   /** Only requests whose path (after `/otdsws`) starts with this, e.g. `/rest/users`. Default every request. */
@@ -428,7 +430,7 @@ export function otdsHandlers(options: OtdsHandlersOptions = {}): OtdsMswHandlers
       if (fault.hang) {
         await delay('infinite');
       }
-      const headers: Record<string, string> = { ...JSON_HEADERS };
+      const headers: Record<string, string> = { ...JSON_HEADERS, ...fault.headers };
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
       const status = fault.status ?? 503;
       return new HttpResponse(fault.body ?? JSON.stringify({ status, error: 'Injected fault' }), { status, headers });
