@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { startWebPushService } from '@idrelay/testkit';
 import { createDeviceKey } from '@idrelay/testkit/device';
 import { createWebPushTransport } from '@idrelay/transport-webpush';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createProgress } from '../src/cli/io.js';
 import { COMMANDS, runCli } from '../src/cli/run.js';
 import { EXIT_CODES } from '../src/cli.js';
 
@@ -86,6 +87,37 @@ describe('idrelay: help and exit codes', () => {
     const { code, stderr } = await run(['devices', 'list', '--user', 'u', '--url', 'http://127.0.0.1:9']);
     expect(code).toBe(EXIT_CODES.failure);
     expect(stderr).toContain('ERR_GATEWAY_UNREACHABLE');
+  });
+});
+
+describe('progress output', () => {
+  it('is plain lines without a TTY', () => {
+    let out = '';
+    const progress = createProgress({ write: (s: string) => (out += s) });
+    progress.step('Opening the store');
+    progress.step('Starting transports');
+    progress.fail('Starting transports: refused');
+    expect(out).toBe(
+      '… Opening the store\n✓ Opening the store\n… Starting transports\n✗ Starting transports: refused\n',
+    );
+  });
+
+  it('is a spinner redrawn in place on a TTY', () => {
+    vi.useFakeTimers();
+    try {
+      let out = '';
+      const progress = createProgress({ write: (s: string) => (out += s), isTTY: true });
+      progress.step('Listening');
+      vi.advanceTimersByTime(160);
+      progress.done('Listening on http://127.0.0.1:8787');
+      expect(out).toBe(
+        '⠋ Listening\r\x1b[2K⠙ Listening\r\x1b[2K⠹ Listening\r\x1b[2K✓ Listening on http://127.0.0.1:8787\n',
+      );
+      vi.advanceTimersByTime(1000);
+      expect(out.endsWith('8787\n')).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
