@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 
-it('plays the four scenarios and exits 0', async () => {
+it('plays the five scenarios and exits 0', async () => {
   let out = '';
   let err = '';
   const code = await runCli(['demo'], {
@@ -19,6 +19,8 @@ it('plays the four scenarios and exits 0', async () => {
   expect(out).toMatch(/alice-iphone approves with \d{6}: approved/);
   expect(out).toContain('sam-chrome (security team)');
   expect(out).toMatch(/carol-firefox acknowledges: applied/);
+  expect(out).toContain('carol-firefox: Access request decided');
+  expect(out).toContain('carol-firefox answers anyway: ERR_ACTION_TOKEN_REVOKED');
   expect(out).toContain('Every scenario played as expected.');
   expect(err).not.toMatch(/✗/);
 }, 60_000);

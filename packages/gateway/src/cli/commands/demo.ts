@@ -21,6 +21,7 @@ directory and simulated devices, and plays scenarios over HTTP, printing who got
   2. risky login: bob's Pixel denies and reports; the security team's browser gets the alert
   3. account locked: alice's iPhone is told
   4. required action: carol's browser acknowledges a policy
+  5. access request: alice and carol are asked; alice approves, carol's push is withdrawn and its token is dead
 
 Options:
   --port <port>   listen on this port (default: a free one)
@@ -240,6 +241,39 @@ const SCENARIOS: readonly [string, Scenario][] = [
       const answer = await devices.carol.acknowledge(push);
       say(`  carol-firefox acknowledges: ${answer.status}${answer.state ? ` (${answer.state})` : ''}`);
       expect(answer.status === 'applied', 'the acknowledgement applied');
+    },
+  ],
+  [
+    '5. Access request: one approver decides, the other approver’s push is withdrawn',
+    async ({ client, devices, say }) => {
+      const requestId = `req-${randomBytes(4).toString('hex')}`;
+      await client.call(
+        'POST',
+        '/v1/events',
+        cloudEvent('idrelay.access.requested', {
+          requestId,
+          requester: { id: 'bob' },
+          resource: { id: 'erp-admin', name: 'ERP administration' },
+          approvers: ['alice', 'carol'],
+          justification: 'quarter close',
+        }),
+      );
+      const forRequest = (p: { data: Readonly<Record<string, string>>; token: string | undefined }) =>
+        p.data.requestId === requestId && p.token !== undefined;
+      const alicePush = await devices.alice.waitForPush(forRequest, { timeoutMs: 10_000 });
+      const carolPush = await devices.carol.waitForPush(forRequest, { timeoutMs: 10_000 });
+      say(`  alice-iphone and carol-firefox asked to approve ${requestId} (bob → ERP administration)`);
+      const approved = await devices.alice.approve(alicePush);
+      say(`  alice-iphone approves: ${approved.state}`);
+      expect(approved.state === 'approved', `the request approved, got ${approved.state}`);
+      const late: string | undefined = await devices.carol.approve(carolPush).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      );
+      const withdrawal = await devices.carol.waitForPush((p) => p.token === undefined, { timeoutMs: 10_000 });
+      say(`  carol-firefox: ${withdrawal.title ?? ''} ${withdrawal.body ?? ''}`.trimEnd());
+      say(`  carol-firefox answers anyway: ${late}`);
+      expect(late === 'ERR_ACTION_TOKEN_REVOKED', `carol's token revoked, got ${late}`);
     },
   ],
 ];
