@@ -111,3 +111,16 @@ describe('OTDS change poller, edges', () => {
     expect(() => createOtdsChangePoller({ client, bulkThreshold: 0 })).toThrow(/bulkThreshold/);
   });
 });
+
+it('watches no group with groups: [] and resumes from a stored checkpoint in read()', async () => {
+  const otds = useOtds({ users: [{ id: 'a@P' }], groups: [{ id: 'g@P', members: ['a@P'] }] });
+  const poller = createOtdsChangePoller({ client: clientFor(otds), groups: [] });
+  const { checkpoint } = await poller.poll();
+  expect(otds.requests.some((request) => request.segments[0] === 'groups')).toBe(false);
+  otds.state.setAttribute('a@P', 'title', 'Boss');
+  const controller = new AbortController();
+  for await (const batch of poller.read({ checkpoint, signal: controller.signal })) {
+    expect(describeEvents(batch.events)).toEqual(['user.updated a@P']);
+    controller.abort();
+  }
+});

@@ -271,3 +271,33 @@ it('does not follow a redirect with the ticket', async () => {
   const error = await client.getUser('user1@Users').catch((caught: unknown) => caught);
   expect(isIdrelayError(error, 'ERR_OTDS_UNAVAILABLE')).toBe(true);
 });
+
+it('retries a connection failure and reports a lasting one as ERR_OTDS_UNAVAILABLE with its cause', async () => {
+  const otds = useOtds({ users });
+  const client = clientFor(otds, { retries: 1, timers: instantTimers() });
+  otds.fail({ network: true, path: '/rest/users' });
+  expect((await client.getUser('user1@Users'))?.id).toBe('user1@Users');
+  otds.fail({ network: true, path: '/rest/users', times: 2 });
+  const error = await client.getUser('user1@Users').catch((caught: unknown) => caught);
+  expect(isIdrelayError(error, 'ERR_OTDS_UNAVAILABLE')).toBe(true);
+  expect((error as Error).cause).toBeInstanceOf(Error);
+});
+
+it('sends the OAuth scope, and form-encodes Basic client credentials', async () => {
+  const otds = useOtds({ users, oauthClients: [{ clientId: 'relay:prod', clientSecret: 'p@ss w%rd' }] });
+  const client = clientFor(otds, {
+    auth: {
+      kind: 'oauth',
+      clientId: 'relay:prod',
+      clientSecret: 'p@ss w%rd',
+      scope: 'otdsws',
+      clientAuthentication: 'basic',
+    },
+  });
+  expect((await client.getUser('user1@Users'))?.id).toBe('user1@Users');
+  const token = otds.requests.find((request) => request.segments.join('/') === 'oauth2/token');
+  const form = new URLSearchParams(token?.body);
+  expect(form.get('scope')).toBe('otdsws');
+  expect(form.get('client_secret')).toBeNull();
+  expect(token?.headers.authorization).toMatch(/^Basic /);
+});

@@ -153,3 +153,19 @@ describe('OTDS write-back', () => {
     expect(() => createOtdsWriteBack({ client, types: [], plan: () => undefined })).toThrow(/event type/);
   });
 });
+
+it('passes the relay abort signal through and rethrows the abort instead of reporting a failure', async () => {
+  const { otds, client } = setup();
+  const writeBack = createOtdsWriteBack({
+    client,
+    types: ['idrelay.notification.acknowledged'],
+    plan: acknowledgementPlan({ attribute: 'oTExtraAttr1' }),
+  });
+  await client.getUser('alice@Users'); // logged in
+  otds.fail({ hang: true, method: 'PATCH' });
+  const controller = new AbortController();
+  const pending = writeBack.write(acknowledged('alice@Users'), { signal: controller.signal });
+  controller.abort(new Error('relay shutting down'));
+  await expect(pending).rejects.toThrow('relay shutting down');
+  expect(otds.state.users.get('alice@Users')?.attributes.has('oTExtraAttr1')).toBe(false);
+});

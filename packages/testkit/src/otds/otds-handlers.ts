@@ -39,6 +39,8 @@ export interface OtdsFault {
   headers?: Record<string, string>;
   /** Never answer (for timeouts); `status` is then ignored. */
   hang?: boolean;
+  /** Fail at the network level (connection reset); `status` is then ignored. */
+  network?: boolean;
   /** Only requests whose path (after `/otdsws`) starts with this, e.g. `/rest/users`. Default every request. */
   path?: string;
   method?: string;
@@ -430,6 +432,7 @@ export function otdsHandlers(options: OtdsHandlersOptions = {}): OtdsMswHandlers
       if (fault.hang) {
         await delay('infinite');
       }
+      if (fault.network) return HttpResponse.error();
       const headers: Record<string, string> = { ...JSON_HEADERS, ...fault.headers };
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
       const status = fault.status ?? 503;
