@@ -35,7 +35,7 @@ import { createFlowRegistry } from './flows/registry.js';
 import { createRelayFlows, type RelayFlows } from './flows/relay-flows.js';
 import { ruleClaims } from './flows/rule-claims.js';
 import { createIngest, type IngestResult } from './ingest/ingest-event.js';
-import { createConsumerRegistry } from './outgoing/consumers.js';
+import { createConsumerRegistry, FOLLOW_UP_CONSUMER } from './outgoing/consumers.js';
 import { createListeners, type RelayListener } from './outgoing/listeners.js';
 import { createOutgoingPump } from './outgoing/outgoing-pump.js';
 import type { PlanContext } from './plan/fan-out.js';
@@ -270,7 +270,16 @@ export function createRelay(options: RelayOptions): Relay {
   // One slice for the whole relay: bulk planning, dispatch and write-backs move to a new turn every busy millisecond.
   const slice = createTimeSlice();
   const listeners = createListeners(logger);
-  const consumers = createConsumerRegistry(options.writeBacks ?? []);
+  // Follow-up events (a reported denial and the risk it raises) ride the outgoing log to the relay's own ingest.
+  const followUp: WriteBack = {
+    name: FOLLOW_UP_CONSUMER,
+    types: [],
+    async write(event) {
+      await ingest.ingest(event);
+      return { status: 'written' };
+    },
+  };
+  const consumers = createConsumerRegistry(options.writeBacks ?? [], [followUp]);
   const outgoingPump = createOutgoingPump({
     outgoing: store.outgoing,
     consumers,

@@ -353,5 +353,31 @@ for (const driver of ALL) {
       ]);
       expect((await refusal(approve(browser, other))).code).toBe('ERR_ACTION_TOKEN_REVOKED');
     });
+
+    it('a crash right after "deny and report" still alerts the security team once, after the restart', async () => {
+      const tok = tokenOf('alice-iphone');
+      s.reset();
+      await s.relay.respond({
+        token: tok,
+        proof: await responseProof(iphone, tok, s.clock.now(), { decision: 'report' }),
+      });
+      // The process dies before anything after the decision's write ran: no ingest, no outgoing hand-off.
+      await s.relay.close();
+      const riskKey = eventKey({ source: '/idrelay/relay', id: `${started.verificationId}-risk` } as IdentityEvent);
+      expect(await store.events.get(riskKey)).toBeUndefined();
+      const restarted = await createScenario(store, { writeBacks: [] });
+      try {
+        restarted.clock.set(s.clock.now());
+        await restarted.relay.drain();
+        expect((await store.events.get(riskKey))?.event.type).toBe('idrelay.auth.risk.detected');
+        const soc = restarted.received().filter((d) => d === 'erin-pixel' || d === 'frank-browser');
+        // Each of them once for the reported denial and once for the risk it raised.
+        expect(soc.sort()).toEqual(['erin-pixel', 'erin-pixel', 'frank-browser', 'frank-browser']);
+        // Handed out once: a second drain finds nothing left.
+        expect((await restarted.relay.drain()).outgoing).toBe(0);
+      } finally {
+        await restarted.relay.close();
+      }
+    });
   });
 }

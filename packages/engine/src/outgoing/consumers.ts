@@ -1,6 +1,16 @@
 import type { EventType, IdentityEvent, OutgoingInput, WriteBack } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
 
+/** Names of the relay's own consumers of the outgoing log start with this; write-backs may not. */
+export const INTERNAL_PREFIX = 'idrelay:';
+
+/**
+ * The relay's own consumer of follow-up events: an event appended for it in the transaction of a decision (the
+ * denial a user reported, the risk it raises) is ingested at least once after that transaction, even across a crash
+ * in between; ingesting is idempotent by (source, id).
+ */
+export const FOLLOW_UP_CONSUMER = 'idrelay:follow-up';
+
 /** Consumers of the outgoing log by name, and which of them want an event type. */
 export interface ConsumerRegistry {
   readonly all: ReadonlyMap<string, WriteBack>;
@@ -21,10 +31,21 @@ export interface ConsumerRegistry {
  * const entries = consumers.entriesFor(acknowledged, acknowledged.data.userId);
  * ```
  */
-export function createConsumerRegistry(writeBacks: readonly WriteBack[]): ConsumerRegistry {
+export function createConsumerRegistry(
+  writeBacks: readonly WriteBack[],
+  internal: readonly WriteBack[] = [],
+): ConsumerRegistry {
   const all = new Map<string, WriteBack>();
   const byType = new Map<string, string[]>();
   for (const writeBack of writeBacks) {
+    if (typeof writeBack?.name === 'string' && writeBack.name.startsWith(INTERNAL_PREFIX)) {
+      throw new IdrelayError(
+        'ERR_INVALID_ARGUMENT',
+        `Write-back names starting with "${INTERNAL_PREFIX}" are the relay's own ("${writeBack.name}").`,
+      );
+    }
+  }
+  for (const writeBack of [...writeBacks, ...internal]) {
     if (typeof writeBack?.name !== 'string' || writeBack.name.length === 0 || writeBack.name.length > 200) {
       throw new IdrelayError('ERR_INVALID_ARGUMENT', 'A write-back needs a name of 1-200 characters.');
     }

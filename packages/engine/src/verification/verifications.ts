@@ -15,7 +15,7 @@ import {
 import { createEvent } from '@idrelay/core/events';
 import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from '../actions/response.js';
 import { codeHash } from '../actions/token-hash.js';
-import type { ConsumerRegistry } from '../outgoing/consumers.js';
+import { type ConsumerRegistry, FOLLOW_UP_CONSUMER } from '../outgoing/consumers.js';
 import { createPushLimit, type PushLimitOptions } from './push-limit.js';
 
 /** The flow kind of a login verification; its flow id is the verification id. */
@@ -202,6 +202,24 @@ export function createVerifications(deps: VerificationDeps) {
               { source: deps.source, id: `${id}-${status}`, time: new Date(at) },
             );
     const emit = event === undefined ? [] : deps.consumers.entriesFor(event, data.userId);
+    if (facts.reported && event !== undefined) {
+      // The denial reaches the security team through the default rule `reported-denial-to-security`, and the risk
+      // it raises follows it: both ride the outgoing log in this write, so a crash right after cannot lose them.
+      const risk = createEvent(
+        'idrelay.auth.risk.detected',
+        {
+          userId: data.userId,
+          level: 'high',
+          reasons: ['denied-verification'],
+          ...(Object.keys(data.context).length > 0 ? { context: data.context } : {}),
+          causedBy: id,
+          detectedAt: iso(at),
+        },
+        { source: deps.source, id: `${id}-risk`, time: new Date(at) },
+      );
+      for (const followUp of [event, risk])
+        emit.push({ consumer: FOLLOW_UP_CONSUMER, orderKey: data.userId, event: followUp });
+    }
     const patch = {
       state: status,
       data: {
@@ -216,35 +234,15 @@ export function createVerifications(deps: VerificationDeps) {
     return { data, event, emit, patch };
   }
 
-  /** What follows a written decision: the push limit, the outgoing wake-up, and a report's events. */
+  /** What follows a written decision: the outgoing wake-up and the push limit. */
   async function afterSettle(
     plan: ReturnType<typeof planSettle>,
-    id: string,
     status: Exclude<VerificationStatus, 'pending'>,
-    facts: SettleFacts,
     at: number,
   ): Promise<void> {
-    const { data, event, emit } = plan;
+    const { data, emit } = plan;
     if (emit.length > 0) deps.onEmitted(at);
     await (status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId));
-    if (facts.reported && event !== undefined) {
-      // The denial itself reaches the security team through the default rule `reported-denial-to-security`.
-      await deps.ingest(event);
-      await deps.ingest(
-        createEvent(
-          'idrelay.auth.risk.detected',
-          {
-            userId: data.userId,
-            level: 'high',
-            reasons: ['denied-verification'],
-            ...(Object.keys(data.context).length > 0 ? { context: data.context } : {}),
-            causedBy: id,
-            detectedAt: iso(at),
-          },
-          { source: deps.source, id: `${id}-risk`, time: new Date(at) },
-        ),
-      );
-    }
   }
 
   /**
@@ -280,7 +278,7 @@ export function createVerifications(deps: VerificationDeps) {
             details: { deviceId: facts.deviceId ?? null, reported: facts.reported === true },
           },
         ]);
-      await afterSettle(plan, id, status, facts, at);
+      await afterSettle(plan, status, at);
       return true;
     }
     return false;
@@ -361,7 +359,7 @@ export function createVerifications(deps: VerificationDeps) {
             ...(reported ? ['idrelay.auth.risk.detected'] : []),
           ],
         },
-        after: () => afterSettle(plan, id, status, facts, response.receivedAt),
+        after: () => afterSettle(plan, status, response.receivedAt),
       };
     },
     async details(token: ActionTokenRecord) {
