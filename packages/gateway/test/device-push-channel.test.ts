@@ -90,6 +90,24 @@ describe('push channel over HTTP', () => {
     expect((await handler()(new Request('http://gw.test/sandbox/pushes'))).status).toBe(405);
   });
 
+  it('fails with DeviceRequestError when the sandbox is absent or unreachable', async () => {
+    const none = remotePushChannel({ baseUrl: 'http://gw.test', fetch: () => new Response('{}', { status: 404 }) });
+    await expect(none.received({ platform: 'fcm', token: 'x'.repeat(20) })).rejects.toMatchObject({
+      name: 'DeviceRequestError',
+      code: 'ERR_DEVICE_UNEXPECTED_RESPONSE',
+      status: 404,
+    });
+    const down = remotePushChannel({
+      baseUrl: 'http://gw.test',
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+    });
+    await expect(down.subscribeWebPush(browserKeys().keys)).rejects.toMatchObject({
+      code: 'ERR_DEVICE_UNREACHABLE',
+      status: 0,
+      message: expect.stringContaining('fetch failed'),
+    });
+  });
+
   it('says which stand-in is missing', async () => {
     await expect(sandboxPushChannel({}).received({ platform: 'apns', token: 'ab'.repeat(32) })).rejects.toThrow(
       /no apns stand-in/,

@@ -13,8 +13,8 @@ export interface DeviceProblem {
 
 /**
  * A request of the simulated device was refused. `code` is the problem's idrelay code (`ERR_ACTION_TOKEN_USED`,
- * `ERR_ENROL_CODE_INVALID`, …), or `ERR_DEVICE_UNEXPECTED_RESPONSE` when the answer was not a problem document;
- * `status` the HTTP status; `problem` the whole document.
+ * `ERR_ENROL_CODE_INVALID`, …), `ERR_DEVICE_UNEXPECTED_RESPONSE` when the answer was not a problem document, or
+ * `ERR_DEVICE_UNREACHABLE` (status 0) when no answer came; `status` the HTTP status; `problem` the whole document.
  *
  * @example
  * ```ts
@@ -34,15 +34,38 @@ export class DeviceRequestError extends Error {
   /** When to try again (`ERR_VERIFICATION_RATE_LIMITED`). */
   readonly retryAfterMs: number | undefined;
 
-  constructor(status: number, problem: DeviceProblem | undefined, what: string) {
-    const code = typeof problem?.code === 'string' ? problem.code : 'ERR_DEVICE_UNEXPECTED_RESPONSE';
+  constructor(status: number, problem: DeviceProblem | undefined, what: string, options: { cause?: unknown } = {}) {
+    const code =
+      typeof problem?.code === 'string'
+        ? problem.code
+        : status === 0
+          ? 'ERR_DEVICE_UNREACHABLE'
+          : 'ERR_DEVICE_UNEXPECTED_RESPONSE';
     const detail = typeof problem?.detail === 'string' ? problem.detail : (problem?.title ?? `HTTP ${status}`);
-    super(`${what} was refused: ${code} (${status}): ${detail}`);
+    super(
+      status === 0
+        ? `${what} got no answer: ${(options.cause as Error | undefined)?.message ?? 'network error'}`
+        : `${what} was refused: ${code} (${status}): ${detail}`,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.code = code;
     this.status = status;
     this.problem = problem;
     this.attemptsLeft = typeof problem?.attemptsLeft === 'number' ? problem.attemptsLeft : undefined;
     this.retryAfterMs = typeof problem?.retryAfterMs === 'number' ? problem.retryAfterMs : undefined;
+  }
+}
+
+/** Sends `request`; a network failure becomes a {@link DeviceRequestError} `ERR_DEVICE_UNREACHABLE`. */
+export async function exchange(
+  fetcher: (request: Request) => Response | Promise<Response>,
+  request: Request,
+  what: string,
+): Promise<Response> {
+  try {
+    return await fetcher(request);
+  } catch (cause) {
+    throw new DeviceRequestError(0, undefined, what, { cause });
   }
 }
 

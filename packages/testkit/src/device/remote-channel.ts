@@ -1,3 +1,4 @@
+import { exchange, refusal } from './device-error.js';
 import type { PushAddress, PushChannel, WirePush } from './push-channel.js';
 
 type Fetch = (request: Request) => Response | Promise<Response>;
@@ -82,7 +83,9 @@ export function createPushChannelHandler(
 }
 
 /**
- * A {@link PushChannel} that reads another process's sandbox through {@link createPushChannelHandler}.
+ * A {@link PushChannel} that reads another process's sandbox through {@link createPushChannelHandler}. Failures
+ * throw `DeviceRequestError`: `ERR_DEVICE_UNREACHABLE` without an answer, `ERR_DEVICE_UNEXPECTED_RESPONSE` with
+ * the status otherwise (404 when the server runs no sandbox).
  *
  * @example
  * ```ts
@@ -93,27 +96,25 @@ export function remotePushChannel(options: RemotePushChannelOptions): PushChanne
   const fetcher: Fetch = options.fetch ?? ((request) => globalThis.fetch(request));
   const base = `${options.baseUrl.replace(/\/+$/, '')}${options.prefix ?? '/sandbox'}`;
   const post = async (path: string, body: unknown) => {
-    const response = await fetcher(
-      new Request(`${base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-    );
-    if (!response.ok) {
-      throw new Error(`the sandbox at ${base} answered ${response.status} to ${path}: ${await response.text()}`);
-    }
+    const what = `Reading the sandbox push channel at ${base}${path}`;
+    const request = new Request(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const response = await exchange(fetcher, request, what);
+    if (!response.ok) throw await refusal(response, what);
     return (await response.json()) as Record<string, unknown>;
   };
   return {
     async subscribeWebPush(keys) {
       const { endpoint } = await post('/webpush/subscriptions', keys);
-      if (typeof endpoint !== 'string') throw new Error('the sandbox answered without an endpoint');
+      if (typeof endpoint !== 'string') throw new TypeError('the sandbox answered without an endpoint');
       return endpoint;
     },
     async received(address) {
       const { pushes } = await post('/pushes', { address });
-      if (!Array.isArray(pushes)) throw new Error('the sandbox answered without pushes');
+      if (!Array.isArray(pushes)) throw new TypeError('the sandbox answered without pushes');
       return pushes.map((p: Record<string, unknown>) =>
         p.platform === 'webpush'
           ? ({ ...p, body: new Uint8Array(Buffer.from(String(p.body), 'base64url')) } as WirePush)

@@ -1,6 +1,6 @@
 import { createECDH, type ECDH, type JsonWebKey, randomBytes } from 'node:crypto';
 import type { WebPushSubscription } from '@idrelay/core';
-import { PushTimeoutError, refusal } from './device-error.js';
+import { exchange, PushTimeoutError, refusal } from './device-error.js';
 import { createDeviceKey, type DeviceAlgorithm, type DeviceKey } from './device-key.js';
 import { signDeviceProof } from './proof.js';
 import type { PushAddress, PushChannel } from './push-channel.js';
@@ -186,7 +186,7 @@ export async function createSimulatedDevice(options: SimulatedDeviceOptions): Pr
   }
 
   const send = async (request: Request, what: string) => {
-    const response = await fetcher(request);
+    const response = await exchange(fetcher, request, what);
     if (!response.ok) throw await refusal(response, what);
     return (await response.json()) as Record<string, unknown>;
   };
