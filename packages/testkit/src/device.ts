@@ -25,6 +25,7 @@ export {
 export {
   type Answerable,
   createSimulatedDevice,
+  type DeviceFetch,
   type PushDetails,
   type RespondResult,
   type SimulatedDevice,

@@ -74,11 +74,7 @@ export const demoCommand: Command = {
       { cwd: io.cwd, env: {} },
     );
     const progress = createProgress(io.stderr);
-    const assembled = await assembleGateway(config, {
-      logger: silentLogger,
-      progress,
-      directory: (store) => createStoreDirectory(store),
-    });
+    const assembled = await assembleGateway(config, { logger: silentLogger, progress });
     const channel = assembled.transports.sandbox?.channel as PushChannel;
     let failed: string | undefined;
     try {

@@ -1,7 +1,7 @@
 import { parse, required } from '../args.js';
 import { CLIENT_HELP, CLIENT_OPTIONS, connect } from '../client.js';
 import { type Command, printJson } from '../command.js';
-import { EXIT_CODES } from '../exit-codes.js';
+import { EXIT_CODES, UsageError } from '../exit-codes.js';
 
 const HELP = `Usage: idrelay devices list --user <id> [options]
 
@@ -39,7 +39,13 @@ export const devicesCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return EXIT_CODES.ok;
     }
-    if (positionals[0] !== 'list') return usage(positionals[0]);
+    if (positionals[0] !== 'list') {
+      const sub = positionals[0];
+      throw new UsageError(
+        sub === undefined ? 'devices needs a sub-command: list' : `unknown sub-command ${sub}`,
+        'devices',
+      );
+    }
     const userId = required('devices', values, 'user');
     const client = await connect(values, io);
     const { devices } = (await client.call('GET', `/v1/users/${encodeURIComponent(userId)}/devices`)) as {
@@ -57,11 +63,3 @@ export const devicesCommand: Command = {
     return EXIT_CODES.ok;
   },
 };
-
-async function usage(sub: string | undefined): Promise<never> {
-  const { UsageError } = await import('../exit-codes.js');
-  throw new UsageError(
-    sub === undefined ? 'devices needs a sub-command: list' : `unknown sub-command ${sub}`,
-    'devices',
-  );
-}
