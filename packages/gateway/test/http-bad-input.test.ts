@@ -35,9 +35,9 @@ async function expectRefused(response: Response, status: number, code: string): 
   return body;
 }
 
-const post = (path: string, body: BodyInit, headers: Record<string, string>) =>
+const post = (path: string, body: string | ReadableStream<Uint8Array>, headers: Record<string, string>) =>
   t.request(path, { method: 'POST', headers, body });
-const ingest = (body: BodyInit, type = 'application/json', key = t.keys.ingest) =>
+const ingest = (body: string | ReadableStream<Uint8Array>, type = 'application/json', key = t.keys.ingest) =>
   post('/v1/events', body, { authorization: `Bearer ${key}`, 'content-type': type });
 
 describe('event ingest refusals', () => {

@@ -36,7 +36,7 @@ describe('/openapi.json', () => {
   });
 
   it('documents request bodies with the schemas that validate them', async () => {
-    const doc = t.gateway.openapi as {
+    const doc = t.gateway.openapi as unknown as {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
       components: { schemas: Record<string, { required?: string[]; oneOf?: unknown[]; anyOf?: unknown[] }> };
     };
