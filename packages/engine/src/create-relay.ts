@@ -265,6 +265,7 @@ export function createRelay(options: RelayOptions): Relay {
     zones: createZoneClock(),
     platforms,
     now,
+    ownSource: source,
     ...(options.preferencesAttribute ? { preferencesAttribute: options.preferencesAttribute } : {}),
   };
   // One slice for the whole relay: bulk planning, dispatch and write-backs move to a new turn every busy millisecond.

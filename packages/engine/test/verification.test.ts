@@ -41,18 +41,19 @@ describe('login verification', () => {
   const codeOf = (error: unknown) => (isIdrelayError(error) ? error.code : String(error));
   const sentTo = (id: string) => s.transports.apns.sent.filter((p) => p.message.data?.verificationId === id);
 
-  it('returns a 6-digit code valid for 90 s and pushes to enrolled devices only', async () => {
+  it('returns a 6-digit code valid for 90 s and pushes to devices with an enrolled key only', async () => {
     const started = await start();
     expect(started.code).toMatch(/^\d{6}$/);
     expect(started.expiresAt - s.clock.now()).toBe(90_000);
     await s.relay.drain();
     expect(sentTo(started.verificationId).map((p) => p.target.deviceId)).toEqual(['alice-iphone']);
-    // alice-browser is registered but never enrolled a key: the rule still reaches it, but its token is useless.
-    const browserPush = s.transports.webpush.sent.find(
-      (p) => p.message.data?.verificationId === started.verificationId,
+    // alice-browser is registered but never enrolled a key: it could not answer, so it gets no prompt at all.
+    expect(s.transports.webpush.sent.filter((p) => p.message.data?.verificationId === started.verificationId)).toEqual(
+      [],
     );
-    const tok = browserPush!.target.data!.tok!;
+    const iphonePush = sentTo(started.verificationId)[0]!;
     const stranger = makeDeviceKey('alice-browser');
+    const tok = iphonePush.target.data!.tok!;
     const proof = await responseProof(stranger, tok, s.clock.now(), { decision: 'approve', code: started.code });
     expect(codeOf(await s.relay.respond({ token: tok, proof }).catch((e) => e))).toBe('ERR_ACTION_SIGNATURE_INVALID');
     expect(await s.relay.verifications.get(started.verificationId)).toMatchObject({

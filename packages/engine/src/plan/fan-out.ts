@@ -29,6 +29,11 @@ export interface PlanContext {
   now(): number;
   /** Directory attribute holding encoded preferences, used when the store has none for a user. */
   preferencesAttribute?: string;
+  /**
+   * The relay's own event source: a login verification it started itself (`relay.verifications.start`) is answered
+   * only with an enrolled device key, so devices without one get no push for it.
+   */
+  ownSource?: string;
 }
 
 /** One rule's notification, fixed for its whole audience. */
@@ -111,6 +116,12 @@ export function createFanOut(
   plan: NotificationPlan,
 ): (page: readonly DirectoryUser[]) => Promise<PageVerdicts> {
   const now = ctx.now();
+  // A verification this relay started is confirmed only with the device key (docs/protocol.md §10): a device without
+  // one could only show a prompt it cannot answer (one more push to bomb the user with), so it gets none.
+  const keyedOnly =
+    plan.type === 'idrelay.auth.verification.requested' &&
+    ctx.ownSource !== undefined &&
+    (plan.context as { source?: unknown } | undefined)?.source === ctx.ownSource;
   const rendered = new Map<string, { message: PushMessage; variant: string }>();
   const render = (locale: string | undefined) => {
     const cacheKey = locale ?? '';
@@ -152,6 +163,14 @@ export function createFanOut(
               user,
               device,
               decision: { action: 'skip', reason: `no transport for ${device.platform}` },
+            });
+            continue;
+          }
+          if (keyedOnly && device.publicKey === undefined) {
+            verdicts.push({
+              user,
+              device,
+              decision: { action: 'skip', reason: 'no enrolled key to confirm a sign-in with' },
             });
             continue;
           }
