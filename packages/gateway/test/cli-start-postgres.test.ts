@@ -56,9 +56,12 @@ describe.skipIf(!postgres.available)('idrelay start on PostgreSQL', () => {
       stop('SIGTERM');
       expect(await run).toBe(0);
       expect(stderr).toContain('Stopped cleanly');
-      const tables = await admin.query(
+      const scratch = new pg.Client({ connectionString: url.href });
+      await scratch.connect();
+      const tables = await scratch.query(
         `SELECT count(*)::int AS n FROM pg_catalog.pg_tables WHERE schemaname = 'idrelay'`,
       );
+      await scratch.end();
       expect(tables.rows[0]?.n).toBeGreaterThan(0);
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
