@@ -6,7 +6,7 @@ export interface LdapCheckpoint {
   mode: 'accesslog' | 'modifyTimestamp' | 'uSNChanged';
   /** Accesslog `reqStart`, a `modifyTimestamp`, or a USN: the last change already emitted. */
   position: string;
-  /** Ids of entries already emitted at exactly `position` (timestamp modes have second precision). */
+  /** Timestamp modes: present once the first poll recorded every entry as the baseline. */
   atPosition?: string[];
   /** Lockouts seen up to this generalized time (ppolicy locks on failed binds are not in the accesslog). */
   lockedSince?: string;
@@ -41,8 +41,7 @@ export function decodeCheckpoint(text: string, mode: LdapCheckpoint['mode']): Ld
     typeof c?.position === 'string' &&
     (mode === 'uSNChanged' ? /^\d{1,20}$/.test(c.position) : GENERALIZED.test(c.position));
   if (
-    !c ||
-    c.v !== 1 ||
+    c?.v !== 1 ||
     c.mode !== mode ||
     !positionOk ||
     !strings(c.atPosition) ||

@@ -176,8 +176,14 @@ export function createLdapChangeFeed(options: LdapChangeFeedOptions): LdapChange
     return {
       v: 1,
       mode,
+      // accesslog's reqStart holds whole seconds of server time and a per-second counter, not microseconds: start at
+      // the start of this second, so a write in the same second is delivered rather than missed.
       position:
-        mode === 'accesslog' ? generalizedTime(now, true) : mode === 'modifyTimestamp' ? generalizedTime(now) : '0',
+        mode === 'accesslog'
+          ? generalizedTime(now).replace('Z', '.000000Z')
+          : mode === 'modifyTimestamp'
+            ? generalizedTime(now)
+            : '0',
       lockedSince: generalizedTime(now),
       lockedIds: [],
     };

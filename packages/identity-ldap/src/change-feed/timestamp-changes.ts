@@ -6,7 +6,7 @@ import { compileFilter, type LdapFilterSpec } from '../ldap/filter.js';
 import type { LdapSchema } from '../ldap/schema.js';
 import type { ChangeLookups } from './accesslog-changes.js';
 import { lockedEvent } from './accesslog-changes.js';
-import { generalizedTime, type LdapCheckpoint, parseGeneralizedTime } from './checkpoint.js';
+import { type LdapCheckpoint, parseGeneralizedTime } from './checkpoint.js';
 import { changeId, type EventContext, idFromDN, ldapEvent, subjectOf } from './event-context.js';
 
 /**
@@ -71,23 +71,16 @@ export async function timestampEvents(checkpoint: LdapCheckpoint, deps: Timestam
   const changedSince: LdapFilterSpec = baseline
     ? { attribute: 'objectClass', present: true }
     : { attribute: changedAttr, greaterOrEqual: since };
-  const seenAt = new Set(checkpoint.atPosition ?? []);
   let position = checkpoint.position;
-  let atPosition: string[] = [...seenAt];
   const events: IdentityEvent[] = [];
   const now = deps.clock.now();
 
-  const advance = (entry: Entry, key: string) => {
+  // Timestamps have whole seconds: entries at exactly the checkpoint are read again and, being unchanged against
+  // their snapshots, yield nothing.
+  const advance = (entry: Entry) => {
     const value = first(entry, changedAttr);
-    if (value === undefined) return;
-    const later = usn ? BigInt(value) > BigInt(position) : value > position;
-    if (later) {
-      position = value;
-      atPosition = [key];
-    } else if (value === position) atPosition.push(key);
+    if (value !== undefined && (usn ? BigInt(value) > BigInt(position) : value > position)) position = value;
   };
-  const skip = (entry: Entry, key: string) =>
-    !baseline && first(entry, changedAttr) === checkpoint.position && seenAt.has(key);
 
   const users = deps.connection.pages(deps.usersDN, {
     scope: 'sub',
@@ -100,8 +93,7 @@ export async function timestampEvents(checkpoint: LdapCheckpoint, deps: Timestam
       const userId = first(entry, schema.id);
       if (!userId) continue;
       const key = `u:${userId}`;
-      if (skip(entry, key)) continue;
-      advance(entry, key);
+      advance(entry);
       const state: Record<string, string[]> = {};
       for (const name of userAttributes) state[name.toLowerCase()] = values(entry, name);
       const before = await snapshots.get(key);
@@ -186,8 +178,7 @@ export async function timestampEvents(checkpoint: LdapCheckpoint, deps: Timestam
       const groupId = first(entry, schema.groupId);
       if (!groupId) continue;
       const key = `g:${groupId}`;
-      if (skip(entry, key)) continue;
-      advance(entry, key);
+      advance(entry);
       const members = values(entry, schema.member);
       const before = await snapshots.get(key);
       await snapshots.set(key, { member: members });
@@ -255,8 +246,8 @@ export async function timestampEvents(checkpoint: LdapCheckpoint, deps: Timestam
     }
   }
 
-  if (baseline && !usn) position = position > generalizedTime(now) ? position : checkpoint.position;
   checkpoint.position = position;
-  checkpoint.atPosition = atPosition.slice(-1000);
+  // An empty list marks the baseline as taken.
+  checkpoint.atPosition = [];
   return events;
 }
