@@ -61,16 +61,3 @@ export function parseJson(body: Uint8Array): unknown {
     throw httpError('ERR_HTTP_MALFORMED_JSON', `The body is not valid JSON: ${reason}`);
   }
 }
-
-/**
- * Reads and parses a JSON body of a route that only takes `application/json`.
- *
- * @throws {IdrelayError} `ERR_HTTP_UNSUPPORTED_MEDIA_TYPE`, `ERR_HTTP_BODY_TOO_LARGE`, `ERR_HTTP_MALFORMED_JSON`.
- */
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const type = mediaType(request.headers);
-  if (type !== 'application/json') {
-    throw httpError('ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type application/json, got ${type || 'none'}`);
-  }
-  return parseJson(await readBody(request, maxBytes));
-}
