@@ -156,14 +156,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function run(route: RouteSpec, request: Request, params: Record<string, string>): Promise<Response> {
     let principal: Principal | undefined;
     try {
-      for (const { name, schema } of routeParams(route.path)) {
-        validate(schema, params[name], 'ERR_HTTP_INVALID_REQUEST');
-      }
       const scoped = route.auth.kind === 'scopes' ? route.auth : undefined;
       const signed = scoped?.webhook === true && auth.isWebhook(request.headers);
       if (scoped && !signed) {
         principal = auth.apiKey(request.headers);
         auth.requireScope(principal, scoped.scopes);
+      }
+      for (const { name, schema } of routeParams(route.path)) {
+        validate(schema, params[name], 'ERR_HTTP_INVALID_REQUEST');
       }
       let raw: Uint8Array | undefined;
       let body: unknown;

@@ -108,7 +108,7 @@ export async function problem(error: unknown, headers: Record<string, string> = 
   const base = problemResponse(error);
   const details = (error as IdrelayError | undefined)?.details as Record<string, unknown> | undefined;
   const extra: Record<string, unknown> = {};
-  for (const key of ['index', 'issues', 'allow'] as const) if (details && key in details) extra[key] = details[key];
+  for (const key of ['index', 'issues'] as const) if (details && key in details) extra[key] = details[key];
   if (Object.keys(headers).length === 0 && Object.keys(extra).length === 0) return base;
   const body =
     Object.keys(extra).length === 0
