@@ -260,14 +260,12 @@ describe.skipIf(!ldap.available)(`LDAP change feed (modifyTimestamp)${skipReason
       .modify(`uid=user0007,${peopleDN}`, [
         new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Chief'] }) }),
       ]);
-    await env
-      .admin()
-      .modify(`cn=admins,${groupsDN}`, [
-        new Change({
-          operation: 'add',
-          modification: new Attribute({ type: 'member', values: [`uid=user0008,${peopleDN}`] }),
-        }),
-      ]);
+    await env.admin().modify(`cn=admins,${groupsDN}`, [
+      new Change({
+        operation: 'add',
+        modification: new Attribute({ type: 'member', values: [`uid=user0008,${peopleDN}`] }),
+      }),
+    ]);
     await env.admin().add(`uid=fresh,${peopleDN}`, { objectClass: ['inetOrgPerson'], uid: 'fresh', cn: 'F', sn: 'F' });
     const batch = await feed.poll(baseline.checkpoint);
     expect(batch.events.map((e) => [e.type, (e.data as { userId: string }).userId]).sort()).toEqual([

@@ -95,7 +95,8 @@ export function createLdapConnection(options: LdapConnectionOptions): LdapConnec
       url: options.url,
       connectTimeout: options.connectTimeoutMs ?? 5000,
       timeout: options.timeoutMs ?? 30_000,
-      ...(options.tls ? { tlsOptions: options.tls } : {}),
+      // ldapts treats tlsOptions on an ldap:// client as a TLS socket from the start, which breaks StartTLS.
+      ...(options.tls && options.url.startsWith('ldaps:') ? { tlsOptions: options.tls } : {}),
     });
     try {
       if (options.startTLS) await client.startTLS(options.tls ?? {});
