@@ -7,6 +7,15 @@
  */
 
 export {
+  type ConsoleLogin,
+  type ConsoleLoginOptions,
+  type ConsoleSession,
+  createConsoleLogin,
+  type StepUpRequirement,
+} from './console/console-login.js';
+export { LOGIN_ERRORS, type LoginFailureReason } from './console/login-errors.js';
+export { type ConsoleSessionStore, createMemoryConsoleStore } from './console/session-store.js';
+export {
   type BearerPrincipal,
   type BearerVerifierOptions,
   createBearerVerifier,

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { type OidcTestProvider, startOidcProvider } from '@idrelay/testkit/oidc';
-import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, SignJWT } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BearerVerifierOptions, createBearerVerifier } from '../src/index.js';
@@ -101,7 +101,7 @@ describe('JWT access tokens from the loopback OP (RFC 9068)', () => {
 
   it("refuses a token from another issuer, even when that issuer's keys are trusted", async () => {
     const token = await accessToken(stranger);
-    await expect(verifier({ keys: stranger.keys.jwks })(bearer(token))).rejects.toMatchObject({
+    await expect(verifier({ keys: stranger.keys.jwks as JSONWebKeySet })(bearer(token))).rejects.toMatchObject({
       code: 'ERR_OIDC_TOKEN_INVALID',
       details: { claim: 'iss' },
     });
