@@ -69,6 +69,21 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 9200, logLevel: 'debug' });
   });
 
+  it('reads a named file (relative to cwd) over the default names, and .mjs', async () => {
+    await writeFile(join(dir, 'idrelay.config.json'), JSON.stringify({ port: 1111 }));
+    await writeFile(join(dir, 'staging.mjs'), 'export const config = { port: 2222, host: "0.0.0.0" };\n');
+    const { config, file } = await loadConfig({ cwd: dir, env: {}, file: 'staging.mjs' });
+    expect(file).toBe(join(dir, 'staging.mjs'));
+    expect(config).toMatchObject({ port: 2222, host: '0.0.0.0', publicUrl: 'http://0.0.0.0:2222' });
+  });
+
+  it('takes a memory store and an IPv6 host', () => {
+    expect(resolveConfig({ store: { kind: 'memory' }, host: '::1' }, { cwd: dir })).toMatchObject({
+      store: { kind: 'memory' },
+      publicUrl: 'http://[::1]:8787',
+    });
+  });
+
   it('applies environment overrides over the file', async () => {
     await writeFile(join(dir, 'idrelay.config.json'), JSON.stringify({ port: 9100, host: '0.0.0.0' }));
     const { config } = await loadConfig({
