@@ -14,6 +14,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createProgress } from '../src/cli/io.js';
 import { COMMANDS, runCli } from '../src/cli/run.js';
 import { EXIT_CODES } from '../src/cli.js';
+import { resolveConfig } from '../src/config/load-config.js';
 
 async function run(argv: string[], env: Record<string, string> = {}, cwd?: string) {
   let stdout = '';
@@ -140,6 +141,21 @@ describe('idrelay keys', () => {
       await transport.close();
       await service.close();
     }
+  });
+
+  it('--env prints lines the configuration loader accepts', async () => {
+    const env = (text: string) =>
+      Object.fromEntries(
+        text
+          .trim()
+          .split('\n')
+          .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+      );
+    const vapid = env((await run(['keys', 'vapid', '--env'])).stdout);
+    const api = env((await run(['keys', 'api', '--id', 'iam', '--scopes', 'ingest,admin', '--env'])).stdout);
+    const config = resolveConfig({}, { cwd: tmpdir(), env: { ...vapid, ...api } });
+    expect(config.transports.webpush?.publicKey).toBe(vapid.IDRELAY_VAPID_PUBLIC_KEY);
+    expect(config.apiKeys[0]?.scopes).toEqual(['ingest', 'admin']);
   });
 
   it('vapid: refuses a subject that is not mailto: or https:', async () => {

@@ -21,6 +21,7 @@ export const CLIENT_OPTIONS = {
   config: { type: 'string' },
 } as const;
 
+/** The `--help` lines of {@link CLIENT_OPTIONS}. */
 export const CLIENT_HELP = `  --url <url>        the gateway (default IDRELAY_URL, else publicUrl of the configuration)
   --api-key <key>    an API key with the needed scope (default IDRELAY_API_KEY)
   --config <file>    configuration file to read publicUrl from`;

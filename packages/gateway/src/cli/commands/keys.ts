@@ -14,12 +14,14 @@ Kinds:
   vapid    VAPID key pair for Web Push (RFC 8292): put it in transports.webpush of idrelay.config.ts,
            or IDRELAY_VAPID_PUBLIC_KEY / IDRELAY_VAPID_PRIVATE_KEY / IDRELAY_VAPID_SUBJECT
              --subject <mailto:|https:>   contact for push services (default mailto:ops@example.com)
+             --env                        print IDRELAY_VAPID_* lines instead of JSON
   device   a device signing key (what an app makes on the phone), private and public JWK
              --algorithm ES256|Ed25519     default ES256
   audit    an Ed25519 key pair (PKCS#8 / SPKI PEM) for signing audit exports
   api      an API key: the key (show it once) and the sha256 entry for apiKeys in the config
              --id <name>                   names the key in logs (required)
              --scopes <list>               comma-separated: ${SCOPES.join(', ')} (default ingest)
+             --env                         print the IDRELAY_API_KEYS line instead of JSON
 
 Exit codes: 0 printed, 2 usage error.`;
 
@@ -39,6 +41,7 @@ export const keysCommand: Command = {
         algorithm: { type: 'string' },
         id: { type: 'string' },
         scopes: { type: 'string' },
+        env: { type: 'boolean' },
       },
       1,
     );
@@ -51,7 +54,12 @@ export const keysCommand: Command = {
       case 'vapid': {
         const subject = values.subject ?? 'mailto:ops@example.com';
         if (!MAILTO_OR_HTTPS.test(subject)) throw new UsageError('--subject must be a mailto: or https: URI', 'keys');
-        printJson(io, { ...generateVapidKeys(), subject });
+        const vapid = { ...generateVapidKeys(), subject };
+        if (values.env) {
+          io.stdout.write(
+            `IDRELAY_VAPID_PUBLIC_KEY=${vapid.publicKey}\nIDRELAY_VAPID_PRIVATE_KEY=${vapid.privateKey}\nIDRELAY_VAPID_SUBJECT=${subject}\n`,
+          );
+        } else printJson(io, vapid);
         return EXIT_CODES.ok;
       }
       case 'device': {
@@ -78,7 +86,9 @@ export const keysCommand: Command = {
         for (const scope of scopes) oneOf('keys', 'scopes', scope, SCOPES);
         const key = `idr_${randomBytes(32).toString('base64url')}`;
         const sha256 = createHash('sha256').update(key).digest('hex');
-        printJson(io, { key, entry: { id, sha256, scopes: [...new Set(scopes)] as Scope[] } });
+        const unique = [...new Set(scopes)] as Scope[];
+        if (values.env) io.stdout.write(`IDRELAY_API_KEYS=${key}:${unique.join('+')}\n`);
+        else printJson(io, { key, entry: { id, sha256, scopes: unique } });
         return EXIT_CODES.ok;
       }
     }
