@@ -1,5 +1,6 @@
 /**
- * `@idrelay/identity-scim`: a SCIM 2.0 (RFC 7643, RFC 7644) provisioning endpoint for idrelay.
+ * `@idrelay/identity-scim`: a SCIM 2.0 (RFC 7643, RFC 7644) provisioning endpoint for idrelay, and a SCIM client
+ * as a write-back.
  *
  * @packageDocumentation
  */
@@ -7,7 +8,7 @@
 export { hashScimToken } from './auth/bearer-tokens.js';
 export {
   createScimHandler,
-  type ScimDirectory,
   type ScimHandler,
   type ScimHandlerOptions,
+  type ScimTenant,
 } from './create-scim-handler.js';

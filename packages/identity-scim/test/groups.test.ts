@@ -28,9 +28,10 @@ async function members(groupId: string): Promise<string[]> {
 beforeEach(async () => {
   let n = 0;
   events = [];
-  directory = createStoreDirectory(createMemoryStore());
+  const store = createMemoryStore();
+  directory = createStoreDirectory(store);
   scim = createScimHandler({
-    directory,
+    store,
     tokens: [hashScimToken('t')],
     emit: (batch) => void events.push(...batch),
     newId: () => `id-${++n}`,
@@ -100,7 +101,7 @@ describe('groups', () => {
       schemas: [PATCH],
       Operations: [
         { op: 'add', path: 'members', value: [{ value: 'id-2' }] },
-        { op: 'replace', path: 'members', value: [] },
+        { op: 'replace', path: 'members.display', value: 'x' },
       ],
     });
     expect(mixed.status).toBe(400);
@@ -112,7 +113,7 @@ describe('groups', () => {
 });
 
 describe('discovery (RFC 7644 §4)', () => {
-  it('describes what is supported: PATCH and ETags yes, bulk, sort and password change no; User and Group types', async () => {
+  it('describes what is supported: PATCH and ETags yes, sort yes; bulk and password change no; User and Group types', async () => {
     const config = (await (await call('GET', '/ServiceProviderConfig')).json()) as Record<
       string,
       { supported?: boolean }
@@ -120,7 +121,7 @@ describe('discovery (RFC 7644 §4)', () => {
     expect(config.patch?.supported).toBe(true);
     expect(config.etag?.supported).toBe(true);
     expect(config.bulk?.supported).toBe(false);
-    expect(config.sort?.supported).toBe(false);
+    expect(config.sort?.supported).toBe(true);
     expect(config.changePassword?.supported).toBe(false);
     const types = (await (await call('GET', '/ResourceTypes')).json()) as {
       Resources: { id: string; endpoint: string }[];

@@ -28,7 +28,7 @@ async function provisionAndResolve(store: Store): Promise<void> {
   const directory = createStoreDirectory(store);
   const events: IdentityEvent[] = [];
   const scim = createScimHandler({
-    directory,
+    store,
     tokens: [hashScimToken(TOKEN)],
     emit: (batch) => void events.push(...batch),
   });
@@ -80,6 +80,7 @@ async function provisionAndResolve(store: Store): Promise<void> {
     'idrelay.user.created',
     'idrelay.user.created',
     'idrelay.user.deactivated',
+    'idrelay.account.disabled',
   ]);
 }
 

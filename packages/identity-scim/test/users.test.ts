@@ -46,9 +46,10 @@ const entraCreate = {
 beforeEach(() => {
   events = [];
   ids = 0;
-  directory = createStoreDirectory(createMemoryStore());
+  const store = createMemoryStore();
+  directory = createStoreDirectory(store);
   scim = createScimHandler({
-    directory,
+    store,
     tokens: [hashScimToken(TOKEN)],
     emit: (batch) => {
       events.push(...batch);
@@ -125,7 +126,7 @@ describe('Entra ID provisioning sequence', () => {
       Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
     });
     expect(await json(disabled)).toMatchObject({ active: false });
-    expect(events.map((event) => event.type)).toEqual(['idrelay.user.deactivated']);
+    expect(events.map((event) => event.type)).toEqual(['idrelay.user.deactivated', 'idrelay.account.disabled']);
     expect((await directory.getUser('u-1'))?.active).toBe(false);
 
     events = [];
@@ -133,7 +134,7 @@ describe('Entra ID provisioning sequence', () => {
       schemas: [PATCH],
       Operations: [{ op: 'Replace', path: 'active', value: 'True' }],
     });
-    expect(events.map((event) => event.type)).toEqual(['idrelay.user.activated']);
+    expect(events.map((event) => event.type)).toEqual(['idrelay.user.activated', 'idrelay.account.enabled']);
   });
 });
 
@@ -176,7 +177,7 @@ describe('Okta provisioning sequence', () => {
       Operations: [{ op: 'replace', value: { active: false } }],
     });
     expect(off.status).toBe(200);
-    expect(events.map((event) => event.type)).toEqual(['idrelay.user.deactivated']);
+    expect(events.map((event) => event.type)).toEqual(['idrelay.user.deactivated', 'idrelay.account.disabled']);
   });
 });
 

@@ -16,24 +16,27 @@ export function hashScimToken(token: string): string {
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
-/** Checks `Authorization: Bearer <token>` (RFC 6750 §2.1) against hashed tokens in constant time per digest. */
-export function createBearerCheck(digests: readonly string[]): (authorization: string | null) => boolean {
-  if (!Array.isArray(digests) || digests.length === 0) {
-    throw new TypeError('expected tokens: a non-empty array of SHA-256 hex digests (see hashScimToken)');
-  }
-  const keys = digests.map((digest, index) => {
+/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1), or `undefined`. */
+export function bearerToken(authorization: string | null): string | undefined {
+  const match = authorization === null ? null : /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(authorization);
+  return match?.[1];
+}
+
+/** Checks a bearer token against hashed tokens, each owned by a tenant; answers the owner or `undefined`. */
+export function createBearerCheck<Owner>(
+  entries: readonly { digest: string; owner: Owner; where: string }[],
+): (token: string) => Owner | undefined {
+  const keys = entries.map(({ digest, owner, where }) => {
     if (typeof digest !== 'string' || !HEX_SHA256.test(digest)) {
-      throw new TypeError(`expected tokens[${index}] to be a lower-case SHA-256 hex digest (see hashScimToken)`);
+      throw new TypeError(`expected ${where} to be a lower-case SHA-256 hex digest (see hashScimToken)`);
     }
-    return Buffer.from(digest, 'hex');
+    return { key: Buffer.from(digest, 'hex'), owner };
   });
-  return (authorization) => {
-    const match = authorization === null ? null : /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(authorization);
-    if (match?.[1] === undefined) return false;
-    const presented = createHash('sha256').update(match[1], 'utf8').digest();
-    let ok = false;
+  return (token) => {
+    const presented = createHash('sha256').update(token, 'utf8').digest();
+    let found: Owner | undefined;
     // Compare against every digest so the time taken does not say which one matched.
-    for (const key of keys) ok = timingSafeEqual(presented, key) || ok;
-    return ok;
+    for (const { key, owner } of keys) if (timingSafeEqual(presented, key)) found = owner;
+    return found;
   };
 }

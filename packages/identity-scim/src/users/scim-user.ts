@@ -1,6 +1,7 @@
 import type { StoredUser, SubjectIdentifier } from '@idrelay/core';
 import type { DirectoryUserInput } from '@idrelay/engine';
 import { ScimProblem } from '../http/scim-error.js';
+import { ENTERPRISE_SCHEMA, USER_SCHEMA } from '../schemas/attribute-schema.js';
 
 /**
  * The User resource (RFC 7643 §4.1) with the Enterprise User extension (§4.3), as kept in the store directory.
@@ -8,8 +9,7 @@ import { ScimProblem } from '../http/scim-error.js';
  * @see https://www.rfc-editor.org/rfc/rfc7643#section-4.1
  */
 
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export { ENTERPRISE_SCHEMA, USER_SCHEMA };
 
 /** One e-mail address of a user (RFC 7643 §4.1.2). */
 export interface ScimEmail {
@@ -59,19 +59,32 @@ const EMAILS_ATTRIBUTE = 'scim.emails';
  * The subject identifier SCIM looks a user up by: userName is unique and compared without case (RFC 7643 §4.1.1),
  * so it is kept as a lower-cased opaque identifier the store indexes and keeps unique.
  */
-export function userNameSubject(userName: string): SubjectIdentifier {
-  return { format: 'opaque', id: `scim:userName:${userName.toLowerCase()}` };
+export function userNameSubject(userName: string, scope: Scope = UNSCOPED): SubjectIdentifier {
+  const tenant = scope.tenant === undefined ? '' : `${scope.tenant}:`;
+  return { format: 'opaque', id: `scim:${tenant}userName:${userName.toLowerCase()}` };
 }
 
-/** The directory record for a SCIM user. */
-export function toDirectoryUser(id: string, user: ScimUser): DirectoryUserInput {
+/**
+ * Where a tenant's resources live in the store directory: its id (undefined for the single-tenant set-up) and the
+ * prefix of every directory id it writes (`acme:` for tenant `acme`, empty without tenants).
+ */
+export interface Scope {
+  tenant: string | undefined;
+  prefix: string;
+}
+
+/** The scope of a handler configured without tenants. */
+export const UNSCOPED: Scope = { tenant: undefined, prefix: '' };
+
+/** The directory record for a SCIM user; `id` is the directory id (the SCIM id with the tenant prefix). */
+export function toDirectoryUser(id: string, user: ScimUser, scope: Scope = UNSCOPED): DirectoryUserInput {
   const attributes: Record<string, string | string[]> = {};
   for (const name of STRING_ATTRIBUTES) {
     const value = user[name];
     if (value !== undefined) attributes[name] = value;
   }
   if (user.emails.length > 0) attributes[EMAILS_ATTRIBUTE] = user.emails.map((email) => JSON.stringify(email));
-  const subjects: SubjectIdentifier[] = [userNameSubject(user.userName)];
+  const subjects: SubjectIdentifier[] = [userNameSubject(user.userName, scope)];
   const primary = user.emails.find((email) => email.primary) ?? user.emails[0];
   if (primary !== undefined) subjects.push({ format: 'email', email: primary.value });
   const record: DirectoryUserInput = { id, subjects, attributes, active: user.active };
@@ -79,7 +92,7 @@ export function toDirectoryUser(id: string, user: ScimUser): DirectoryUserInput 
   if (displayName !== undefined) record.displayName = displayName;
   if (user.locale !== undefined) record.locale = user.locale;
   if (user.timezone !== undefined) record.timeZone = user.timezone;
-  if (user.managerId !== undefined) record.managerId = user.managerId;
+  if (user.managerId !== undefined) record.managerId = scope.prefix + user.managerId;
   return record;
 }
 
@@ -88,7 +101,7 @@ function single(value: string | readonly string[] | undefined): string | undefin
 }
 
 /** The SCIM user kept in a directory record, or `undefined` when the record was not written by SCIM. */
-export function fromDirectoryUser(stored: StoredUser): ScimUser | undefined {
+export function fromDirectoryUser(stored: StoredUser, scope: Scope = UNSCOPED): ScimUser | undefined {
   const userName = single(stored.attributes.userName);
   if (userName === undefined) return undefined;
   const user: ScimUser = { userName, active: stored.active !== false, emails: [] };
@@ -101,7 +114,7 @@ export function fromDirectoryUser(stored: StoredUser): ScimUser | undefined {
   user.emails = list.map((entry) => JSON.parse(entry) as ScimEmail);
   if (stored.locale !== undefined) user.locale = stored.locale;
   if (stored.timeZone !== undefined) user.timezone = stored.timeZone;
-  if (stored.managerId !== undefined) user.managerId = stored.managerId;
+  if (stored.managerId?.startsWith(scope.prefix)) user.managerId = stored.managerId.slice(scope.prefix.length);
   return user;
 }
 
