@@ -219,6 +219,41 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       expect(await ctx.store.outgoing.claim({ consumer: 'iam', now: T0 + 10, limit: 10, leaseMs: 1_000 })).toEqual([]);
     });
 
+    it('applies concurrent responses to different flows each once, and one of two answers to the same flow', async () => {
+      const flows = [];
+      for (let i = 0; i < 5; i++) {
+        flows.push((await ctx.store.flows.create(contractFlow(`flow-c${i}`, `key-c${i}`))).flow);
+        await ctx.store.actionTokens.put(
+          contractToken(`hash-c${i}`, { flowId: `flow-c${i}`, notificationId: `n-c${i}` }),
+        );
+      }
+      await ctx.store.actionTokens.put(
+        contractToken('hash-c0-other', { flowId: 'flow-c0', notificationId: 'n-c0', deviceId: 'device-2' }),
+      );
+      const answer = (hash: string, i: number) => ({
+        tokenHash: hash,
+        at: T0 + 5,
+        flow: { id: `flow-c${i}`, expectedVersion: 1, patch: { state: 'approved', updatedAt: T0 + 5 } },
+        revokeNotification: `n-c${i}`,
+      });
+      const results = await Promise.all([
+        ...flows.map((_, i) => ctx.store.actionTokens.applyResponse(answer(`hash-c${i}`, i))),
+        ctx.store.actionTokens.applyResponse(answer('hash-c0-other', 0)),
+      ]);
+      expect(results.slice(1, 5).map((r) => r.flow)).toEqual(['moved', 'moved', 'moved', 'moved']);
+      // One answer to flow-c0 moves it; the other either found its token already revoked by the winner, or was
+      // consumed at the same moment and found the flow moved on (its token spent, nothing else written).
+      const rival = [results[0]!, results[5]!];
+      expect(rival.filter((r) => r.flow === 'moved')).toHaveLength(1);
+      const loser = rival.find((r) => r.flow !== 'moved')!;
+      expect(loser.consumed.status === 'revoked' || (loser.consumed.status === 'ok' && loser.flow === 'conflict')).toBe(
+        true,
+      );
+      for (let i = 0; i < 5; i++) {
+        expect(await ctx.store.flows.get(`flow-c${i}`)).toMatchObject({ state: 'approved', version: 2 });
+      }
+    });
+
     it('lets exactly one of 10 concurrent responses with one token apply', async () => {
       const flow = await seed();
       const results = await together(10, () => ctx.store.actionTokens.applyResponse(quiet(flow)));
