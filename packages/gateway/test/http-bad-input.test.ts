@@ -48,6 +48,17 @@ describe('event ingest refusals', () => {
       'ERR_HTTP_MALFORMED_JSON',
     );
     expect(JSON.stringify(body)).not.toContain('secret-value');
+    const latin1 = new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]); // {"é":1} in ISO-8859-1
+    const notUtf8 = await expectRefused(
+      await t.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.keys.ingest}`, 'content-type': 'application/json' },
+        body: latin1,
+      }),
+      400,
+      'ERR_HTTP_MALFORMED_JSON',
+    );
+    expect(notUtf8.detail).toContain('invalid UTF-8');
   });
 
   it('wrong content type → 415 ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', async () => {
@@ -120,6 +131,10 @@ describe('event ingest refusals', () => {
     for (let i = 0; i < 200; i++) deep = { d: deep };
     const event = { ...deniedEvent('deep-1'), data: { ...deniedEvent('deep-1').data, deep } };
     await expectRefused(await ingest(JSON.stringify(event)), 400, 'ERR_EVENT_INVALID');
+    // As deep as 1 MiB allows: still a coded refusal, never a stack overflow.
+    const depth = 400_000;
+    const abyss = `{"specversion":"1.0","id":"deep-2","source":"https://iam.example.com","type":"idrelay.access.denied","data":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    await expectRefused(await ingest(abyss), 400, 'ERR_EVENT_INVALID');
   });
 
   it('an id reused with another payload → 409 ERR_EVENT_CONFLICT; the first one stands', async () => {

@@ -57,7 +57,12 @@ export function parseJson(body: Uint8Array): unknown {
   try {
     return JSON.parse(decoder.decode(body)) as unknown;
   } catch (error) {
-    const reason = error instanceof SyntaxError ? error.message.replace(/"[^"]*"/g, '…') : 'invalid UTF-8';
+    const reason =
+      error instanceof SyntaxError
+        ? error.message.replace(/"[^"]*"/g, '…')
+        : error instanceof TypeError
+          ? 'invalid UTF-8'
+          : 'nested too deeply to parse';
     throw httpError('ERR_HTTP_MALFORMED_JSON', `The body is not valid JSON: ${reason}`);
   }
 }
