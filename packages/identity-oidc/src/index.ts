@@ -35,6 +35,10 @@ export { createMemoryReplayGuard, type ReplayGuard } from './ssf/replay-window.j
 export {
   createSsfTransmitterClient,
   type SsfStreamConfiguration,
+  type SsfStreamRequest,
+  type SsfStreamStatus,
+  type SsfStreamStatusValue,
+  type SsfSubject,
   type SsfTransmitterClient,
   type SsfTransmitterClientOptions,
   type SsfTransmitterMetadata,
