@@ -21,6 +21,14 @@ it('plays the five scenarios and exits 0', async () => {
   expect(out).toMatch(/carol-firefox acknowledges: applied/);
   expect(out).toContain('carol-firefox: Access request decided');
   expect(out).toContain('carol-firefox answers anyway: ERR_ACTION_TOKEN_REVOKED');
+  for (const type of [
+    'idrelay.auth.verification.approved',
+    'idrelay.auth.verification.denied',
+    'idrelay.notification.acknowledged',
+    'idrelay.access.approved',
+  ]) {
+    expect(out).toMatch(new RegExp(`written back: ${type.replaceAll('.', '\\.')} \\(msg_`));
+  }
   expect(out).toContain('Every scenario played as expected.');
   expect(err).not.toMatch(/✗/);
 }, 60_000);

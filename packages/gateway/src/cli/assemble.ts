@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { Directory, Logger, Store } from '@idrelay/core';
+import type { Directory, Logger, Store, WriteBack } from '@idrelay/core';
 import {
   accessApprovalFlow,
   createRelay,
@@ -75,7 +75,14 @@ export async function openStore(config: GatewayConfig): Promise<Store> {
  */
 export async function assembleGateway(
   config: GatewayConfig,
-  options: { logger: Logger; progress: Progress; directory?: (store: Store) => Directory; store?: Store },
+  options: {
+    logger: Logger;
+    progress: Progress;
+    directory?: (store: Store) => Directory;
+    store?: Store;
+    /** Consumers of decisions and acknowledgements (webhook write-backs); not closed here. */
+    writeBacks?: readonly WriteBack[];
+  },
 ): Promise<AssembledGateway> {
   const { logger, progress } = options;
   const undo: (() => Promise<unknown>)[] = [];
@@ -100,6 +107,7 @@ export async function assembleGateway(
       flows: { definitions: [accessApprovalFlow(), requiredActionFlow()] },
       actions: gatewayActionUrls(config.publicUrl),
       logger,
+      ...(options.writeBacks === undefined ? {} : { writeBacks: options.writeBacks }),
     });
     undo.push(() => relay.close());
     const sandbox = transports.sandbox;

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { silentLogger } from '@idrelay/core';
+import { type ServerType, serve } from '@hono/node-server';
+import { silentLogger, type WriteBack } from '@idrelay/core';
 import { createStoreDirectory } from '@idrelay/engine';
 import { seedStoreDirectory } from '@idrelay/testkit';
 import { createSimulatedDevice, type PushChannel, type SimulatedDevice } from '@idrelay/testkit/device';
 import { resolveConfig } from '../../config/load-config.js';
+import { createWebhookReceiver, type ReceivedWebhook } from '../../outbound/webhook-receiver.js';
+import { createWebhookWriteBack } from '../../outbound/webhook-write-back.js';
 import { parse } from '../args.js';
 import { assembleGateway, DEFAULT_GROUPS } from '../assemble.js';
 import { connect, type GatewayClient } from '../client.js';
@@ -22,6 +26,8 @@ directory and simulated devices, and plays scenarios over HTTP, printing who got
   3. account locked: alice's iPhone is told
   4. required action: carol's browser acknowledges a policy
   5. access request: alice and carol are asked; alice approves, carol's push is withdrawn and its token is dead
+
+Decisions and acknowledgements are written back, signed with Standard Webhooks, to a local webhook receiver.
 
 Options:
   --port <port>   listen on this port (default: a free one)
@@ -74,7 +80,15 @@ export const demoCommand: Command = {
       { cwd: io.cwd, env: {} },
     );
     const progress = createProgress(io.stderr);
-    const assembled = await assembleGateway(config, { logger: silentLogger, progress });
+    const hooks = await startReceiver();
+    const assembled = await assembleGateway(config, {
+      logger: silentLogger,
+      progress,
+      writeBacks: [hooks.writeBack],
+    }).catch(async (error: unknown) => {
+      await hooks.close();
+      throw error;
+    });
     const channel = assembled.transports.sandbox?.channel as PushChannel;
     let failed: string | undefined;
     try {
@@ -96,7 +110,7 @@ export const demoCommand: Command = {
       for (const [name, play] of SCENARIOS) {
         progress.step(name);
         try {
-          await play({ client, devices, say });
+          await play({ client, devices, say, hooks });
           progress.done(name);
         } catch (error) {
           progress.fail(`${name}: ${(error as Error).message}`);
@@ -111,6 +125,7 @@ export const demoCommand: Command = {
     } finally {
       progress.step('Stopping');
       await assembled.close();
+      await hooks.close();
       progress.done('Stopped');
     }
     if (failed !== undefined) {
@@ -122,7 +137,61 @@ export const demoCommand: Command = {
 };
 
 type Devices = Record<'alice' | 'bob' | 'carol' | 'sam', SimulatedDevice>;
-type Scenario = (context: { client: GatewayClient; devices: Devices; say: (line: string) => void }) => Promise<void>;
+type Scenario = (context: {
+  client: GatewayClient;
+  devices: Devices;
+  say: (line: string) => void;
+  hooks: Hooks;
+}) => Promise<void>;
+
+/** The IAM system's side: a local webhook receiver and the write-back that signs and sends to it. */
+interface Hooks {
+  writeBack: WriteBack;
+  /** Resolves with the first written-back event of `type` (within 10 s). */
+  arrived(type: string): Promise<ReceivedWebhook>;
+  close(): Promise<void>;
+}
+
+const WRITTEN_BACK = [
+  'idrelay.access.approved',
+  'idrelay.access.denied',
+  'idrelay.notification.acknowledged',
+  'idrelay.auth.verification.approved',
+  'idrelay.auth.verification.denied',
+  'idrelay.auth.risk.detected',
+] as const;
+
+async function startReceiver(): Promise<Hooks> {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const receiver = createWebhookReceiver({ secret });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: receiver.handler, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const writeBack = createWebhookWriteBack({
+    name: 'demo-iam',
+    url: `http://127.0.0.1:${port}/hooks/idrelay`,
+    secret,
+    types: WRITTEN_BACK,
+    timeoutMs: 5_000,
+  });
+  return {
+    writeBack,
+    async arrived(type) {
+      const deadline = Date.now() + 10_000;
+      for (let count = 1; ; count++) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no ${type} written back within 10 s`)), deadline - Date.now());
+        });
+        const events = await Promise.race([receiver.waitFor(count), late]).finally(() => clearTimeout(timer));
+        const hit = events.find((e) => e.event.type === type);
+        if (hit !== undefined) return hit;
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 async function enrolAll(
   client: GatewayClient,
@@ -150,6 +219,11 @@ async function enrolAll(
   return devices;
 }
 
+async function writtenBack(hooks: Hooks, type: string, say: (line: string) => void): Promise<void> {
+  const received = await hooks.arrived(type);
+  say(`  written back: ${type} (${received.webhookId}, signature verified by the receiver)`);
+}
+
 function expect(condition: unknown, what: string): asserts condition {
   if (!condition) throw new Error(`expected ${what}`);
 }
@@ -167,7 +241,7 @@ const cloudEvent = (type: string, data: Record<string, unknown>) => ({
 const SCENARIOS: readonly [string, Scenario][] = [
   [
     '1. Login verification approved with number matching',
-    async ({ client, devices, say }) => {
+    async ({ client, devices, say, hooks }) => {
       const started = (await client.call('POST', '/v1/verifications', {
         userId: 'alice',
         application: { id: 'payroll', name: 'Payroll' },
@@ -183,11 +257,12 @@ const SCENARIOS: readonly [string, Scenario][] = [
       say(`  alice-iphone approves with ${started.code}: ${answer.state}`);
       const state = (await client.call('GET', `/v1/verifications/${started.verificationId}`)) as { status: string };
       expect(state.status === 'approved', `the verification approved, got ${state.status}`);
+      await writtenBack(hooks, 'idrelay.auth.verification.approved', say);
     },
   ],
   [
     '2. Risky login denied and reported; the security team is alerted',
-    async ({ client, devices, say }) => {
+    async ({ client, devices, say, hooks }) => {
       const started = (await client.call('POST', '/v1/verifications', {
         userId: 'bob',
         application: { id: 'crm', name: 'CRM' },
@@ -204,6 +279,7 @@ const SCENARIOS: readonly [string, Scenario][] = [
       expect(state.status === 'denied' && state.reported === true, 'the verification denied and reported');
       const alert = await devices.sam.waitForPush(() => true, { timeoutMs: 10_000 });
       say(`  sam-chrome (security team): ${alert.title ?? alert.data.type ?? 'alert'}`);
+      await writtenBack(hooks, 'idrelay.auth.verification.denied', say);
     },
   ],
   [
@@ -222,7 +298,7 @@ const SCENARIOS: readonly [string, Scenario][] = [
   ],
   [
     '4. Required action acknowledged on the device',
-    async ({ client, devices, say }) => {
+    async ({ client, devices, say, hooks }) => {
       await client.call(
         'POST',
         '/v1/events',
@@ -237,11 +313,12 @@ const SCENARIOS: readonly [string, Scenario][] = [
       const answer = await devices.carol.acknowledge(push);
       say(`  carol-firefox acknowledges: ${answer.status}${answer.state ? ` (${answer.state})` : ''}`);
       expect(answer.status === 'applied', 'the acknowledgement applied');
+      await writtenBack(hooks, 'idrelay.notification.acknowledged', say);
     },
   ],
   [
     '5. Access request: one approver decides, the other approver’s push is withdrawn',
-    async ({ client, devices, say }) => {
+    async ({ client, devices, say, hooks }) => {
       const requestId = `req-${randomBytes(4).toString('hex')}`;
       await client.call(
         'POST',
@@ -270,6 +347,7 @@ const SCENARIOS: readonly [string, Scenario][] = [
       say(`  carol-firefox: ${withdrawal.title ?? ''} ${withdrawal.body ?? ''}`.trimEnd());
       say(`  carol-firefox answers anyway: ${late}`);
       expect(late === 'ERR_ACTION_TOKEN_REVOKED', `carol's token revoked, got ${late}`);
+      await writtenBack(hooks, 'idrelay.access.approved', say);
     },
   ],
 ];
