@@ -176,7 +176,12 @@ export function resolvePath(resource: ResourceSchema, path: string): ResolvedPat
   }
   const [name, subName, extra] = rest.split('.');
   if (name === undefined || extra !== undefined) return undefined;
-  const attribute = find(attributes, name);
+  let attribute = find(attributes, name);
+  if (attribute === undefined && rest === path && resource.extension !== undefined) {
+    // A name without a URN that only the extension has (`department`) means the extension's attribute.
+    attribute = find(resource.extension.attributes, name);
+    if (attribute !== undefined) extension = resource.extension.schema;
+  }
   if (attribute === undefined) return undefined;
   if (subName === undefined) return extension === undefined ? { attribute } : { extension, attribute };
   const sub = find(attribute.subAttributes, subName);
