@@ -55,8 +55,8 @@ export interface Gateway {
   app: Hono;
   /** Web-standard handler of every route. */
   fetch(request: Request): Promise<Response>;
-  /** The OpenAPI 3.1 document served at `/openapi.json`. */
-  openapi: OpenApiDocument;
+  /** The OpenAPI 3.1 document served at `/openapi.json` (built on first read). */
+  readonly openapi: OpenApiDocument;
   /**
    * Serves over HTTP with `@hono/node-server` on `config.host:config.port` (or the given ones; port 0 picks a free
    * one); resolves once listening.
@@ -110,12 +110,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const handlers = createHandlers({ relay, store, verificationLimiter });
   const routes = options.metrics ? [...ROUTES, METRICS_ROUTE] : [...ROUTES];
-  const openapi = buildOpenApi(routes, {
-    title: 'idrelay gateway',
-    version: options.version ?? '1.0.0',
-    serverUrl: config.publicUrl,
-  });
-  const docsPage = renderDocsPage(openapi);
+  // Built on first use: converting every schema takes tens of milliseconds that a start need not wait for.
+  let openapi: OpenApiDocument | undefined;
+  let docsPage: string | undefined;
+  const document = () =>
+    (openapi ??= buildOpenApi(routes, {
+      title: 'idrelay gateway',
+      version: options.version ?? '1.0.0',
+      serverUrl: config.publicUrl,
+    }));
   const patterns = routes.map((r) => ({ route: r, pattern: toPattern(r.path) }));
 
   let closing = false;
@@ -212,10 +215,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       case 'ready':
         return readiness();
       case 'openapi':
-        return new Response(JSON.stringify(openapi), {
+        return new Response(JSON.stringify(document()), {
           headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
         });
       case 'docs':
+        docsPage ??= renderDocsPage(document());
         return new Response(docsPage, {
           headers: {
             'content-type': 'text/html; charset=utf-8',
@@ -280,7 +284,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     app,
     fetch,
-    openapi,
+    get openapi() {
+      return document();
+    },
     async listen(listenOptions = {}) {
       if (server) throw httpError('ERR_INVALID_ARGUMENT', 'The gateway is already listening');
       const hostname = listenOptions.host ?? config.host;
