@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 
-it('plays the five scenarios and exits 0', async () => {
+it('plays the six scenarios and exits 0', async () => {
   let out = '';
   let err = '';
   const code = await runCli(['demo'], {
@@ -21,6 +21,7 @@ it('plays the five scenarios and exits 0', async () => {
   expect(out).toMatch(/carol-firefox acknowledges: applied/);
   expect(out).toContain('carol-firefox: Access request decided');
   expect(out).toContain('carol-firefox answers anyway: ERR_ACTION_TOKEN_REVOKED');
+  expect(out).toContain('dave-iphone (security team, time-sensitive): Privilege assigned');
   for (const type of [
     'idrelay.auth.verification.approved',
     'idrelay.auth.verification.denied',

@@ -26,6 +26,7 @@ directory and simulated devices, and plays scenarios over HTTP, printing who got
   3. account locked: alice's iPhone is told
   4. required action: carol's browser acknowledges a policy
   5. access request: alice and carol are asked; alice approves, carol's push is withdrawn and its token is dead
+  6. privileged role assigned: the security team is alerted (time-sensitive on dave's iPhone)
 
 Decisions and acknowledgements are written back, signed with Standard Webhooks, to a local webhook receiver.
 
@@ -40,6 +41,7 @@ const PEOPLE = [
   { id: 'bob', displayName: 'Bob Brown', attributes: { department: 'sales' } },
   { id: 'carol', displayName: 'Carol Chen', attributes: { department: 'it' } },
   { id: 'sam', displayName: 'Sam Security', attributes: { department: 'security' } },
+  { id: 'dave', displayName: 'Dave Duty', attributes: { department: 'security' } },
 ];
 
 async function freePort(): Promise<number> {
@@ -96,7 +98,7 @@ export const demoCommand: Command = {
       await seedStoreDirectory(createStoreDirectory(assembled.store), {
         users: PEOPLE,
         groups: [
-          { id: DEFAULT_GROUPS.securityGroup, members: ['sam'] },
+          { id: DEFAULT_GROUPS.securityGroup, members: ['sam', 'dave'] },
           { id: DEFAULT_GROUPS.adminGroup, members: ['carol'] },
         ],
       });
@@ -136,7 +138,7 @@ export const demoCommand: Command = {
   },
 };
 
-type Devices = Record<'alice' | 'bob' | 'carol' | 'sam', SimulatedDevice>;
+type Devices = Record<'alice' | 'bob' | 'carol' | 'sam' | 'dave', SimulatedDevice>;
 type Scenario = (context: {
   client: GatewayClient;
   devices: Devices;
@@ -205,6 +207,7 @@ async function enrolAll(
     ['bob', 'bob-pixel', 'fcm', 'Ed25519'],
     ['carol', 'carol-firefox', 'webpush', 'ES256'],
     ['sam', 'sam-chrome', 'webpush', 'Ed25519'],
+    ['dave', 'dave-iphone', 'apns', 'Ed25519'],
   ] as const;
   const devices = {} as Devices;
   for (const [userId, deviceId, platform, algorithm] of plan) {
@@ -348,6 +351,30 @@ const SCENARIOS: readonly [string, Scenario][] = [
       say(`  carol-firefox answers anyway: ${late}`);
       expect(late === 'ERR_ACTION_TOKEN_REVOKED', `carol's token revoked, got ${late}`);
       await writtenBack(hooks, 'idrelay.access.approved', say);
+    },
+  ],
+  [
+    '6. Privileged role assigned: the security team is alerted',
+    async ({ client, devices, say }) => {
+      await client.call(
+        'POST',
+        '/v1/events',
+        cloudEvent('idrelay.privilege.assigned', {
+          userId: 'bob',
+          privilege: { id: 'erp-admin', name: 'ERP administrator', kind: 'role' },
+          assignedBy: { id: 'carol' },
+        }),
+      );
+      const alert = await devices.dave.waitForPush((p) => p.data.type === 'idrelay.privilege.assigned', {
+        timeoutMs: 10_000,
+      });
+      const level = (alert.raw as { aps?: { 'interruption-level'?: string } }).aps?.['interruption-level'];
+      say(`  dave-iphone (security team, ${level ?? 'no interruption level'}): ${alert.title ?? ''}`.trimEnd());
+      expect(level === 'time-sensitive' || level === 'critical', `a time-sensitive APNs alert, got ${level}`);
+      const also = await devices.sam.waitForPush((p) => p.data.type === 'idrelay.privilege.assigned', {
+        timeoutMs: 10_000,
+      });
+      say(`  sam-chrome (security team): ${also.title ?? ''}`.trimEnd());
     },
   ],
 ];
