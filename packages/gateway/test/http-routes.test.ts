@@ -201,6 +201,7 @@ describe('preview, flows and deliveries', () => {
     );
     expect(byKey.status).toBe(200);
     const body = (await byKey.json()) as { deliveries: Record<string, unknown>[] };
+    expect(body).toMatchObject({ total: 1, truncated: false });
     expect(body.deliveries).toEqual([
       expect.objectContaining({ deviceId: 'alice-pixel', userId: 'alice', status: 'delivered', attempts: 1 }),
     ]);

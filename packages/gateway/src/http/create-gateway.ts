@@ -161,9 +161,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     try {
       const scoped = route.auth.kind === 'scopes' ? route.auth : undefined;
       const signed = scoped?.webhook === true && auth.isWebhook(request.headers);
+      const ingesting = route.operationId === 'ingestEvents';
+      // Charged as soon as the caller is known, so a caller over its rate costs no body read.
+      const charge = (p: Principal) => ingestLimiter.take(`${p.kind}:${p.id}`, `${p.kind} ${p.id}`);
       if (scoped && !signed) {
         principal = auth.apiKey(request.headers);
         auth.requireScope(principal, scoped.scopes);
+        if (ingesting) charge(principal);
       }
       for (const { name, schema } of routeParams(route.path)) {
         validate(schema, params[name], 'ERR_HTTP_INVALID_REQUEST');
@@ -172,7 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       let body: unknown;
       if (route.body) {
         const type = mediaType(request.headers);
-        const binary = route.operationId === 'ingestEvents' && request.headers.has('ce-specversion');
+        const binary = ingesting && request.headers.has('ce-specversion');
         if (!(binary ? isJsonType(type) : route.body.mediaTypes.includes(type))) {
           throw httpError(
             'ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
@@ -185,9 +189,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (scoped && signed) {
         principal = auth.webhook(request.headers, raw ?? new Uint8Array(0));
         auth.requireScope(principal, scoped.scopes);
+        if (ingesting) charge(principal);
       }
-      if (route.operationId === 'ingestEvents') {
-        ingestLimiter.take(`${principal?.kind}:${principal?.id}`, `${principal?.kind} ${principal?.id}`);
+      if (ingesting) {
         const { events, batch } = readEvents(request.headers, raw as Uint8Array);
         return await handlers.ingestEvents(events, batch);
       }

@@ -13,6 +13,9 @@ import {
 } from './schemas.js';
 import { validate } from './validate.js';
 
+/** Deliveries `GET /v1/deliveries` lists at most; `total` and `truncated` tell the rest. */
+export const MAX_LISTED_DELIVERIES = 1000;
+
 /** What a route handler gets: the request, its path parameters, its parsed JSON body (if any). */
 export interface RouteInput {
   request: Request;
@@ -200,7 +203,9 @@ export function createHandlers(deps: HandlerDeps) {
       }
       return jsonResponse({
         eventKey: key,
-        deliveries: deliveries.map((d) => ({
+        total: deliveries.length,
+        truncated: deliveries.length > MAX_LISTED_DELIVERIES,
+        deliveries: deliveries.slice(0, MAX_LISTED_DELIVERIES).map((d) => ({
           id: d.id,
           notificationId: d.notificationId,
           ruleId: d.ruleId,

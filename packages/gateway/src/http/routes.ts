@@ -219,7 +219,12 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: {
       200: json(
         'The event key and its deliveries.',
-        z.object({ eventKey: z.string(), deliveries: z.array(deliveryViewSchema) }),
+        z.object({
+          eventKey: z.string(),
+          total: z.int(),
+          truncated: z.boolean().meta({ description: 'More than 1,000 deliveries: the first 1,000 are listed.' }),
+          deliveries: z.array(deliveryViewSchema),
+        }),
       ),
     },
     problems: [400, ...AUTH_PROBLEMS, 404],
