@@ -17,6 +17,8 @@ shutdownTimeoutMs, leave the rest in the outbox for the next start, exit 0; a se
 
 While any platform runs in the sandbox, its push channel is served at /sandbox (for \`idrelay device …\`): whoever
 reaches it reads the sandbox pushes, so keep such a gateway on a loopback address (the default host 127.0.0.1).
+Sandbox credentials are made afresh at every start and the stand-ins listen on new ports: APNs and FCM devices
+keep working across restarts, Web Push subscriptions (endpoints on the old port) must be made again.
 
 Options:
   --config <file>   configuration file instead of looking for idrelay.config.*
