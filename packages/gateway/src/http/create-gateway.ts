@@ -1,18 +1,17 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { type Logger, type Store, silentLogger } from '@idrelay/core';
 import type { Relay } from '@idrelay/engine';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { type ApiKeyEntry, type GatewayConfig, resolveConfig } from '../config/load-config.js';
 import { createAuthenticator, type Principal } from './auth.js';
-import { renderDocsPage } from './docs-page.js';
 import { readEvents } from './events-input.js';
-import { createHandlers, jsonResponse, type RouteInput } from './handlers.js';
+import { createHandlers, type RouteInput } from './handlers.js';
 import { httpError, problem } from './http-errors.js';
-import { buildOpenApi, type OpenApiDocument } from './openapi.js';
+import { createLifecycle } from './lifecycle.js';
+import type { OpenApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { isJsonType, mediaType, parseJson, readBody } from './read-body.js';
 import { METRICS_ROUTE, ROUTES, type RouteSpec, routeParams } from './routes.js';
+import { createServiceRoutes } from './service-routes.js';
 import { validate } from './validate.js';
 
 /** Prometheus metrics, as the observability module provides them. */
@@ -110,40 +109,22 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const handlers = createHandlers({ relay, store, verificationLimiter });
   const routes = options.metrics ? [...ROUTES, METRICS_ROUTE] : [...ROUTES];
-  // Built on first use: converting every schema takes tens of milliseconds that a start need not wait for.
-  let openapi: OpenApiDocument | undefined;
-  let docsPage: string | undefined;
-  const document = () =>
-    (openapi ??= buildOpenApi(routes, {
-      title: 'idrelay gateway',
-      version: options.version ?? '1.0.0',
-      serverUrl: config.publicUrl,
-    }));
+  const service = createServiceRoutes({
+    routes,
+    store,
+    logger,
+    publicUrl: config.publicUrl,
+    version: options.version ?? '1.0.0',
+    ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+  const lifecycle = createLifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, logger });
   const patterns = routes.map((r) => ({ route: r, pattern: toPattern(r.path) }));
-
-  let closing = false;
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
-  let server: ServerType | undefined;
 
   const app = new Hono();
   if (options.requestLog) app.use('*', options.requestLog);
   if (options.metrics?.middleware) app.use('*', options.metrics.middleware);
-  app.use('*', async (c, next) => {
-    if (closing) {
-      c.res = await problem(httpError('ERR_HTTP_UNAVAILABLE', 'The gateway is shutting down'), {
-        connection: 'close',
-      });
-      return;
-    }
-    inFlight++;
-    try {
-      await next();
-    } finally {
-      inFlight--;
-      if (inFlight === 0) idle?.();
-    }
-  });
+  app.use('*', lifecycle.middleware);
 
   async function refuse(error: unknown, principal?: Principal): Promise<Response> {
     if (principal) auth.release(principal);
@@ -214,29 +195,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         );
       case 'notificationDetails':
         return relay.actionHandlers.details(input.request, { notificationId: input.params.notificationId as string });
-      case 'health':
-        return jsonResponse({ status: 'ok' });
-      case 'ready':
-        return readiness();
-      case 'openapi':
-        return new Response(JSON.stringify(document()), {
-          headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
-        });
-      case 'docs':
-        docsPage ??= renderDocsPage(document());
-        return new Response(docsPage, {
-          headers: {
-            'content-type': 'text/html; charset=utf-8',
-            'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
-          },
-        });
-      case 'metrics': {
-        const metrics = options.metrics as GatewayMetrics;
-        return new Response(await metrics.render(), {
-          headers: { 'content-type': metrics.contentType, 'cache-control': 'no-store' },
-        });
-      }
       default: {
+        const answer = await service.respond(route.operationId);
+        if (answer !== undefined) return answer;
         const handler = (handlers as unknown as Record<string, (input: RouteInput) => Promise<Response>>)[
           route.operationId
         ];
@@ -244,27 +205,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         return handler(input);
       }
     }
-  }
-
-  async function readiness(): Promise<Response> {
-    const checks: Record<string, string> = {};
-    const probes: [string, () => unknown][] = [
-      ['store', () => store.events.get('readyz#probe')],
-      ...Object.entries(options.readiness ?? {}),
-    ];
-    await Promise.all(
-      probes.map(async ([name, probe]) => {
-        try {
-          await probe();
-          checks[name] = 'ok';
-        } catch (error) {
-          checks[name] = 'unavailable';
-          logger.warn({ check: name, err: error }, 'a readiness check failed');
-        }
-      }),
-    );
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return jsonResponse({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   }
 
   for (const route of routes) {
@@ -289,49 +229,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     app,
     fetch,
     get openapi() {
-      return document();
+      return service.document();
     },
-    async listen(listenOptions = {}) {
-      if (server) throw httpError('ERR_INVALID_ARGUMENT', 'The gateway is already listening');
-      const hostname = listenOptions.host ?? config.host;
-      const port = listenOptions.port ?? config.port;
-      const started = await new Promise<ServerType>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s));
-        s.once('error', reject);
-      });
-      server = started;
-      const address = started.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { url: `http://${host}:${address.port}`, port: address.port };
+    listen(listenOptions = {}) {
+      return lifecycle.listen(app.fetch, listenOptions.host ?? config.host, listenOptions.port ?? config.port);
     },
-    async close() {
-      closing = true;
-      const deadline = config.shutdownTimeoutMs;
-      const stopped = server
-        ? new Promise<void>((resolve) => {
-            (server as ServerType).close(() => resolve());
-            const s = server as ServerType & { closeIdleConnections?: () => void };
-            s.closeIdleConnections?.();
-          })
-        : Promise.resolve();
-      const drained =
-        inFlight === 0
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              idle = resolve;
-            });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), deadline);
-        timer.unref?.();
-      });
-      const outcome = await Promise.race([Promise.all([drained, stopped]), timeout]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        logger.warn({ inFlight, deadlineMs: deadline }, 'requests still in flight at the shutdown deadline');
-        (server as (ServerType & { closeAllConnections?: () => void }) | undefined)?.closeAllConnections?.();
-      }
-      server = undefined;
-    },
+    close: () => lifecycle.close(),
   };
 }
