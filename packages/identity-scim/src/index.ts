@@ -7,8 +7,15 @@
 
 export { hashScimToken } from './auth/bearer-tokens.js';
 export {
+  createScimWriteBack,
+  type ScimPatchOperation,
+  type ScimWriteBackOptions,
+  type ScimWriteBackPlan,
+} from './client/create-scim-write-back.js';
+export {
   createScimHandler,
   type ScimHandler,
   type ScimHandlerOptions,
   type ScimTenant,
 } from './create-scim-handler.js';
+export { SCIM_ERRORS } from './errors.js';
