@@ -100,7 +100,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): VerifyBear
         ? options.keys
         : createLocalJWKSet(options.keys);
 
-  let setup: Promise<{ config: client.Configuration; getKey: JWTVerifyGetKey }> | undefined;
+  let setup: Promise<Discovered> | undefined;
   const discover = () => {
     setup ??= discoverIssuer(issuer, options, localKeys).catch((error: unknown) => {
       setup = undefined;
@@ -111,9 +111,9 @@ export function createBearerVerifier(options: BearerVerifierOptions): VerifyBear
 
   return async (request) => {
     const token = readBearer(request);
-    const { config, getKey } = await discover();
+    const { config, issuer: expectedIssuer, getKey } = await discover();
     if (isJwt(token)) {
-      const check = { issuer: config.serverMetadata().issuer, audience, algorithms, tolerance, typ, now };
+      const check = { issuer: expectedIssuer, audience, algorithms, tolerance, typ, now };
       return principal(await verifyJwt(token, getKey, check), 'jwt', options.requiredScopes ?? []);
     }
     const claims = await introspect(token, config, options, audience, now() / 1000);
@@ -121,11 +121,19 @@ export function createBearerVerifier(options: BearerVerifierOptions): VerifyBear
   };
 }
 
+/** What discovery settles once: the configuration, the issuer string to compare (read once: `serverMetadata()`
+ * deep-copies the metadata on every call), and the keys. */
+interface Discovered {
+  config: client.Configuration;
+  issuer: string;
+  getKey: JWTVerifyGetKey;
+}
+
 async function discoverIssuer(
   issuer: URL,
   options: BearerVerifierOptions,
   localKeys: JWTVerifyGetKey | undefined,
-): Promise<{ config: client.Configuration; getKey: JWTVerifyGetKey }> {
+): Promise<Discovered> {
   let config: client.Configuration;
   try {
     const auth = options.introspection;
@@ -142,8 +150,9 @@ async function discoverIssuer(
   } catch (error) {
     throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `OpenID discovery of ${issuer.href} failed`, { cause: error });
   }
-  if (localKeys) return { config, getKey: localKeys };
-  const jwksUri = config.serverMetadata().jwks_uri;
+  const metadata = config.serverMetadata();
+  if (localKeys) return { config, issuer: metadata.issuer, getKey: localKeys };
+  const jwksUri = metadata.jwks_uri;
   if (jwksUri === undefined) {
     throw new IdrelayError('ERR_OIDC_UNAVAILABLE', `${issuer.href} publishes no jwks_uri`);
   }
@@ -152,7 +161,7 @@ async function discoverIssuer(
     cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000,
     ...(options.fetch ? { [customFetch]: options.fetch } : {}),
   });
-  return { config, getKey: remote };
+  return { config, issuer: metadata.issuer, getKey: remote };
 }
 
 function readBearer(request: Request): string {

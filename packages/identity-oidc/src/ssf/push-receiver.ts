@@ -91,10 +91,20 @@ function authorizer(setting: SsfPushReceiverOptions['authorization']): (request:
   };
 }
 
+// Stateless for whole inputs, so one decoder serves every request.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 async function readBody(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (request.body === null) throw new IdrelayError('ERR_SSF_SET_INVALID', 'The request has no body');
+  // With a declared length within bounds, one read is cheaper than a chunk loop; the length is checked again,
+  // as a body may be longer than its header says.
+  if (Number.isInteger(declared)) {
+    const whole = new Uint8Array(await request.arrayBuffer());
+    if (whole.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return decode(whole);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -108,13 +118,15 @@ async function readBody(request: Request, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  let text: string;
+  return decode(Buffer.concat(chunks));
+}
+
+function decode(bytes: Uint8Array): string {
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return utf8.decode(bytes).trim();
   } catch (error) {
     throw new IdrelayError('ERR_SSF_SET_INVALID', 'The body is not UTF-8', { cause: error });
   }
-  return text.trim();
 }
 
 function tooLarge(maxBytes: number): IdrelayError {
