@@ -42,7 +42,7 @@ const PLATFORMS = ['apns', 'fcm', 'webpush'] as const;
  *   channel: sandboxPushChannel({ webpush }),
  * });
  * await device.enrol({ code });
- * const push = await device.waitForPush((p) => p.data.type === 'login-verification');
+ * const push = await device.waitForPush((p) => p.data.verificationId === verificationId);
  * if ((await device.details(push)).numberMatching) await device.approve(push, { code: shownOnScreen });
  * ```
  */
