@@ -1,5 +1,5 @@
 /** Rate limits, graceful close, and serving over a real socket. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestGateway, deniedEvent, makeDevice, type TestGateway } from './http-support.js';
 
 let t: TestGateway | undefined;
@@ -91,6 +91,43 @@ describe('close()', () => {
     expect((await inFlight).status).toBe(200);
     await closing;
     expect(closed).toBe(true);
+  });
+});
+
+describe('close() at the deadline', () => {
+  it('resolves after shutdownTimeoutMs even when a request never finishes', async () => {
+    let entered: () => void = () => {};
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const g = await createTestGateway({
+      config: { shutdownTimeoutMs: 5_000 },
+      options: {
+        readiness: {
+          stuck: () => {
+            entered();
+            return new Promise<void>(() => {});
+          },
+        },
+      },
+    });
+    t = g;
+    void g.request('/readyz');
+    await inside;
+    vi.useFakeTimers();
+    try {
+      let closed = false;
+      const closing = g.gateway.close().then(() => {
+        closed = true;
+      });
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(closed).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

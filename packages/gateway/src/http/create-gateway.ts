@@ -64,7 +64,7 @@ export interface Gateway {
   /**
    * Stops accepting (new requests get 503 `ERR_HTTP_UNAVAILABLE`; a listening server stops accepting
    * connections) and waits for requests in flight, at most `config.shutdownTimeoutMs`. Closes neither the relay
-   * nor the store.
+   * nor the store. Calling it again returns the same promise.
    */
   close(): Promise<void>;
 }

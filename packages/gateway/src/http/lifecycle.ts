@@ -13,6 +13,7 @@ export function createLifecycle(options: { shutdownTimeoutMs: number; logger: Lo
   let closing = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  let closed: Promise<void> | undefined;
   let server: (ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void }) | undefined;
 
   const middleware: MiddlewareHandler = async (c, next) => {
@@ -51,36 +52,42 @@ export function createLifecycle(options: { shutdownTimeoutMs: number; logger: Lo
       return { url: `http://${host}:${address.port}`, port: address.port };
     },
 
-    async close(): Promise<void> {
-      closing = true;
-      const listening = server;
-      const stopped = listening
-        ? new Promise<void>((resolve) => {
-            listening.close(() => resolve());
-            listening.closeIdleConnections?.();
-          })
-        : Promise.resolve();
-      const drained =
-        inFlight === 0
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              idle = resolve;
-            });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), options.shutdownTimeoutMs);
-        timer.unref?.();
-      });
-      const outcome = await Promise.race([Promise.all([drained, stopped]), timeout]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        options.logger.warn(
-          { inFlight, deadlineMs: options.shutdownTimeoutMs },
-          'requests still in flight at the shutdown deadline',
-        );
-        listening?.closeAllConnections?.();
-      }
-      server = undefined;
+    /** Idempotent: a second call gets the first one's promise. */
+    close(): Promise<void> {
+      closed ??= shutDown();
+      return closed;
     },
   };
+
+  async function shutDown(): Promise<void> {
+    closing = true;
+    const listening = server;
+    const stopped = listening
+      ? new Promise<void>((resolve) => {
+          listening.close(() => resolve());
+          listening.closeIdleConnections?.();
+        })
+      : Promise.resolve();
+    const drained =
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            idle = resolve;
+          });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.shutdownTimeoutMs);
+      timer.unref?.();
+    });
+    const outcome = await Promise.race([Promise.all([drained, stopped]), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      options.logger.warn(
+        { inFlight, deadlineMs: options.shutdownTimeoutMs },
+        'requests still in flight at the shutdown deadline',
+      );
+      listening?.closeAllConnections?.();
+    }
+    server = undefined;
+  }
 }
