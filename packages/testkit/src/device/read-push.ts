@@ -37,7 +37,8 @@ const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
  * Push body decrypted with the subscription's private key and auth secret (RFC 8291 §3.4) then parsed as the
  * service worker's JSON.
  *
- * @throws {DecryptError} when a Web Push body does not open with the subscription's keys.
+ * @throws {DecryptError} when a Web Push body does not open with the subscription's keys; `TypeError` when it
+ *   opens to something other than JSON.
  */
 export function readPush(wire: WirePush, webPushKeys?: { ecdh: ECDH; auth: Buffer }): ReceivedPush {
   let raw: unknown;
@@ -63,7 +64,11 @@ export function readPush(wire: WirePush, webPushKeys?: { ecdh: ECDH; auth: Buffe
   } else {
     if (webPushKeys === undefined) throw new TypeError('a Web Push body needs the subscription keys to decrypt');
     const plaintext = decryptWebPushBody(Buffer.from(wire.body), webPushKeys.ecdh, webPushKeys.auth);
-    raw = JSON.parse(plaintext.toString('utf8')) as unknown;
+    try {
+      raw = JSON.parse(plaintext.toString('utf8')) as unknown;
+    } catch {
+      throw new TypeError('the decrypted Web Push message is not the JSON an idrelay service worker reads');
+    }
     const payload = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
     data = strings(payload.data);
     title = text(payload.title);
