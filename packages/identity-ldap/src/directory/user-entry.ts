@@ -19,6 +19,13 @@ export function userAttributes(schema: LdapSchema): string[] {
 
 /** The value of the first RDN of `dn` when its type is `attribute`, e.g. `alice` of `uid=alice,ou=people,…`. */
 export function rdnValue(dn: string, attribute: string): string | undefined {
+  const comma = dn.indexOf(',');
+  const first = comma < 0 ? dn : dn.slice(0, comma);
+  if (!/[\\"+#;<>]/.test(first)) {
+    const eq = first.indexOf('=');
+    if (eq < 0) return undefined;
+    return first.slice(0, eq).trim().toLowerCase() === attribute.toLowerCase() ? first.slice(eq + 1).trim() : undefined;
+  }
   try {
     const rdn = parseDN(dn)[0];
     if (rdn?.length !== 1) return undefined;

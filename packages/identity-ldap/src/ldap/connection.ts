@@ -180,15 +180,17 @@ export function createLdapConnection(options: LdapConnectionOptions): LdapConnec
 
 /** Values of an attribute of an entry, matched case-insensitively, always as an array of strings. */
 export function values(entry: Entry, name: string): string[] {
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(entry)) {
-    if (key.toLowerCase() !== lower) continue;
-    const value = entry[key];
-    if (value === undefined) return [];
-    const list = Array.isArray(value) ? value : [value];
-    return list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
+  let value = entry[name];
+  if (value === undefined) {
+    // Servers answer with the schema's spelling of a name, which may differ in case from the one asked for.
+    const lower = name.toLowerCase();
+    const key = Object.keys(entry).find((k) => k.toLowerCase() === lower);
+    value = key === undefined ? undefined : entry[key];
   }
-  return [];
+  if (value === undefined) return [];
+  if (typeof value === 'string') return [value];
+  if (Buffer.isBuffer(value)) return [value.toString('utf8')];
+  return value.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
 }
 
 /** The first value of an attribute, if any. */

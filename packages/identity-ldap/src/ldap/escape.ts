@@ -52,6 +52,8 @@ export interface Ava {
 }
 
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
+const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
+const ESCAPABLE = '"+,;<>\\=# ';
 
 function malformed(dn: string, why: string): IdrelayError {
   return new IdrelayError('ERR_LDAP_DN', `Malformed DN (${why})`, { details: { dn: dn.slice(0, 512) } });
@@ -83,34 +85,44 @@ export function parseDN(dn: string): Ava[][] {
     i = eq + 1;
     while (dn[i] === ' ') i++;
     if (dn[i] === '#') throw malformed(dn, 'BER-encoded values are not accepted');
-    const bytes: number[] = [];
-    let trailingSpaces = 0;
+    let value = '';
+    let run = i;
+    // Escaped spaces are kept; only unescaped trailing spaces are dropped (RFC 4514 §3).
+    let keep = 0;
     for (; i < dn.length; i++) {
-      const char = dn[i]!;
-      if (char === ',' || char === '+') break;
-      if (char === '\\') {
+      const char = dn.charCodeAt(i);
+      if (char === 0x2c || char === 0x2b) break;
+      if (char === 0x5c) {
+        value += dn.slice(run, i);
         const next = dn[i + 1];
         if (next === undefined) throw malformed(dn, 'a trailing backslash');
-        if (/^[0-9a-fA-F]{2}$/.test(dn.slice(i + 1, i + 3))) {
-          bytes.push(Number.parseInt(dn.slice(i + 1, i + 3), 16));
-          i += 2;
-        } else if (`"+,;<>\\=# `.includes(next)) {
-          bytes.push(next.charCodeAt(0));
+        if (HEX_PAIR.test(dn.slice(i + 1, i + 3))) {
+          const bytes: number[] = [];
+          while (dn[i] === '\\' && HEX_PAIR.test(dn.slice(i + 1, i + 3))) {
+            bytes.push(Number.parseInt(dn.slice(i + 1, i + 3), 16));
+            i += 3;
+          }
+          const raw = Buffer.from(bytes);
+          const decoded = raw.toString('utf8');
+          if (!Buffer.from(decoded, 'utf8').equals(raw)) throw malformed(dn, 'a value that is not UTF-8');
+          value += decoded;
+          i -= 1;
+        } else if (ESCAPABLE.includes(next)) {
+          value += next;
           i += 1;
         } else throw malformed(dn, `an invalid escape "\\${next}"`);
-        trailingSpaces = 0;
+        run = i + 1;
+        keep = value.length;
         continue;
       }
-      if (char === '"' || char === ';' || char === '<' || char === '>' || char === '\0') {
-        throw malformed(dn, `an unescaped "${char === '\0' ? 'NUL' : char}"`);
+      if (char === 0x22 || char === 0x3b || char === 0x3c || char === 0x3e || char === 0) {
+        throw malformed(dn, `an unescaped "${char === 0 ? 'NUL' : dn[i]}"`);
       }
-      trailingSpaces = char === ' ' ? trailingSpaces + 1 : 0;
-      bytes.push(...Buffer.from(char, 'utf8'));
     }
-    const raw = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces));
-    const value = raw.toString('utf8');
-    if (!Buffer.from(value, 'utf8').equals(raw)) throw malformed(dn, 'a value that is not UTF-8');
-    rdn.push({ type, value });
+    value += dn.slice(run, i);
+    let end = value.length;
+    while (end > keep && value[end - 1] === ' ') end--;
+    rdn.push({ type, value: value.slice(0, end) });
     if (dn[i] === '+') {
       i++;
       continue;
@@ -133,6 +145,15 @@ export function formatDN(rdns: readonly (readonly Ava[])[]): string {
  * same entry (`UID=Bob, OU=People` and `uid=bob,ou=people`) get the same key.
  */
 export function dnKey(dn: string): string {
+  // Without escapes or quotes a DN splits on its separators alone; spaces around them are not significant.
+  if (!/[\\"#;<>]/.test(dn)) {
+    const key = dn
+      .toLowerCase()
+      .replace(/\s*([,=+])\s*/g, '$1')
+      .trim();
+    if (/^(?:[a-z][a-z0-9-]*|\d+(?:\.\d+)+)=[^,=+]*(?:[,+](?:[a-z][a-z0-9-]*|\d+(?:\.\d+)+)=[^,=+]*)*$/.test(key))
+      return key;
+  }
   return formatDN(
     parseDN(dn).map((rdn) => rdn.map((ava) => ({ type: ava.type.toLowerCase(), value: ava.value.toLowerCase() }))),
   );
@@ -144,10 +165,9 @@ export function childDN(type: string, value: string, parent: string): string {
   return `${type}=${escapeDNValue(value)}${parent === '' ? '' : `,${parent}`}`;
 }
 
-/** True when `dn` is `base` or below it (compared as parsed DNs, not as strings). */
+/** True when `dn` is `base` or below it (compared as normalised DNs, not as raw strings). */
 export function isUnder(dn: string, base: string): boolean {
-  const a = parseDN(dn);
-  const b = parseDN(base);
-  if (b.length > a.length) return false;
-  return dnKey(formatDN(a.slice(a.length - b.length))) === dnKey(formatDN(b));
+  const key = dnKey(dn);
+  const baseKey = dnKey(base);
+  return baseKey === '' || key === baseKey || key.endsWith(`,${baseKey}`);
 }
