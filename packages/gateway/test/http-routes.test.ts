@@ -267,3 +267,34 @@ describe('service routes', () => {
     expect(t.gateway.openapi.paths['/metrics']).toBeDefined();
   });
 });
+
+describe('logging hooks', () => {
+  it('mounts requestLog first (it sees 404s too) and logs server-side failures, without the key', async () => {
+    await t.close();
+    const seen: string[] = [];
+    const errors: Record<string, unknown>[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (fields: Record<string, unknown>) => errors.push(fields),
+    };
+    t = await createTestGateway({
+      options: {
+        logger,
+        requestLog: async (c, next) => {
+          await next();
+          seen.push(`${c.req.method} ${c.req.path} ${c.res.status}`);
+        },
+      },
+    });
+    await t.request('/nowhere');
+    await t.relay.close();
+    const response = await t.request('/v1/events', json(t.keys.ingest, deniedEvent('late-1')));
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { code: string }).code).toBe('ERR_RELAY_CLOSED');
+    expect(seen).toEqual(['GET /nowhere 404', 'POST /v1/events 503']);
+    expect(errors).toEqual([expect.objectContaining({ code: 'ERR_RELAY_CLOSED' })]);
+    expect(JSON.stringify(errors)).not.toContain(t.keys.ingest);
+  });
+});
