@@ -18,6 +18,7 @@ it('plays the six scenarios and exits 0', async () => {
   expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
   expect(out).toMatch(/alice-iphone approves with \d{6}: approved/);
   expect(out).toContain('sam-chrome (security team)');
+  expect(out).toMatch(/further sign-in prompts for bob: refused with ERR_(HTTP|VERIFICATION)_RATE_LIMITED/);
   expect(out).toMatch(/carol-firefox acknowledges: applied/);
   expect(out).toContain('carol-firefox: Access request decided');
   expect(out).toContain('carol-firefox answers anyway: ERR_ACTION_TOKEN_REVOKED');

@@ -20,7 +20,8 @@ Starts a gateway on embedded defaults (in-memory store, sandbox stand-ins for AP
 directory and simulated devices, and plays scenarios over HTTP, printing who got what and what they answered:
 
   1. login verification: alice's iPhone gets the push, reads the context, types the number, approves
-  2. risky login: bob's Pixel denies and reports; the security team's browser gets the alert
+  2. risky login: bob's Pixel denies and reports; more prompts for bob are refused (push-bombing defence);
+     the security team's browser gets the alert
   3. account locked: alice's iPhone is told
   4. required action: carol's browser acknowledges a policy
   5. access request: alice and carol are asked; alice approves, carol's push is withdrawn and its token is dead

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSimulatedDevice, type PushChannel, type SimulatedDevice } from '@idrelay/testkit/device';
-import type { GatewayClient } from '../client.js';
+import { type GatewayClient, GatewayRequestError } from '../client.js';
 import type { Progress } from '../io.js';
 import type { Hooks } from './receiver.js';
 
@@ -110,6 +110,21 @@ export const SCENARIOS: readonly [string, Scenario][] = [
         reported?: boolean;
       };
       expect(state.status === 'denied' && state.reported === true, 'the verification denied and reported');
+      // Push-bombing defence: more sign-in prompts for bob inside the window are refused, not pushed.
+      let refused: GatewayRequestError | undefined;
+      for (let attempt = 0; attempt < 5 && refused === undefined; attempt++) {
+        refused = await client
+          .call('POST', '/v1/verifications', { userId: 'bob', application: { id: 'crm', name: 'CRM' } })
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              if (error instanceof GatewayRequestError && error.status === 429) return error;
+              throw error;
+            },
+          );
+      }
+      expect(refused !== undefined, 'a further verification for bob to be refused inside the window');
+      say(`  further sign-in prompts for bob: refused with ${refused.code} (push-bombing defence)`);
       const alert = await devices.sam.waitForPush(() => true, { timeoutMs: 10_000 });
       say(`  sam-chrome (security team): ${alert.title ?? alert.data.type ?? 'alert'}`);
       await writtenBack(hooks, 'idrelay.auth.verification.denied', say);
