@@ -27,6 +27,16 @@ function authText(op: Operation): string {
   return 'none';
 }
 
+/** A named schema as a link to its definition below; anything else as JSON. */
+function schemaHtml(schema: unknown): string {
+  const ref = (schema as { $ref?: string } | undefined)?.$ref;
+  if (typeof ref === 'string') {
+    const name = ref.split('/').pop() ?? '';
+    return `<p><a href="#schema-${esc(name)}">${esc(name)}</a></p>`;
+  }
+  return `<pre>${esc(JSON.stringify(schema, null, 2))}</pre>`;
+}
+
 function operationHtml(path: string, method: string, op: Operation): string {
   const params = (op.parameters ?? [])
     .map(
@@ -37,12 +47,22 @@ function operationHtml(path: string, method: string, op: Operation): string {
     )
     .join('');
   const body = op.requestBody
-    ? `<h4>Body (${Object.keys(op.requestBody.content).map(escape).join(', ')})</h4><pre>${esc(
-        JSON.stringify(Object.values(op.requestBody.content)[0]?.schema, null, 2),
-      )}</pre>`
+    ? `<h4>Body (${Object.keys(op.requestBody.content).map(esc).join(', ')})</h4>${schemaHtml(
+        Object.values(op.requestBody.content)[0]?.schema,
+      )}`
     : '';
-  const responses = Object.entries(op.responses)
+  const entries = Object.entries(op.responses);
+  const problems = entries.filter(([, r]) => r.content?.['application/problem+json']).map(([status]) => esc(status));
+  const responses = entries
+    .filter(([, r]) => !r.content?.['application/problem+json'])
     .map(([status, r]) => `<li><b>${esc(status)}</b> ${prose(r.description)}</li>`)
+    .concat(
+      problems.length > 0
+        ? [
+            `<li><b>${problems.join(', ')}</b> refusals: <a href="#schema-Problem">Problem</a> (application/problem+json)</li>`,
+          ]
+        : [],
+    )
     .join('');
   return `<section id="${esc(op.operationId)}">
 <h3><span class="m ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h3>
