@@ -13,6 +13,7 @@ export {
   type LdapChangeFeedOptions,
   type PasswordPolicySource,
 } from './change-feed/create-ldap-change-feed.js';
+export { type CheckpointStore, type RunChangeFeedOptions, runChangeFeed } from './change-feed/run-change-feed.js';
 export type { SnapshotStore } from './change-feed/timestamp-changes.js';
 export {
   createLdapDirectory,

@@ -3,7 +3,7 @@ import type { IdentityEvent } from '@idrelay/core/events';
 import { seedUsers } from '@idrelay/testkit/ldap';
 import { Attribute, Change, Client } from 'ldapts';
 import { describe, expect, it } from 'vitest';
-import { createLdapChangeFeed, type LdapChangeFeed } from '../src/index.js';
+import { createLdapChangeFeed, type LdapChangeFeed, runChangeFeed } from '../src/index.js';
 import { ldap, skipReason, useSlapd } from './ldap-harness.js';
 
 const seedNow = new Date(Date.UTC(2026, 11, 1, 12, 0, 0));
@@ -227,6 +227,34 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
     expect(next.map((e) => e.data.userId).sort()).toEqual(
       Array.from({ length: 10 }, (_, i) => `user${String(75 + i * 100).padStart(4, '0')}`),
     );
+  });
+
+  it('runChangeFeed saves the checkpoint only after ingest resolved', async () => {
+    const runner = open({ pollIntervalMs: 60_000 });
+    let saved = checkpoint;
+    const ingested: string[] = [];
+    await env.admin().modify(user('user0060'), [replace('title', ['Runner'])]);
+    const controller = new AbortController();
+    const failing = runChangeFeed(runner, {
+      ingest: async () => {
+        throw new Error('relay down');
+      },
+      checkpoints: { load: async () => saved, save: async (c) => void (saved = c) },
+      signal: controller.signal,
+    });
+    await expect(failing).rejects.toThrow('relay down');
+    expect(saved).toBe(checkpoint);
+    await runChangeFeed(runner, {
+      ingest: async (events) => {
+        ingested.push(...events.map((e) => e.type));
+        controller.abort();
+      },
+      checkpoints: { load: async () => saved, save: async (c) => void (saved = c) },
+      signal: controller.signal,
+    });
+    expect(ingested).toEqual(['idrelay.user.updated']);
+    expect(saved).not.toBe(checkpoint);
+    checkpoint = saved;
   });
 
   it('read() yields batches until aborted', async () => {
