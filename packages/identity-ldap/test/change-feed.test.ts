@@ -232,6 +232,12 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
   it('runChangeFeed saves the checkpoint only after ingest resolved', async () => {
     const runner = open({ pollIntervalMs: 60_000 });
     let saved = checkpoint;
+    const checkpoints = {
+      load: async () => saved,
+      save: async (c: string) => {
+        saved = c;
+      },
+    };
     const ingested: string[] = [];
     await env.admin().modify(user('user0060'), [replace('title', ['Runner'])]);
     const controller = new AbortController();
@@ -239,7 +245,7 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
       ingest: async () => {
         throw new Error('relay down');
       },
-      checkpoints: { load: async () => saved, save: async (c) => void (saved = c) },
+      checkpoints,
       signal: controller.signal,
     });
     await expect(failing).rejects.toThrow('relay down');
@@ -249,7 +255,7 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
         ingested.push(...events.map((e) => e.type));
         controller.abort();
       },
-      checkpoints: { load: async () => saved, save: async (c) => void (saved = c) },
+      checkpoints,
       signal: controller.signal,
     });
     expect(ingested).toEqual(['idrelay.user.updated']);
