@@ -171,3 +171,25 @@ describe('logs', () => {
     });
   });
 });
+
+describe('webhook attempts', () => {
+  it('are counted by endpoint and outcome and logged one line each, without the payload', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void lines.push(line) } });
+    const metrics = createMetrics({ processMetrics: false });
+    const log = createDeliveryLog();
+    metrics.observeWebhooks(log);
+    closers.push(logWebhooks(log, logger), () => metrics.close());
+    const base = { endpoint: 'iam', eventId: 'e-1', type: 'idrelay.access.approved', webhookId: 'msg_1', at: T0 };
+    log.record({ ...base, attempt: 1, outcome: 'retry', status: 503, durationMs: 3, code: 'ERR_WEBHOOK_UNAVAILABLE' });
+    log.record({ ...base, attempt: 2, outcome: 'written', status: 204, durationMs: 2 });
+    const text = await metrics.render();
+    expect(text).toContain('idrelay_webhook_attempts_total{endpoint="iam",outcome="retry"} 1');
+    expect(text).toContain('idrelay_webhook_attempts_total{endpoint="iam",outcome="written"} 1');
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.map((l) => [l.level, l.msg, l.outcome, l.status])).toEqual([
+      [40, 'webhook', 'retry', 503],
+      [30, 'webhook', 'written', 204],
+    ]);
+  });
+});

@@ -365,3 +365,19 @@ describe('createWebhookReceiver', () => {
     expect(receiver.refused).toBe(2);
   });
 });
+
+describe('redirects that would change the method', () => {
+  it('dead-letters a 302 on the same origin instead of re-sending as GET', async () => {
+    const secret = newSecret();
+    const requests: string[] = [];
+    const server = await serveRaw((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      if (request.url === '/hooks') response.writeHead(302, { location: '/elsewhere' }).end();
+      else response.writeHead(204).end();
+    });
+    cleanups.push(server.close);
+    const result = await writer({ url: `${server.url}/hooks`, secret }).write(approved());
+    expect(result).toMatchObject({ status: 'failed', code: 'ERR_WEBHOOK_REDIRECT', retryable: false });
+    expect(requests).toEqual(['POST /hooks']);
+  });
+});
