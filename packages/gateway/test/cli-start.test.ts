@@ -24,6 +24,7 @@ let child: ChildProcess;
 let cwd: string;
 let base: string;
 let stderr = '';
+let stdout = '';
 let exited: Promise<number | null>;
 
 async function freePort(): Promise<number> {
@@ -88,7 +89,7 @@ beforeAll(async () => {
     join(cwd, 'idrelay.config.json'),
     JSON.stringify({
       port,
-      logLevel: 'warn',
+      logLevel: 'info',
       apiKeys: [
         {
           id: 'test',
@@ -110,7 +111,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout?.resume();
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   await stderrShows('Listening on http');
 }, 60_000);
@@ -219,6 +220,20 @@ describe('idrelay start', () => {
     expect(tail.out).toMatch(/alice\talice-iphone\tapns\tdelivered/);
 
     expect((await cli(['preview', 'missing.json'])).code).toBe(2);
+  });
+
+  it('serves Prometheus metrics and logs a JSON line per request and delivery, without secrets', async () => {
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^idrelay_\w+/m);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', route: '/readyz', status: 200 }));
+    expect(lines.some((l) => l.transport !== undefined || /deliver/i.test(String(l.msg)))).toBe(true);
+    expect(stdout).not.toContain(API_KEY);
+    expect(stdout).not.toMatch(/idrelay-proof|"proof"/i);
   });
 
   it('stops on SIGTERM and exits 0', async () => {

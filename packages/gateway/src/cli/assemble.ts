@@ -15,6 +15,8 @@ import { createPushChannelHandler } from '@idrelay/testkit/device';
 import type { GatewayConfig } from '../config/load-config.js';
 import { gatewayActionUrls } from '../http/action-urls.js';
 import { createGateway, type Gateway } from '../http/create-gateway.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createRequestLog, logDeliveries } from '../observability/request-log.js';
 import { createGatewayTransports, type GatewayTransports } from '../sandbox/gateway-transports.js';
 import type { SandboxTransports } from '../sandbox/sandbox-transports.js';
 import type { Progress } from './io.js';
@@ -31,6 +33,8 @@ export interface AssembledGateway {
   relay: Relay;
   gateway: Gateway;
   transports: GatewayTransports;
+  /** Prometheus metrics, served at `GET /metrics`. */
+  metrics: Metrics;
   /**
    * Stops accepting, waits for requests and deliveries in flight up to `config.shutdownTimeoutMs` (what is not sent
    * by then stays in the outbox for the next start), then closes transports and the store.
@@ -70,8 +74,9 @@ export async function openStore(config: GatewayConfig): Promise<Store> {
 
 /**
  * Builds what `idrelay start` and `idrelay demo` serve: store → transports (real or sandbox) → relay with the
- * gateway's action URLs, the default rules and the shipped flows → gateway, with the sandbox's push channel mounted
- * at `/sandbox` when stand-ins run. Each step is reported on `progress`; a failure undoes the steps before it.
+ * gateway's action URLs, the default rules and the shipped flows → gateway with a request log, a log line per
+ * delivery outcome and Prometheus metrics, and the sandbox's push channel mounted at `/sandbox` when stand-ins run.
+ * Each step is reported on `progress`; a failure undoes the steps before it.
  */
 export async function assembleGateway(
   config: GatewayConfig,
@@ -110,12 +115,18 @@ export async function assembleGateway(
       ...(options.writeBacks === undefined ? {} : { writeBacks: options.writeBacks }),
     });
     undo.push(() => relay.close());
+    const metrics = createMetrics({ store });
+    undo.push(async () => metrics.close());
+    const stopDeliveryLog = logDeliveries(relay, logger);
+    undo.push(async () => stopDeliveryLog());
     const sandbox = transports.sandbox;
     const gateway = createGateway({
-      relay,
+      relay: metrics.observeRelay(relay),
       store,
       config,
       logger,
+      requestLog: createRequestLog(logger),
+      metrics,
       ...(sandbox === undefined ? {} : { readiness: { sandbox: () => probeStandIns(sandbox) } }),
     });
     if (sandbox !== undefined) {
@@ -127,6 +138,7 @@ export async function assembleGateway(
       relay,
       gateway,
       transports,
+      metrics,
       async close() {
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<'timeout'>((resolve) => {
@@ -139,6 +151,8 @@ export async function assembleGateway(
         })();
         const outcome = await Promise.race([drained, deadline]);
         clearTimeout(timer);
+        stopDeliveryLog();
+        metrics.close();
         await transports.close();
         await store.close().catch(() => undefined);
         return { timedOut: outcome === 'timeout' };

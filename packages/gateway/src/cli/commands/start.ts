@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { pino } from 'pino';
 import { loadConfig } from '../../config/load-config.js';
+import { createLogger } from '../../observability/logger.js';
 import { parse } from '../args.js';
 import { assembleGateway, SANDBOX_PREFIX } from '../assemble.js';
 import type { Command } from '../command.js';
@@ -25,7 +25,8 @@ Options:
   --port <port>     listen on this port (overrides the configuration)
   --host <host>     listen on this address (overrides the configuration)
 
-Logs: JSON lines (pino) on stdout at logLevel; progress on stderr.
+Logs: JSON lines (pino, credentials and bodies redacted) on stdout at logLevel, one per request and per delivery
+outcome; progress on stderr. Metrics: GET /metrics (Prometheus).
 Exit codes: 0 stopped by a signal after a clean shutdown, 1 invalid configuration or a failure to start, 2 usage error.`;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -62,7 +63,7 @@ export const startCommand: Command = {
       file === undefined ? 'Configuration: defaults (no idrelay.config.* found)' : `Configuration: ${file}`,
     );
     await mkdir(config.dataDir, { recursive: true });
-    const logger = pino({ level: config.logLevel, base: { service: 'idrelay' } });
+    const logger = createLogger({ level: config.logLevel, base: { service: 'idrelay' } });
     const assembled = await assembleGateway(config, { logger, progress });
     let url: string;
     try {
