@@ -11,8 +11,10 @@ import {
   createMetrics,
   createRequestLog,
   logDeliveries,
+  logWebhooks,
   type Metrics,
 } from '../src/observability/index.js';
+import { createDeliveryLog } from '../src/outbound/index.js';
 import { createRecordingTransport, deniedEvent, PUBLIC_URL, T0 } from './http-support.js';
 
 const manualScheduler = { setTimeout: () => undefined, clearTimeout: () => {} };
