@@ -172,9 +172,16 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
       ]);
     events = await poll();
     expect(events.map((e) => e.type)).toEqual(['idrelay.account.enabled']);
+    // A timed lock written by an administrator is in the log and in the lockout scan: reported once, as theirs.
+    const lockTime = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+    await env.admin().modify(user('user0043'), [replace('pwdAccountLockedTime', [lockTime])]);
+    events = await poll();
+    expect(events.map((e) => [e.type, (e.data as { reason?: string }).reason])).toEqual([
+      ['idrelay.account.locked', 'administrator'],
+    ]);
   });
 
-  it('finds ppolicy lockouts after failed binds, which the accesslog does not record', async () => {
+  it('reports ppolicy lockouts after failed binds as failed-logins, from the log or the lockout scan', async () => {
     const client = new Client({ url: env.slapd().url });
     for (let i = 0; i < 3; i++) await expect(client.bind(user('user0042'), 'wrong')).rejects.toThrow();
     await client.unbind();
@@ -182,6 +189,16 @@ describe.skipIf(!ldap.available)(`LDAP change feed (accesslog)${skipReason}`, ()
     expect(events.map((e) => e.type)).toEqual(['idrelay.account.locked']);
     expect(events[0]!.data).toMatchObject({ userId: 'user0042', reason: 'failed-logins', failedAttempts: 3 });
     expect(await poll()).toEqual([]);
+    // The scan alone (for servers without the log) finds the same lock under the same event id.
+    const scanner = open({ lockoutScan: true });
+    const since = JSON.stringify({ ...JSON.parse(checkpoint!), lockedSince: '20000101000000Z', lockedIds: [] });
+    const scanned = (await scanner.poll(since)).events;
+    expect(scanned.map((e) => [e.type, e.data.userId, e.data.reason])).toContainEqual([
+      'idrelay.account.locked',
+      'user0042',
+      'failed-logins',
+    ]);
+    expect(scanned.find((e) => e.data.userId === 'user0042')!.id).toBe(events[0]!.id);
   });
 
   it('re-reading from an older checkpoint yields the same event ids, so ingest drops them', async () => {

@@ -238,8 +238,12 @@ export async function accesslogEvents(
           ),
         );
       } else {
-        // A lock in the accesslog is a write someone made; ppolicy's own lockouts are internal and found by the lock scan.
-        push(lockedEvent(context, userId, lock, 'administrator', time, subject));
+        // ppolicy logs its own lockout as a modify that also adds the failed bind's pwdFailureTime.
+        const failures = modsOf('pwdFailureTime').filter((m) => m.op === 'add');
+        if (failures.length > 0) {
+          const count = applyMods(old.get('pwdfailuretime') ?? [], failures).length;
+          push(lockedEvent(context, userId, lock, 'failed-logins', time, subject, count));
+        } else push(lockedEvent(context, userId, lock, 'administrator', time, subject));
       }
     }
     const reset = lastValue(modsOf('pwdReset'));

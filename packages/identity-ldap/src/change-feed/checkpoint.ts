@@ -8,7 +8,7 @@ export interface LdapCheckpoint {
   position: string;
   /** Timestamp modes: present once the first poll recorded every entry as the baseline. */
   atPosition?: string[];
-  /** Lockouts seen up to this generalized time (ppolicy locks on failed binds are not in the accesslog). */
+  /** Lockouts seen up to this generalized time (the lockout scan). */
   lockedSince?: string;
   lockedIds?: string[];
   /** When the last password-expiry scan ran (ms since the epoch). */

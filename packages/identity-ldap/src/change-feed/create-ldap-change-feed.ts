@@ -62,7 +62,10 @@ export interface LdapChangeFeedOptions {
   passwordPolicy?: PasswordPolicySource | false;
   /** How often the expiry scan runs. Default one hour. */
   expiryScanIntervalMs?: number;
-  /** Scan `pwdAccountLockedTime` each poll for ppolicy lockouts after failed binds (not in the accesslog). Default true. */
+  /**
+   * Scan `pwdAccountLockedTime` each poll for ppolicy lockouts. The accesslog records them already, so the
+   * default is on only in the timestamp modes (whose snapshots may miss a lock made and lifted between polls).
+   */
   lockoutScan?: boolean;
   /** Previous state of entries for the timestamp modes; default in memory (lost on restart). */
   snapshots?: SnapshotStore;
@@ -349,9 +352,11 @@ export function createLdapChangeFeed(options: LdapChangeFeedOptions): LdapChange
           clock,
         })),
       );
-    if (options.lockoutScan !== false) events.push(...(await scanLockouts(checkpoint)));
+    if (options.lockoutScan ?? mode !== 'accesslog') events.push(...(await scanLockouts(checkpoint)));
     events.push(...(await scanExpiry(checkpoint)));
-    const unique = new Map(events.map((event) => [event.id, event]));
+    // The same lock can be seen twice (the log and the lockout scan): the first sighting, from the log, wins.
+    const unique = new Map<string, IdentityEvent>();
+    for (const event of events) if (!unique.has(event.id)) unique.set(event.id, event);
     return { events: [...unique.values()], checkpoint: encodeCheckpoint(checkpoint) };
   }
 

@@ -151,7 +151,17 @@ export async function timestampEvents(checkpoint: LdapCheckpoint, deps: Timestam
       const lockBefore = before.pwdaccountlockedtime?.[0];
       const lockNow = state.pwdaccountlockedtime?.[0];
       if (lockNow !== undefined && lockNow !== lockBefore)
-        events.push(lockedEvent(context, userId, lockNow, 'administrator', time, subject));
+        events.push(
+          lockedEvent(
+            context,
+            userId,
+            lockNow,
+            // Without a log the writer is unknown: ppolicy's permanent administrative lock has this fixed value.
+            lockNow === '000001010000Z' ? 'administrator' : 'failed-logins',
+            time,
+            subject,
+          ),
+        );
       if (lockNow === undefined && lockBefore !== undefined)
         events.push(ldapEvent(context, 'idrelay.account.enabled', { userId }, { id: id('enabled'), time, subject }));
       if (state.pwdreset?.[0]?.toUpperCase() === 'TRUE' && before.pwdreset?.[0]?.toUpperCase() !== 'TRUE') {
