@@ -97,6 +97,9 @@ describe('createMetrics on a gateway', () => {
     expect(text).toContain('idrelay_events_ingested_total{type="idrelay.access.denied",outcome="accepted"} 1');
     expect(text).toContain('idrelay_events_ingested_total{type="idrelay.access.denied",outcome="duplicate"} 1');
     expect(text).toContain('idrelay_events_planned_total{type="idrelay.access.denied"} 1');
+    // A made-up type is counted as unknown, never as a label of its own.
+    expect(text).toContain('idrelay_events_ingested_total{type="unknown",outcome="rejected"} 1');
+    expect(text).not.toContain('type="nope"');
     expect(text).toContain('idrelay_deliveries_planned_total{type="idrelay.access.denied"} 1');
     expect(text).toContain('idrelay_deliveries_total{transport="fcm",outcome="delivered"} 1');
     expect(text).toContain('idrelay_queue_depth{status="pending"} 0');

@@ -1,4 +1,5 @@
 import type { IdentityEvent, Store } from '@idrelay/core';
+import { isEventType } from '@idrelay/core/events';
 import type { Relay } from '@idrelay/engine';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -41,6 +42,7 @@ export interface Metrics {
 }
 
 const CODE = /^ERR_[A-Z0-9_]{1,60}$/;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const RESPONSE_ROUTE = '/v1/actions';
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -145,9 +147,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     deliveries.inc({ transport, outcome });
   }
 
+  // Only catalogue types become labels: a caller sending made-up types must not grow the series without bound.
   const typeOf = (input: unknown) => {
     const type = (input as { type?: unknown } | null)?.type;
-    return typeof type === 'string' && /^[a-z0-9.-]{1,100}$/.test(type) ? type : 'unknown';
+    return isEventType(type) ? type : 'unknown';
   };
 
   const middleware: MiddlewareHandler = async (c, next) => {
@@ -158,7 +161,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const matched = routePath(c, -1);
       const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
       const status = c.res.status;
-      duration.observe({ method: c.req.method, route, status: String(status) }, (performance.now() - started) / 1000);
+      duration.observe(
+        { method: METHODS.has(c.req.method) ? c.req.method : 'OTHER', route, status: String(status) },
+        (performance.now() - started) / 1000,
+      );
       if (route === RESPONSE_ROUTE && c.req.method === 'POST') {
         if (status < 300) responses.inc({ outcome: 'accepted' });
         else {
