@@ -38,6 +38,18 @@ describe.skipIf(!ldap.available)(`LDAP directory on the default seed${skipReason
     expect(user.attributes).toMatchObject({ department: people[99]!.department, title: people[99]!.title });
   });
 
+  it('runs concurrent paged audiences on one directory (a paged search per socket)', async () => {
+    const d = open();
+    const [zurich, finance, staff] = await Promise.all([
+      collect(d.resolve({ kind: 'attributes', filter: { location: 'zurich' } })),
+      collect(d.resolve({ kind: 'attributes', filter: { department: 'finance' } })),
+      collect(d.resolve({ kind: 'group', groupId: 'staff' })),
+    ]);
+    expect(zurich).toHaveLength(people.filter((u) => u.location === 'zurich').length);
+    expect(finance).toHaveLength(125);
+    expect(staff).toHaveLength(1000);
+  });
+
   it('expands nested groups once per user and stops at cycles', async () => {
     const d = open();
     expect(await ids(d.resolve({ kind: 'group', groupId: 'staff' }))).toHaveLength(1000);

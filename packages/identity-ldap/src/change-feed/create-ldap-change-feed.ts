@@ -225,11 +225,11 @@ export function createLdapChangeFeed(options: LdapChangeFeedOptions): LdapChange
         { attribute: 'pwdAccountLockedTime', greaterOrEqual: since },
       ],
     });
-    const found = await connection.search(options.usersDN, {
-      scope: 'sub',
-      filter,
-      attributes: [schema.id, schema.email, 'pwdAccountLockedTime', 'pwdFailureTime'],
-    });
+    const found: Entry[] = [];
+    const attributes = [schema.id, schema.email, 'pwdAccountLockedTime', 'pwdFailureTime'];
+    for await (const page of connection.pages(options.usersDN, { scope: 'sub', filter, attributes, pageSize: 500 })) {
+      found.push(...page);
+    }
     const seenAtSince = new Set(checkpoint.lockedIds ?? []);
     let latest = since;
     let latestIds = [...seenAtSince];

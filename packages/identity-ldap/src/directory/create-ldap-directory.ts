@@ -47,6 +47,8 @@ export interface LdapDirectoryOptions {
   pageSize?: number;
   /** Searches in flight while expanding a group. Default 16. */
   concurrency?: number;
+  /** Group members fetched per search, by id (`(|(uid=a)(uid=b)…)`); at most the server's size limit (often 500). Default 200. */
+  batchSize?: number;
   /** Name for logs. Default `ldap:<usersDN>`. */
   name?: string;
 }
@@ -65,7 +67,6 @@ export interface LdapDirectory extends Directory {
 }
 
 const IN_CHAIN = '1.2.840.113556.1.4.1941';
-const BATCH = 200;
 
 /**
  * Creates a {@link Directory} over an LDAP server: users by id and subject identifier, audiences by typed
@@ -92,6 +93,15 @@ export function createLdapDirectory(options: LdapDirectoryOptions): LdapDirector
   const connection = 'run' in options.connection ? options.connection : createLdapConnection(options.connection);
   const pageSize = options.pageSize ?? 500;
   const concurrency = options.concurrency ?? 16;
+  const BATCH = options.batchSize ?? 200;
+  for (const [name, value] of [
+    ['pageSize', pageSize],
+    ['concurrency', concurrency],
+    ['batchSize', BATCH],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new IdrelayError('ERR_LDAP_CONFIG', `${name} must be a positive integer`);
+  }
   const privileged = new Set(options.privilegedGroups ?? []);
   const attributes = userAttributes(schema);
   const isUser = { attribute: 'objectClass', equals: schema.userObjectClass } as const;

@@ -127,6 +127,32 @@ export function createLdapConnection(options: LdapConnectionOptions): LdapConnec
     return await opened;
   }
 
+  const idle: Client[] = [];
+  const streams = new Set<Client>();
+
+  async function acquire(): Promise<Client> {
+    if (closed) throw new IdrelayError('ERR_LDAP_CONNECT', 'The LDAP connection was closed');
+    while (idle.length > 0) {
+      const c = idle.pop()!;
+      if (c.isConnected && (options.bindDN === undefined || c.isBound)) return c;
+      streams.delete(c);
+      await c.unbind().catch(() => undefined);
+    }
+    const c = await open();
+    streams.add(c);
+    return c;
+  }
+
+  async function release(c: Client, healthy: boolean): Promise<void> {
+    // A stream stopped early leaves its paged search open on the server; that socket is closed, not reused.
+    if (!closed && healthy && c.isConnected && idle.length < 4) {
+      idle.push(c);
+      return;
+    }
+    streams.delete(c);
+    await c.unbind().catch(() => undefined);
+  }
+
   async function run<T>(action: string, operation: (client: Client) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const c = await client();
@@ -144,15 +170,19 @@ export function createLdapConnection(options: LdapConnectionOptions): LdapConnec
 
   return {
     run,
+    // Not paged: OpenLDAP keeps one paged-results state per connection, so a paged search here would break a
+    // paged stream running on the same socket. Callers keep these results small (lookups, batches of ids).
     search: (base, searchOptions) =>
       run(`Searching ${base}`, async (c) => {
-        const { searchEntries } = await c.search(base, { paged: { pageSize: 500 }, ...searchOptions });
+        const { searchEntries } = await c.search(base, searchOptions);
         return searchEntries;
       }),
     async *pages(base, searchOptions, signal) {
       const { pageSize = 500, ...rest } = searchOptions;
-      const c = await client();
+      // Each concurrent paged stream gets a socket of its own (see `search`); idle ones are kept for reuse.
+      const c = await acquire();
       const iterator = c.searchPaginated(base, { ...rest, paged: { pageSize } });
+      let healthy = false;
       try {
         while (true) {
           signal?.throwIfAborted();
@@ -162,15 +192,22 @@ export function createLdapConnection(options: LdapConnectionOptions): LdapConnec
           } catch (error) {
             throw ldapError(error, `Searching ${base}`);
           }
-          if (next.done) return;
+          if (next.done) {
+            healthy = true;
+            return;
+          }
           yield next.value.searchEntries;
         }
       } finally {
         await iterator.return?.(undefined).catch(() => undefined);
+        await release(c, healthy);
       }
     },
     async close() {
       closed = true;
+      await Promise.all([...streams].map((c) => c.unbind().catch(() => undefined)));
+      streams.clear();
+      idle.length = 0;
       const c = await current?.catch(() => undefined);
       current = undefined;
       await c?.unbind().catch(() => undefined);
