@@ -179,7 +179,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   // Unfiltered paging: the tenant's user count (kept for totalCacheMs, moved by this handler's own creates and
   // deletes) and where each next page starts, so Okta's startIndex walk reads one page per request.
   const totals = new Map<string, { total: number; at: number }>();
-  const cursors = new Map<string, string>();
+  const cursors = new Map<string, { after: string; at: number }>();
 
   async function authenticate(request: Request): Promise<Scope> {
     const token = bearerToken(request.headers.get('authorization'));
@@ -299,7 +299,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
 
   function remember(key: string, after: string): void {
     cursors.delete(key);
-    cursors.set(key, after);
+    cursors.set(key, { after, at: now().getTime() });
     if (cursors.size > CURSORS) cursors.delete(cursors.keys().next().value as string);
   }
 
@@ -309,7 +309,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const page: Found[] = [];
     if (query.count === 0) return { total, page };
     const key = `${scope.prefix}\u0000${query.startIndex}`;
-    const cursor = cursors.get(key);
+    const remembered = cursors.get(key);
+    // A cursor is as fresh as the total it pages against; an older one would put startIndex somewhere else.
+    const cursor =
+      remembered !== undefined && now().getTime() - remembered.at < totalCacheMs ? remembered.after : undefined;
     let skip = cursor === undefined ? query.startIndex - 1 : 0;
     let last: string | undefined;
     await walk(scope, cursor, (found) => {
@@ -344,7 +347,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         const found =
           userName !== undefined
             ? await findByUserName(scope, userName)
-            : await load(scope, id as string).catch(() => undefined);
+            : await load(scope, id as string).catch((error: unknown) => {
+                if (error instanceof ScimProblem) return undefined;
+                throw error;
+              });
         const resource = found === undefined ? undefined : render(base, found);
         if (resource !== undefined && (filter === undefined || filter.matches(resource))) matches.push(resource);
       } else {
