@@ -108,7 +108,7 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
   const audit = createAuditStore(context);
   return {
     name: context.name,
-    events: createEventStore(context),
+    events: createEventStore(context, audit),
     devices,
     preferences: createPreferenceStore(context),
     outbox: createOutboxStore(context),

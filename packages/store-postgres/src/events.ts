@@ -1,4 +1,4 @@
-import { type EventStore, eventKey, type IdentityEvent, type StoredEvent } from '@idrelay/core';
+import { type AuditStore, type EventStore, eventKey, type IdentityEvent, type StoredEvent } from '@idrelay/core';
 import type { PgContext, Row } from './context.js';
 import { num, str } from './context.js';
 
@@ -12,26 +12,30 @@ const toStoredEvent = (row: Row): StoredEvent => ({
 });
 
 /** {@link EventStore} on the `events` and `rejected_events` tables. */
-export function createEventStore(context: PgContext): EventStore {
+export function createEventStore(context: PgContext, audit: Pick<AuditStore, 'append'>): EventStore {
   const { query } = context;
   const events = context.table('events');
   const rejected = context.table('rejected_events');
   return {
-    record: async (event, receivedAt) => {
+    record: async (event, receivedAt, options = {}) => {
       const key = eventKey(event);
       const result = await query(
         `INSERT INTO ${events} (key, source, id, type, status, received_at, body)
          VALUES ($1, $2, $3, $4, 'received', $5, $6) ON CONFLICT (key) DO NOTHING`,
         [key, event.source, event.id, event.type, receivedAt, JSON.stringify(event)],
       );
-      return { inserted: result.rowCount === 1, key };
+      const inserted = result.rowCount === 1;
+      // The audit chain is group-committed (audit.ts): the entry follows in the next shared round trip.
+      if (inserted && options.audit !== undefined && options.audit.length > 0) await audit.append(options.audit);
+      return { inserted, key };
     },
     get: async (key) => {
       const { rows } = await query(`SELECT * FROM ${events} WHERE key = $1`, [key]);
       return rows[0] === undefined ? undefined : toStoredEvent(rows[0]);
     },
-    markPlanned: async (key) => {
+    markPlanned: async (key, options = {}) => {
       await query(`UPDATE ${events} SET status = 'planned' WHERE key = $1`, [key]);
+      if (options.audit !== undefined && options.audit.length > 0) await audit.append(options.audit);
     },
     listUnplanned: async (limit, options = {}) => {
       // `events_unplanned` (received_at, key) WHERE status = 'received' serves both forms.

@@ -1,4 +1,5 @@
 import { type EventStore, eventKey, type IdentityEvent, type StoredEvent } from '@idrelay/core';
+import { appendAudit } from './audit.js';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
 
@@ -15,23 +16,33 @@ const toStoredEvent = (row: Row): StoredEvent => ({
 export function createEventStore(context: SqliteContext): EventStore {
   const { statement, run } = context;
   return {
-    record: (event, receivedAt) =>
+    record: (event, receivedAt, options = {}) =>
       run(() => {
         const key = eventKey(event);
-        const result = statement(
-          `INSERT INTO events (key, source, id, type, status, received_at, body) VALUES (?, ?, ?, ?, 'received', ?, ?)
-           ON CONFLICT (key) DO NOTHING`,
-        ).run(key, event.source, event.id, event.type, receivedAt, JSON.stringify(event));
-        return { inserted: Number(result.changes) === 1, key };
+        const insert = () => {
+          const result = statement(
+            `INSERT INTO events (key, source, id, type, status, received_at, body) VALUES (?, ?, ?, ?, 'received', ?, ?)
+             ON CONFLICT (key) DO NOTHING`,
+          ).run(key, event.source, event.id, event.type, receivedAt, JSON.stringify(event));
+          const inserted = Number(result.changes) === 1;
+          if (inserted && options.audit !== undefined && options.audit.length > 0) appendAudit(context, options.audit);
+          return { inserted, key };
+        };
+        return options.audit === undefined ? insert() : context.transaction(insert);
       }),
     get: (key) =>
       run(() => {
         const row = statement('SELECT * FROM events WHERE key = ?').get(key) as Row | undefined;
         return row === undefined ? undefined : toStoredEvent(row);
       }),
-    markPlanned: (key) =>
+    markPlanned: (key, options = {}) =>
       run(() => {
-        statement(`UPDATE events SET status = 'planned' WHERE key = ?`).run(key);
+        const mark = () => {
+          statement(`UPDATE events SET status = 'planned' WHERE key = ?`).run(key);
+          if (options.audit !== undefined && options.audit.length > 0) appendAudit(context, options.audit);
+        };
+        if (options.audit === undefined) mark();
+        else context.transaction(mark);
       }),
     listUnplanned: (limit, options = {}) =>
       run(() =>

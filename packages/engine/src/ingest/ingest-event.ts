@@ -4,6 +4,7 @@ import {
   canonicalJson,
   type EventLimits,
   type EventStore,
+  eventKey,
   type IdentityEvent,
   IdrelayError,
   type Logger,
@@ -105,23 +106,25 @@ export function createIngest(options: IngestOptions) {
         await applyPreferenceEvent(options.preferences, event, clock.now());
       }
       const result = await options.planner.plan(key, event);
-      await events.markPlanned(key);
-      await audit.append([
-        {
-          at: clock.now(),
-          action: 'event.planned',
-          actor: 'system',
-          eventRef: key,
-          details: {
-            rules: result.notifications.map((n) => n.ruleId),
-            recipients: result.recipients,
-            deliveries: result.deliveries,
-            deferred: result.deferred,
-            suppressed: result.suppressed,
-            failed: result.failed,
+      // The mark and its audit entry are one write.
+      await events.markPlanned(key, {
+        audit: [
+          {
+            at: clock.now(),
+            action: 'event.planned',
+            actor: 'system',
+            eventRef: key,
+            details: {
+              rules: result.notifications.map((n) => n.ruleId),
+              recipients: result.recipients,
+              deliveries: result.deliveries,
+              deferred: result.deferred,
+              suppressed: result.suppressed,
+              failed: result.failed,
+            },
           },
-        },
-      ]);
+        ],
+      });
       return result;
     })();
     planning.set(key, work);
@@ -142,18 +145,19 @@ export function createIngest(options: IngestOptions) {
       throw error;
     }
     const event = parsed.event;
-    const { inserted, key } = await events.record(event, receivedAt);
-    if (inserted) {
-      // Audit in parallel with planning: the verification path is latency-bound, and the entry does not gate it.
-      const audited = audit.append([
-        { at: receivedAt, action: 'event.ingested', actor: event.source, eventRef: key, details: { type: event.type } },
-      ]);
-      try {
-        return await plan(key, event);
-      } finally {
-        await audited;
-      }
-    }
+    // The event and its `event.ingested` entry are one write (only when it is new).
+    const { inserted, key } = await events.record(event, receivedAt, {
+      audit: [
+        {
+          at: receivedAt,
+          action: 'event.ingested',
+          actor: event.source,
+          eventRef: eventKey(event),
+          details: { type: event.type },
+        },
+      ],
+    });
+    if (inserted) return plan(key, event);
     return again(key, event, receivedAt, input);
   }
 

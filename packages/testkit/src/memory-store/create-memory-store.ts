@@ -54,7 +54,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const audit = createMemoryAudit();
   return {
     name: state.name,
-    events: guarded(state, createMemoryEvents(state)),
+    events: guarded(state, createMemoryEvents(state, audit)),
     devices: guarded(state, createMemoryDevices(state)),
     directory: guarded(state, createMemoryDirectoryStore()),
     preferences: guarded(state, createMemoryPreferences(state)),

@@ -1,6 +1,7 @@
 import type {
   ActionTokenRecord,
   ActionTokenStore,
+  AuditStore,
   DeviceStore,
   EventStore,
   FlowRecord,
@@ -11,21 +12,23 @@ import { deviceAddressKey, eventKey, IdrelayError } from '@idrelay/core';
 import { clone, type MemoryState } from './state.js';
 
 /** Events: dedupe by key, unplanned in arrival order, rejected newest first. */
-export function createMemoryEvents(state: MemoryState): EventStore {
+export function createMemoryEvents(state: MemoryState, audit?: Pick<AuditStore, 'append'>): EventStore {
   return {
-    async record(event, receivedAt) {
+    async record(event, receivedAt, options = {}) {
       const key = eventKey(event);
       if (state.events.has(key)) return { inserted: false, key };
       state.events.set(key, { key, event: clone(event), status: 'received', receivedAt });
+      if (options.audit !== undefined && options.audit.length > 0) await audit?.append(options.audit);
       return { inserted: true, key };
     },
     async get(key) {
       const found = state.events.get(key);
       return found && clone(found);
     },
-    async markPlanned(key) {
+    async markPlanned(key, options = {}) {
       const found = state.events.get(key);
       if (found) found.status = 'planned';
+      if (options.audit !== undefined && options.audit.length > 0) await audit?.append(options.audit);
     },
     async listUnplanned(limit, options = {}) {
       return [...state.events.values()]

@@ -14,6 +14,17 @@ export function describeEventsDevicesPreferences(ctx: ContractContext): void {
       expect(stored).toEqual({ key: first.key, event: contractEvent('e-1'), status: 'received', receivedAt: T0 });
     });
 
+    it('appends the audit entries given with record (only for a new event) and with markPlanned', async () => {
+      const before = (await ctx.store.audit.head())?.seq ?? 0;
+      const entry = (action: string) => [{ at: T0, action, actor: 'system', eventRef: 'k' }];
+      const first = await ctx.store.events.record(contractEvent('e-audit'), T0, { audit: entry('event.ingested') });
+      await ctx.store.events.record(contractEvent('e-audit'), T0 + 1, { audit: entry('event.ingested') });
+      await ctx.store.events.markPlanned(first.key, { audit: entry('event.planned') });
+      const trail = await ctx.store.audit.list({ afterSeq: before, limit: 10 });
+      expect(trail.map((e) => e.action)).toEqual(['event.ingested', 'event.planned']);
+      expect((await ctx.store.events.get(first.key))?.status).toBe('planned');
+    });
+
     it('treats the same id from another source as another event', async () => {
       const a = await ctx.store.events.record(contractEvent('e-1', 'https://a.example.com'), T0);
       const b = await ctx.store.events.record(contractEvent('e-1', '/connectors/ldap'), T0);

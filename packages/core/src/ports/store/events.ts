@@ -1,4 +1,5 @@
 import type { IdentityEvent } from '../../events/envelope.js';
+import type { AuditEntryInput } from '../audit.js';
 
 /** Where an ingested event is in its processing. */
 export type EventStatus = 'received' | 'planned';
@@ -30,11 +31,22 @@ export interface ListUnplannedOptions {
 
 /** Ingested events, for dedupe and for resuming planning after a crash or a failed attempt. */
 export interface EventStore {
-  /** Stores the event unless one with the same key exists; `inserted: false` means a duplicate. */
-  record(event: IdentityEvent, receivedAt: number): Promise<{ inserted: boolean; key: string }>;
+  /**
+   * Stores the event unless one with the same key exists; `inserted: false` means a duplicate. `options.audit` is
+   * appended with it, only when it was inserted, in the same write where the store allows (one transaction on SQLite;
+   * right after on a group-committed audit chain).
+   */
+  record(
+    event: IdentityEvent,
+    receivedAt: number,
+    options?: { audit?: readonly AuditEntryInput[] },
+  ): Promise<{ inserted: boolean; key: string }>;
   get(key: string): Promise<StoredEvent | undefined>;
-  /** Marks planning finished: every delivery of the event is in the outbox. */
-  markPlanned(key: string): Promise<void>;
+  /**
+   * Marks planning finished: every delivery of the event is in the outbox. `options.audit` is appended with it, as
+   * for {@link EventStore.record}.
+   */
+  markPlanned(key: string, options?: { audit?: readonly AuditEntryInput[] }): Promise<void>;
   /** Events received but not yet planned (a crash or a store error happened mid-planning), oldest first. */
   listUnplanned(limit: number, options?: ListUnplannedOptions): Promise<StoredEvent[]>;
   /** Keeps a rejected input for diagnosis: bad events are recorded, never dropped silently. */
