@@ -122,6 +122,7 @@ export function createWebhookWriteBack(options: WebhookWriteBackOptions): Webhoo
     }
     extraHeaders[key.toLowerCase()] = value;
   }
+  const types = new Set<string>(options.types);
   const maxRedirects = options.maxRedirects ?? 3;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 3_600_000;
   const fetcher = options.fetch ?? globalThis.fetch;
@@ -250,6 +251,8 @@ export function createWebhookWriteBack(options: WebhookWriteBackOptions): Webhoo
     url: url.href,
     log: () => deliveryLog.log(name),
     async write(event, writeOptions = {}): Promise<WriteBackResult> {
+      // The relay only hands over listed types; a direct caller's other event is not this endpoint's to receive.
+      if (!types.has(event.type)) return { status: 'skipped', reason: `${event.type} is not sent to ${name}` };
       const id = webhookId(name, event);
       const startedAt = now();
       const base = { endpoint: name, eventId: event.id, type: event.type, webhookId: id, at: startedAt };
