@@ -1,18 +1,10 @@
-import {
-  type AuditStore,
-  type EventType,
-  type IdentityEvent,
-  isIdrelayError,
-  type Logger,
-  parseRetryAfter,
-  type WriteBack,
-  type WriteBackResult,
-} from '@idrelay/core';
+import type { AuditStore, EventType, IdentityEvent, Logger, WriteBack, WriteBackResult } from '@idrelay/core';
 import { isEventType } from '@idrelay/core/events';
 import { createDeliveryLog, type DeliveryAttempt, type DeliveryLog } from './delivery-log.js';
 import { endpointUrl } from './endpoint-url.js';
-import { type WebhookErrorCode, webhookConfigError } from './webhook-errors.js';
-import { CLOUDEVENTS_JSON, cloudEventBody, webhookId, webhookSigner } from './webhook-payload.js';
+import { webhookConfigError } from './webhook-errors.js';
+import { cloudEventBody, webhookId, webhookSigner } from './webhook-payload.js';
+import { deliver } from './webhook-request.js';
 
 /**
  * Options of {@link createWebhookWriteBack}.
@@ -67,14 +59,6 @@ export interface WebhookWriteBack extends WriteBack {
 const RESERVED_HEADERS = /^(content-type|content-length|host|connection|transfer-encoding|webhook-.*)$/i;
 /** Attempts remembered per event for the `attempt` number; the oldest are forgotten first. */
 const ATTEMPTS_KEPT = 10_000;
-
-interface Answer {
-  outcome: DeliveryAttempt['outcome'];
-  status: number;
-  code?: WebhookErrorCode;
-  reason?: string;
-  retryAfterMs?: number;
-}
 
 /**
  * A `WriteBack` that POSTs each event to an HTTPS endpoint as a structured CloudEvent
@@ -139,86 +123,6 @@ export function createWebhookWriteBack(options: WebhookWriteBackOptions): Webhoo
     return n;
   }
 
-  async function post(body: string, id: string, signal: AbortSignal): Promise<Answer> {
-    let target = url;
-    for (let hop = 0; ; hop++) {
-      // Signed per request: the timestamp is the attempt's, the id the event's.
-      const timestamp = new Date(now());
-      const headers = {
-        ...extraHeaders,
-        'content-type': CLOUDEVENTS_JSON,
-        'webhook-id': id,
-        'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-        'webhook-signature': signer.sign(id, timestamp, body),
-      };
-      const response = await fetcher(target, { method: 'POST', headers, body, redirect: 'manual', signal });
-      // The body is never read: it could be large, and nothing in it changes the outcome.
-      await response.body?.cancel().catch(() => undefined);
-      const status = response.status;
-      if (status >= 200 && status < 300) return { outcome: 'written', status };
-      if (status >= 300 && status < 400) {
-        const location = response.headers.get('location');
-        const next = location ? URL.parse(location, target.href) : null;
-        if (next === null) {
-          return { outcome: 'refused', status, code: 'ERR_WEBHOOK_REDIRECT', reason: `${status} without a Location` };
-        }
-        if (next.origin !== url.origin) {
-          return {
-            outcome: 'refused',
-            status,
-            code: 'ERR_WEBHOOK_REDIRECT',
-            reason: `${status} to another origin (${next.origin}) not followed`,
-          };
-        }
-        if ((status !== 307 && status !== 308) || hop >= maxRedirects) {
-          return {
-            outcome: 'refused',
-            status,
-            code: 'ERR_WEBHOOK_REDIRECT',
-            reason: status === 307 || status === 308 ? `more than ${maxRedirects} redirects` : `${status} not followed`,
-          };
-        }
-        target = next;
-        continue;
-      }
-      if (status === 408 || status === 429 || status >= 500) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after') ?? undefined, now(), {
-          maxMs: maxRetryAfterMs,
-        });
-        return {
-          outcome: 'retry',
-          status,
-          code: 'ERR_WEBHOOK_UNAVAILABLE',
-          reason: `HTTP ${status} from ${url.origin}`,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        };
-      }
-      return { outcome: 'refused', status, code: 'ERR_WEBHOOK_REFUSED', reason: `HTTP ${status} from ${url.origin}` };
-    }
-  }
-
-  async function send(event: IdentityEvent, signal: AbortSignal | undefined): Promise<Answer> {
-    const id = webhookId(name, event);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      return await post(cloudEventBody(event), id, combined);
-    } catch (error) {
-      if (timeout.aborted) {
-        return { outcome: 'retry', status: 0, code: 'ERR_WEBHOOK_TIMEOUT', reason: `no answer within ${timeoutMs} ms` };
-      }
-      if (isIdrelayError(error)) throw error;
-      const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-      const message = error instanceof Error ? error.message : String(error);
-      return {
-        outcome: 'retry',
-        status: 0,
-        code: 'ERR_WEBHOOK_UNAVAILABLE',
-        reason: `${url.origin} unreachable: ${typeof cause === 'string' ? cause : message}`.slice(0, 300),
-      };
-    }
-  }
-
   async function audit(event: IdentityEvent, attempt: DeliveryAttempt): Promise<void> {
     if (!options.audit || attempt.outcome === 'retry' || attempt.outcome === 'deferred') return;
     // The endpoint already has the event: an audit failure must not turn into a re-send.
@@ -267,7 +171,19 @@ export function createWebhookWriteBack(options: WebhookWriteBackOptions): Webhoo
       }
       const attempt = countAttempt(id);
       const started = performance.now();
-      const answer = await send(event, writeOptions.signal);
+      const answer = await deliver({
+        url,
+        signer,
+        id,
+        body: cloudEventBody(event),
+        headers: extraHeaders,
+        timeoutMs,
+        maxRedirects,
+        maxRetryAfterMs,
+        fetch: fetcher,
+        now,
+        ...(writeOptions.signal ? { signal: writeOptions.signal } : {}),
+      });
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       if (answer.retryAfterMs !== undefined) notBefore = Math.max(notBefore, now() + answer.retryAfterMs);
       const record: DeliveryAttempt = {
