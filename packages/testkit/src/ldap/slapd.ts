@@ -69,7 +69,24 @@ export interface StartSlapdOptions {
   now?: Date;
   /** Extra lines appended to the main database's configuration (indexes, limits). */
   extraConfig?: string;
+  /**
+   * Overlays beyond `ppolicy` and `accesslog`: `memberof` (direct `memberOf` on people, maintained for changes
+   * made over LDAP; the slapadd-loaded seed has none), `refint` (removes a deleted entry's DN from `member` and
+   * `manager`), `dynlist` (nested `memberOf` computed at read time, seed included; slow on large trees).
+   */
+  overlays?: readonly ('memberof' | 'refint' | 'dynlist')[];
 }
+
+const OVERLAY_CONFIG: Record<'memberof' | 'refint' | 'dynlist', string[]> = {
+  memberof: [
+    'overlay memberof',
+    'memberof-group-oc groupOfNames',
+    'memberof-member-ad member',
+    'memberof-memberof-ad memberOf',
+  ],
+  refint: ['overlay refint', 'refint_attributes member manager'],
+  dynlist: ['overlay dynlist', 'dynlist-attrset groupOfURLs memberURL member+memberOf@groupOfNames*'],
+};
 
 /** A running slapd. */
 export interface Slapd {
@@ -126,10 +143,11 @@ function config(options: {
   schemaDir: string;
   tls: boolean;
   extra: string;
+  overlays: readonly ('memberof' | 'refint' | 'dynlist')[];
 }): string {
   const { dir, baseDN } = options;
   const rootDN = `cn=admin,${baseDN}`;
-  const schema = ['core', 'cosine', 'inetorgperson', 'nis'].map(
+  const schema = ['core', 'cosine', 'inetorgperson', 'nis', 'dyngroup'].map(
     (s) => `include ${join(options.schemaDir, `${s}.schema`)}`,
   );
   return [
@@ -139,6 +157,7 @@ function config(options: {
     'moduleload back_mdb',
     'moduleload accesslog',
     'moduleload ppolicy',
+    ...options.overlays.map((overlay) => `moduleload ${overlay}`),
     `pidfile ${join(dir, 'slapd.pid')}`,
     `argsfile ${join(dir, 'slapd.args')}`,
     'sizelimit unlimited',
@@ -173,6 +192,7 @@ function config(options: {
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by users read by * none',
     options.extra,
+    ...options.overlays.flatMap((overlay) => OVERLAY_CONFIG[overlay]),
     'overlay ppolicy',
     `ppolicy_default "cn=default,ou=policies,${baseDN}"`,
     'ppolicy_use_lockout',
@@ -230,6 +250,7 @@ export async function startSlapd(options: StartSlapdOptions = {}): Promise<Slapd
       schemaDir: found.schemaDir!,
       tls,
       extra: options.extraConfig ?? '',
+      overlays: [...new Set(options.overlays ?? [])],
     }),
   );
   const seed =
