@@ -187,3 +187,29 @@ describe('Okta group push and listing', () => {
     expect(await (await call('GET', `/Groups/${id}`)).json()).toMatchObject({ displayName: 'G' });
   });
 });
+
+describe('Entra ID attribute PATCHes of the default mapping', () => {
+  it('accepts value-filtered paths of attributes it does not keep, and keeps the rest', async () => {
+    const id = await user('mapped@contoso.com');
+    const response = await call('PATCH', `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [
+        { op: 'Add', path: 'phoneNumbers[type eq "work"].value', value: '+41 44 000 00 00' },
+        { op: 'Add', path: 'addresses[type eq "work"].formatted', value: '1 Main St' },
+        { op: 'Replace', path: 'emails[type eq "work"].value', value: 'mapped.work@contoso.com' },
+        { op: 'Replace', path: 'name.formatted', value: 'Mapped User' },
+        { op: 'Replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'R&D' },
+      ],
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      emails: [{ value: 'mapped.work@contoso.com', type: 'work', primary: true }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+    });
+    const unknown = await call('PATCH', `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'Add', path: 'shoeSizes[type eq "left"].value', value: '42' }],
+    });
+    expect(await unknown.json()).toMatchObject({ status: '400', scimType: 'invalidPath' });
+  });
+});

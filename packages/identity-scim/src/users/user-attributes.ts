@@ -102,7 +102,9 @@ function normalisePath(path: string): string {
 export function setUserAttribute(user: ScimUser, path: string, value: unknown): void {
   const key = normalisePath(path);
   if (READ_ONLY.has(key)) throw new ScimProblem(400, `${path} is read-only`, 'mutability');
-  if (DISCARDED.has(key) || DISCARDED.has(key.split('.')[0] ?? '')) return;
+  // `phoneNumbers[type eq "work"].value`, `addresses[type eq "work"].formatted` (Entra's default mapping): the
+  // attribute before its value filter or sub-attribute decides.
+  if (DISCARDED.has(key) || DISCARDED.has(key.split(/[.[]/)[0] ?? '')) return;
   const simple = SIMPLE[key];
   if (simple !== undefined) {
     const next = text(path, value ?? null);
