@@ -82,6 +82,36 @@ async function provisionAndResolve(store: Store): Promise<void> {
     'idrelay.user.deactivated',
     'idrelay.account.disabled',
   ]);
+
+  // Groups, members (the deactivated one included), keyset paging and a full filter on the real store.
+  const group = await call('POST', '/Groups', {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+    displayName: 'Finance',
+    members: [{ value: ids[0] }, { value: ids[1] }],
+  });
+  const groupId = ((await group.json()) as { id: string }).id;
+  const listed = (await (await call('GET', '/Groups?filter=displayName eq "finance"')).json()) as {
+    Resources: { members: { value: string }[] }[];
+  };
+  expect(listed.Resources[0]?.members.map((member) => member.value)).toEqual([ids[0], ids[1]].sort());
+  const pages: string[] = [];
+  for (const startIndex of [1, 3]) {
+    const page = (await (await call('GET', `/Users?startIndex=${startIndex}&count=2`)).json()) as {
+      totalResults: number;
+      Resources: { id: string }[];
+    };
+    expect(page.totalResults).toBe(3);
+    pages.push(...page.Resources.map((user) => user.id));
+  }
+  expect(pages).toEqual([...ids].sort());
+  const filter = encodeURIComponent('emails[type eq "work" and value co "EXAMPLE.com"] and active eq true');
+  const active = (await (await call('GET', `/Users?filter=${filter}&sortBy=userName&sortOrder=descending`)).json()) as {
+    Resources: { userName: string }[];
+  };
+  expect(active.Resources.map((user) => user.userName)).toEqual(['carol@example.com', 'Alice@Example.com']);
+  events.length = 0;
+  expect((await call('DELETE', `/Groups/${groupId}`)).status).toBe(204);
+  expect(events.map((event) => event.type)).toEqual(['idrelay.group.member.removed', 'idrelay.group.member.removed']);
 }
 
 describe('SCIM users in the real stores', () => {
