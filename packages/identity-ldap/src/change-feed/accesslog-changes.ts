@@ -1,5 +1,6 @@
 import type { IdentityEvent } from '@idrelay/core/events';
 import type { Entry } from 'ldapts';
+import { rdnValue } from '../directory/user-entry.js';
 import { first, values } from '../ldap/connection.js';
 import { isUnder } from '../ldap/escape.js';
 import { parseGeneralizedTime } from './checkpoint.js';
@@ -107,7 +108,8 @@ export async function accesslogEvents(
       !addedClasses.includes(schema.userObjectClass.toLowerCase());
 
     if (isGroupChange && (type === 'modify' || type === 'add')) {
-      const groupId = await lookups.groupIdOf(dn);
+      // The entry holds member changes under groupsDN: a group, whose id is its RDN when that is the id attribute.
+      const groupId = rdnValue(dn, schema.groupId) ?? (await lookups.groupIdOf(dn));
       if (groupId === undefined) continue;
       const key = groupId.toLowerCase();
       const privileged = context.privileged.has(groupId);
@@ -185,7 +187,11 @@ export async function accesslogEvents(
       continue;
     }
     if (type === 'delete') {
-      const isPerson = oldClasses.length === 0 || oldClasses.includes(schema.userObjectClass.toLowerCase());
+      // Without reqOld (logold does not cover the entry) only an id-typed RDN says it was a person.
+      const isPerson =
+        oldClasses.length > 0
+          ? oldClasses.includes(schema.userObjectClass.toLowerCase())
+          : rdnValue(dn, schema.id) !== undefined;
       if (!isPerson) continue;
       const userId = old.get(schema.id.toLowerCase())?.[0] ?? idFromDN(dn, schema);
       const email = old.get(schema.email.toLowerCase())?.[0];
