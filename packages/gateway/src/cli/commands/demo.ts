@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { silentLogger } from '@idrelay/core';
+import { silentLogger, verifyAuditChain } from '@idrelay/core';
 import { createStoreDirectory } from '@idrelay/engine';
 import { seedStoreDirectory } from '@idrelay/testkit';
 import type { PushChannel } from '@idrelay/testkit/device';
@@ -26,6 +26,9 @@ directory and simulated devices, and plays scenarios over HTTP, printing who got
   4. required action: carol's browser acknowledges a policy
   5. access request: alice and carol are asked; alice approves, carol's push is withdrawn and its token is dead
   6. privileged role assigned: the security team is alerted (time-sensitive on dave's iPhone)
+  7. quiet hours: bob's announcement waits for the end of his quiet hours; a security alert reaches him at once
+
+Then it checks the audit trail: every step above is in it, and its hash chain verifies.
 
 Decisions and acknowledgements are written back, signed with Standard Webhooks, to a local webhook receiver.
 
@@ -110,6 +113,15 @@ export const demoCommand: Command = {
           failed ??= name;
         }
       }
+      const trail = await assembled.store.audit.list({ limit: 100_000 });
+      const broken = verifyAuditChain(trail);
+      const actions = new Map<string, number>();
+      for (const entry of trail) actions.set(entry.action, (actions.get(entry.action) ?? 0) + 1);
+      const shown = ['response.accepted', 'flow.decided', 'verification.started', 'event.ingested'];
+      say(
+        `\naudit: ${trail.length} entries (${shown.map((a) => `${actions.get(a) ?? 0} ${a}`).join(', ')}), hash chain ${broken === undefined ? 'verified' : 'BROKEN'}`,
+      );
+      if (broken !== undefined || (actions.get('response.accepted') ?? 0) === 0) failed ??= 'the audit trail';
       if (failed === undefined) say('\nEvery scenario played as expected.');
       if (values.keep) {
         progress.note(`Serving on ${url} until SIGINT/SIGTERM (API key for this run: ${apiKey})`);

@@ -222,4 +222,60 @@ export const SCENARIOS: readonly [string, Scenario][] = [
       say(`  sam-chrome (security team): ${also.title ?? ''}`.trimEnd());
     },
   ],
+  [
+    '7. Quiet hours: an announcement waits for the morning, a security alert goes at once',
+    async ({ client, devices, say }) => {
+      // Bob's quiet hours cover now (in UTC, from an hour ago for nine hours), set as a device would set them.
+      const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+      const now = Date.now();
+      await client.call(
+        'POST',
+        '/v1/events',
+        cloudEvent('idrelay.preference.changed', {
+          userId: 'bob',
+          changes: [],
+          quietHours: { start: hhmm(now - 3_600_000), end: hhmm(now + 8 * 3_600_000), timeZone: 'UTC' },
+          origin: 'device',
+        }),
+      );
+      // Scenario 2's risk alert is already on bob's phone: set it aside, so the one awaited below is new.
+      const isRisk = (p: { data: Readonly<Record<string, string>> }) => p.data.type === 'idrelay.auth.risk.detected';
+      const earlier = (await devices.bob.inbox()).filter(isRisk).length;
+      for (let i = 0; i < earlier; i++) await devices.bob.waitForPush(isRisk, { timeoutMs: 1_000 });
+      say(`  bob sets quiet hours ${hhmm(now - 3_600_000)}–${hhmm(now + 8 * 3_600_000)} UTC`);
+      const announcement = cloudEvent('idrelay.announcement.published', {
+        announcementId: 'sales-kickoff',
+        title: 'Sales kick-off moved',
+        body: 'The kick-off starts at 10:00 in room 4.',
+        audience: { kind: 'attributes', filter: { department: 'sales' } },
+      });
+      await client.call('POST', '/v1/events', announcement);
+      const listed = (await client.call(
+        'GET',
+        `/v1/deliveries?source=${encodeURIComponent(announcement.source)}&id=${announcement.id}`,
+      )) as { deliveries: { deviceId: string; status: string; dueAt: number }[] };
+      const held = listed.deliveries.find((d) => d.deviceId === 'bob-pixel');
+      expect(held !== undefined && held.dueAt > Date.now() + 60_000, 'the announcement held until quiet hours end');
+      say(
+        `  announcement for bob-pixel: ${held.status}, due ${new Date(held.dueAt).toISOString()} (end of quiet hours)`,
+      );
+      await client.call(
+        'POST',
+        '/v1/events',
+        cloudEvent('idrelay.auth.risk.detected', {
+          userId: 'bob',
+          level: 'high',
+          reasons: ['impossible-travel'],
+          detectedAt: new Date().toISOString(),
+        }),
+      );
+      const alert = await devices.bob.waitForPush(isRisk, { timeoutMs: 10_000 });
+      say(`  bob-pixel gets the security alert at once: ${alert.title ?? ''}`.trimEnd());
+      const inbox = await devices.bob.inbox();
+      expect(
+        !inbox.some((p) => p.data.type === 'idrelay.announcement.published'),
+        'no announcement during quiet hours',
+      );
+    },
+  ],
 ];
