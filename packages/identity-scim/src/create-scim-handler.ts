@@ -217,7 +217,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       return stored.updatedAt;
     } catch (error) {
       if (isIdrelayError(error, 'ERR_DIRECTORY_CONFLICT')) {
-        throw new ScimProblem(409, 'Another user already has this userName or e-mail address', 'uniqueness');
+        // The store checks every subject atomically with the write: this is the uniqueness check, not a pre-read.
+        const subject = String((error.details as { subject?: unknown } | undefined)?.subject ?? '');
+        const what = subject.includes(':userName:') ? `userName "${user.userName}"` : 'this e-mail address';
+        throw new ScimProblem(409, `Another user already has ${what}`, 'uniqueness');
       }
       if (isIdrelayError(error, 'ERR_DIRECTORY_INVALID')) {
         const issues = (error.details as { issues?: { path: string; message: string }[] } | undefined)?.issues ?? [];
@@ -429,6 +432,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       if (method === 'GET') return listUsers(scope, url, base);
       if (method !== 'POST') throw new ScimProblem(405, `${method} is not allowed on /Users`);
       const user = parseUserBody(await readJsonBody(request, maxBodyBytes));
+      // The store refuses a taken userName atomically too (two racing POSTs: one gets 409 from the write); this
+      // read answers the common case before an id is spent. newId() must not repeat: putUser replaces by id.
       if ((await findByUserName(scope, user.userName)) !== undefined) {
         throw new ScimProblem(409, `userName "${user.userName}" is already taken`, 'uniqueness');
       }
@@ -452,12 +457,6 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const body = await readJsonBody(request, maxBodyBytes);
     checkIfMatch(request, current);
     const next = method === 'PUT' ? parseUserBody(body) : patchUser(current.user, body);
-    if (next.userName.toLowerCase() !== current.user.userName.toLowerCase()) {
-      const holder = await findByUserName(scope, next.userName);
-      if (holder !== undefined && holder.id !== id) {
-        throw new ScimProblem(409, `userName "${next.userName}" is already taken`, 'uniqueness');
-      }
-    }
     const updatedAt = await write(scope, id, next);
     await emit(updatedEvents(id, current.user, next, events));
     return respond(200, base, { id, user: next, updatedAt }, url);
