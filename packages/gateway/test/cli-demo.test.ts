@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 
-it('plays the six scenarios and exits 0', async () => {
+it('plays the seven scenarios, checks the audit trail and exits 0', async () => {
   let out = '';
   let err = '';
   const code = await runCli(['demo'], {
@@ -31,6 +31,9 @@ it('plays the six scenarios and exits 0', async () => {
   ]) {
     expect(out).toMatch(new RegExp(`written back: ${type.replaceAll('.', '\\.')} \\(msg_`));
   }
+  expect(out).toMatch(/announcement for bob-pixel: pending, due .* \(end of quiet hours\)/);
+  expect(out).toContain('bob-pixel gets the security alert at once: Security alert');
+  expect(out).toMatch(/audit: \d+ entries \(4 response\.accepted, .*\), hash chain verified/);
   expect(out).toContain('Every scenario played as expected.');
   expect(err).not.toMatch(/✗/);
 }, 60_000);
