@@ -71,7 +71,7 @@ export interface ScimHandlerOptions {
   maxPageSize?: number;
   /** How long an unfiltered list's `totalResults` is reused before the users are counted again. Default 30,000 ms. */
   totalCacheMs?: number;
-  /** Ids of created users and groups. Default `crypto.randomUUID()`. */
+  /** Ids of created users and groups; must never repeat (a write replaces by id). Default `crypto.randomUUID()`. */
   newId?: () => string;
   /** Stamps event times and `lastModified`. Default the system clock. */
   now?: () => Date;
