@@ -44,8 +44,9 @@ export function applyMods(old: readonly string[], mods: readonly Modification[])
   let current = [...old];
   for (const mod of mods) {
     if (mod.op === 'replace') current = [...mod.values];
-    else if (mod.op === 'add') current.push(...mod.values.filter((v) => !current.includes(v)));
-    else if (mod.op === 'delete')
+    else if (mod.op === 'add') {
+      for (const value of mod.values) if (!current.includes(value)) current.push(value);
+    } else if (mod.op === 'delete')
       current = mod.values.length === 0 ? [] : current.filter((v) => !mod.values.includes(v));
   }
   return current;
