@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { isIdrelayError, type Store } from '@idrelay/core';
+import { isIdrelayError, type Store, type SubjectIdentifier } from '@idrelay/core';
 import type { IdentityEvent } from '@idrelay/core/events';
 import { createStoreDirectory } from '@idrelay/engine';
 import { bearerToken, createBearerCheck } from './auth/bearer-tokens.js';
@@ -19,6 +19,7 @@ import {
 import { GROUP_RESOURCE, USER_RESOURCE } from './schemas/attribute-schema.js';
 import { patchUser } from './users/patch-user.js';
 import {
+  externalIdSubject,
   fromDirectoryUser,
   renderUser,
   type ScimUser,
@@ -219,7 +220,11 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       if (isIdrelayError(error, 'ERR_DIRECTORY_CONFLICT')) {
         // The store checks every subject atomically with the write: this is the uniqueness check, not a pre-read.
         const subject = String((error.details as { subject?: unknown } | undefined)?.subject ?? '');
-        const what = subject.includes(':userName:') ? `userName "${user.userName}"` : 'this e-mail address';
+        const what = subject.includes(':userName:')
+          ? `userName "${user.userName}"`
+          : subject.includes(':externalId:')
+            ? `externalId "${user.externalId}"`
+            : 'this e-mail address';
         throw new ScimProblem(409, `Another user already has ${what}`, 'uniqueness');
       }
       if (isIdrelayError(error, 'ERR_DIRECTORY_INVALID')) {
@@ -257,7 +262,11 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   async function findByUserName(scope: Scope, userName: string): Promise<Found | undefined> {
-    const stored = await directory.findBySubject(userNameSubject(userName, scope));
+    return findBySubject(scope, userNameSubject(userName, scope));
+  }
+
+  async function findBySubject(scope: Scope, subject: SubjectIdentifier): Promise<Found | undefined> {
+    const stored = await directory.findBySubject(subject);
     if (stored === undefined || !stored.id.startsWith(scope.prefix)) return undefined;
     const user = fromDirectoryUser(stored, scope);
     return user === undefined
@@ -344,16 +353,19 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       let matches: Json[] = [];
       const filter = query.filter;
       const userName = anchorOf(filter?.node, 'userName');
-      const id = userName === undefined ? anchorOf(filter?.node, 'id') : undefined;
-      if (userName !== undefined || id !== undefined) {
-        // One indexed read: every match of the filter must have this userName (or id).
-        const found =
-          userName !== undefined
-            ? await findByUserName(scope, userName)
-            : await load(scope, id as string).catch((error: unknown) => {
-                if (error instanceof ScimProblem) return undefined;
-                throw error;
-              });
+      const id = anchorOf(filter?.node, 'id');
+      const externalId = anchorOf(filter?.node, 'externalId');
+      if (userName !== undefined || id !== undefined || externalId !== undefined) {
+        // One indexed read: every match of the filter must have this userName, id or externalId.
+        let found: Found | undefined;
+        if (userName !== undefined) found = await findByUserName(scope, userName);
+        else if (externalId !== undefined) found = await findBySubject(scope, externalIdSubject(externalId, scope));
+        else {
+          found = await load(scope, id as string).catch((error: unknown) => {
+            if (error instanceof ScimProblem) return undefined;
+            throw error;
+          });
+        }
         const resource = found === undefined ? undefined : render(base, found);
         if (resource !== undefined && (filter === undefined || filter.matches(resource))) matches.push(resource);
       } else {

@@ -109,6 +109,27 @@ describe('bad input (RFC 7644 §3.12)', () => {
     );
   });
 
+  it('answers 409 uniqueness for an externalId another user of the tenant has (kept exactly)', async () => {
+    let ids = 0;
+    const unique = createScimHandler({
+      store: createMemoryStore(),
+      tokens: [hashScimToken(TOKEN)],
+      newId: () => `x-${++ids}`,
+    });
+    const post = (userName: string, externalId: string) =>
+      unique(
+        new Request(`${BASE}/Users`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({ schemas: [USER], userName, externalId }),
+        }),
+      );
+    expect((await post('a', 'EXT-1')).status).toBe(201);
+    expect((await post('b', 'ext-1')).status).toBe(201);
+    const taken = await post('c', 'EXT-1');
+    await expectError(taken, 409, 'uniqueness');
+  });
+
   it('answers 409 uniqueness for a userName taken in another case, on POST and on rename', async () => {
     await expectError(
       await call('POST', '/Users', { schemas: [USER], userName: 'ALICE@example.com' }),

@@ -65,6 +65,15 @@ export function userNameSubject(userName: string, scope: Scope = UNSCOPED): Subj
 }
 
 /**
+ * The subject identifier of an `externalId`: kept exactly (caseExact, RFC 7643 §3.1) and unique per tenant, so an
+ * `externalId eq` lookup (Entra's matching attribute) is one indexed read.
+ */
+export function externalIdSubject(externalId: string, scope: Scope = UNSCOPED): SubjectIdentifier {
+  const tenant = scope.tenant === undefined ? '' : `${scope.tenant}:`;
+  return { format: 'opaque', id: `scim:${tenant}externalId:${externalId}` };
+}
+
+/**
  * Where a tenant's resources live in the store directory: its id (undefined for the single-tenant set-up) and the
  * prefix of every directory id it writes (`acme:` for tenant `acme`, empty without tenants).
  */
@@ -85,6 +94,7 @@ export function toDirectoryUser(id: string, user: ScimUser, scope: Scope = UNSCO
   }
   if (user.emails.length > 0) attributes[EMAILS_ATTRIBUTE] = user.emails.map((email) => JSON.stringify(email));
   const subjects: SubjectIdentifier[] = [userNameSubject(user.userName, scope)];
+  if (user.externalId !== undefined) subjects.push(externalIdSubject(user.externalId, scope));
   const primary = user.emails.find((email) => email.primary) ?? user.emails[0];
   if (primary !== undefined) subjects.push({ format: 'email', email: primary.value });
   const record: DirectoryUserInput = { id, subjects, attributes, active: user.active };
