@@ -246,3 +246,39 @@ describe('/Schemas and /ResourceTypes/{id} (RFC 7644 §4)', () => {
     expect((await call('GET', '/ResourceTypes/Device')).status).toBe(404);
   });
 });
+
+describe('unfiltered totals across processes', () => {
+  it("reuses totalResults for totalCacheMs; another handler's creates show once it expires, its own at once", async () => {
+    let clock = Date.parse('2026-12-03T12:00:00Z');
+    const shared = createMemoryStore();
+    let ids = 0;
+    const make = () =>
+      createScimHandler({
+        store: shared,
+        tokens: [hashScimToken(TOKEN)],
+        totalCacheMs: 30_000,
+        now: () => new Date(clock),
+        newId: () => `t-${++ids}`,
+      });
+    const here = make();
+    const elsewhere = make(); // another process on the same database
+    const request = (handler: ScimHandler, method: string, path: string, body?: unknown) =>
+      handler(
+        new Request(`${BASE}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${TOKEN}` },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      );
+    const total = async () =>
+      ((await (await request(here, 'GET', '/Users?count=1')).json()) as { totalResults: number }).totalResults;
+    await request(here, 'POST', '/Users', { schemas: [USER], userName: 'one' });
+    expect(await total()).toBe(1);
+    await request(here, 'POST', '/Users', { schemas: [USER], userName: 'two' });
+    expect(await total()).toBe(2); // its own create moves the cached total
+    await request(elsewhere, 'POST', '/Users', { schemas: [USER], userName: 'three' });
+    expect(await total()).toBe(2); // not yet: the total is reused for 30 s
+    clock += 30_000;
+    expect(await total()).toBe(3);
+  });
+});
