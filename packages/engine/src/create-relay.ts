@@ -554,6 +554,9 @@ export function createRelay(options: RelayOptions): Relay {
         let outgoing = 0;
         await outboxQueue.idle();
         await ingest.idle();
+        // Work the running relay started in the background (a timer firing, a hand-off) finishes first.
+        await timerPump.idle();
+        await outgoingPump.idle();
         for (;;) {
           const fired = await timerPump.runDue();
           const sent = await outboxQueue.runOnce(processBatch, { platforms: [...platforms], batchSize });

@@ -50,6 +50,13 @@ export interface SqliteStoreOptions {
    */
   checkpointPages?: number;
   /**
+   * Group commit: the writes of all calls made before the event loop's next turn share one transaction (each in its
+   * own savepoint, so one failing call rolls back only itself), and every caller is answered after that transaction
+   * commits. Concurrent writers (HTTP requests, device answers, ingests) then share one commit and its WAL pages.
+   * Default `true`; `false` commits every call on its own.
+   */
+  groupCommit?: boolean;
+  /**
    * How long opening waits for the current owner to let go before failing with `ERR_STORE_LOCKED` (ms): useful
    * when a restarted service may start before the old process has exited. The wait blocks the event loop.
    * Default 0: fail at once.
@@ -100,7 +107,7 @@ export async function createSqliteStore(options: SqliteStoreOptions = {}): Promi
   } catch (error) {
     throw wrapDriverError(error, name);
   }
-  const context = createContext(db, () => clock.now(), name);
+  const context = createContext(db, () => clock.now(), name, { groupCommit: options.groupCommit ?? true });
   try {
     if (!memory) takeOwnership(db, name, Math.max(0, Math.trunc(options.lockTimeoutMs ?? 0)));
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

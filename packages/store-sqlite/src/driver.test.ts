@@ -127,3 +127,46 @@ describe('claim tokens', () => {
     context.close();
   });
 });
+
+describe('group commit', () => {
+  const open = () => {
+    const { DatabaseSync } = loadSqlite();
+    const db = new DatabaseSync(':memory:');
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    return createContext(db, () => 0, 'sqlite:group', { groupCommit: true });
+  };
+  const insert = (context: ReturnType<typeof open>, k: string) =>
+    context.run(() => context.statement('INSERT INTO t VALUES (?)').run(k));
+
+  it('answers the writers of one turn after their shared COMMIT, and a read at once', async () => {
+    const context = open();
+    const settled: string[] = [];
+    const writes = ['a', 'b', 'c'].map((k) => insert(context, k).then(() => settled.push(k)));
+    // Still inside the group's transaction: nothing is reported written yet.
+    expect(context.db.isTransaction).toBe(true);
+    const read = await context.run(() => context.statement('SELECT count(*) AS n FROM t').get());
+    expect(read).toEqual({ n: 3 });
+    expect(settled).toEqual([]);
+    await Promise.all(writes);
+    expect(settled).toEqual(['a', 'b', 'c']);
+    expect(context.db.isTransaction).toBe(false);
+  });
+
+  it('rolls back only the call that failed; the others of its group commit', async () => {
+    const context = open();
+    const results = await Promise.allSettled([insert(context, 'x'), insert(context, 'x'), insert(context, 'y')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isIdrelayError((results[1] as PromiseRejectedResult).reason, 'ERR_STORE_QUERY')).toBe(true);
+    expect(context.db.prepare('SELECT k FROM t ORDER BY k').all()).toEqual([{ k: 'x' }, { k: 'y' }]);
+  });
+
+  it('commits an open group before a transaction of its own and on close', async () => {
+    const context = open();
+    const pending = insert(context, 'p');
+    context.transaction(() => context.statement('INSERT INTO t VALUES (?)').run('q'));
+    await pending;
+    const last = insert(context, 'r');
+    context.close();
+    await last;
+  });
+});

@@ -83,12 +83,56 @@ export interface SqliteContext {
 /** Lets pending I/O callbacks run before the next slice of a long write. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Builds the {@link SqliteContext} of an open connection. */
-export function createContext(db: DatabaseSync, now: () => number, name: string): SqliteContext {
+/** A caller of `run` whose write waits for its group's COMMIT. */
+interface Waiter {
+  value: unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Builds the {@link SqliteContext} of an open connection.
+ *
+ * With `groupCommit`, the writes of every `run` call made before the event loop's next turn share one transaction:
+ * each runs at once inside a savepoint of the open group (a failure rolls back only its own savepoint), and each
+ * caller's promise resolves only after the group's COMMIT — so nothing is reported written before it is, and
+ * concurrent callers (HTTP requests, device answers) pay for one commit and its WAL pages together instead of one
+ * each. A call that changed nothing resolves at once. `transaction()` outside `run` (sliced writes) commits the open
+ * group first.
+ */
+export function createContext(
+  db: DatabaseSync,
+  now: () => number,
+  name: string,
+  options: { groupCommit?: boolean } = {},
+): SqliteContext {
   const statements = new Map<string, StatementSync>();
   let closed = false;
   let depth = 0;
   const closedError = () => new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
+  let group: Waiter[] | undefined;
+  let changes: StatementSync | undefined;
+  const totalChanges = () => {
+    changes ??= db.prepare('SELECT total_changes() AS n');
+    return (changes.get() as { n: number }).n;
+  };
+  /** Commits the open group and settles its callers. */
+  const flush = (): void => {
+    const waiters = group;
+    if (waiters === undefined) return;
+    group = undefined;
+    try {
+      db.exec('COMMIT');
+    } catch (error) {
+      try {
+        db.exec('ROLLBACK');
+      } catch {}
+      const wrapped = wrapDriverError(error, name);
+      for (const waiter of waiters) waiter.reject(wrapped);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve(waiter.value);
+  };
   const context: SqliteContext = {
     db,
     statement(sql) {
@@ -102,6 +146,7 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
     transaction(work) {
       // Ports compose (flows + audit in one call); an inner transaction joins the outer one.
       if (depth > 0) return work();
+      flush();
       db.exec('BEGIN IMMEDIATE');
       depth++;
       try {
@@ -120,11 +165,42 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
     },
     run(work) {
       if (closed) return Promise.reject(closedError());
-      try {
-        return Promise.resolve(work());
-      } catch (error) {
-        return Promise.reject(wrapDriverError(error, name));
+      if (!options.groupCommit || depth > 0) {
+        try {
+          return Promise.resolve(work());
+        } catch (error) {
+          return Promise.reject(wrapDriverError(error, name));
+        }
       }
+      if (group === undefined) {
+        try {
+          db.exec('BEGIN IMMEDIATE');
+        } catch (error) {
+          return Promise.reject(wrapDriverError(error, name));
+        }
+        group = [];
+        setImmediate(flush);
+      }
+      const waiters = group;
+      const before = totalChanges();
+      let value: unknown;
+      db.exec('SAVEPOINT run');
+      depth++;
+      try {
+        value = work();
+        db.exec('RELEASE run');
+      } catch (error) {
+        try {
+          db.exec('ROLLBACK TO run');
+          db.exec('RELEASE run');
+        } catch {}
+        return Promise.reject(wrapDriverError(error, name));
+      } finally {
+        depth--;
+      }
+      // Nothing written: nothing to wait for.
+      if (totalChanges() === before) return Promise.resolve(value as never);
+      return new Promise((resolve, reject) => waiters.push({ value, resolve: resolve as Waiter['resolve'], reject }));
     },
     runSliced(items, size, work) {
       return context.runAsync(async () => {
@@ -153,6 +229,7 @@ export function createContext(db: DatabaseSync, now: () => number, name: string)
     now,
     close() {
       if (closed) return;
+      flush();
       closed = true;
       statements.clear();
       db.close();

@@ -172,6 +172,10 @@ export function createOutgoingPump(options: OutgoingPumpOptions) {
   }
 
   return {
+    /** Waits for the hand-off running in the background (for `drain()`). */
+    async idle(): Promise<void> {
+      await current?.catch(() => undefined);
+    },
     start(): void {
       if (options.consumers.all.size === 0) return;
       running = true;

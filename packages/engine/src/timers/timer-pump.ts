@@ -86,6 +86,10 @@ export function createTimerPump(options: TimerPumpOptions) {
     },
     /** Fires every due timer now (for `drain()`); returns how many fired. */
     runDue,
+    /** Waits for the timers being fired in the background (for `drain()`). */
+    async idle(): Promise<void> {
+      await current?.catch(() => undefined);
+    },
     async stop(): Promise<void> {
       running = false;
       wake.clear();
