@@ -51,8 +51,13 @@ function writer(options: Partial<WebhookWriteBackOptions> & Pick<WebhookWriteBac
 }
 
 /** A relay on a SQLite file whose preference changes go to `writeBacks`. */
-async function relayOn(path: string, writeBacks: WebhookWriteBack[], clock = manualClock()) {
+async function relayOn(
+  path: string,
+  writeBacksFor: WebhookWriteBack[] | ((store: Store) => WebhookWriteBack[]),
+  clock = manualClock(),
+) {
   const store: Store = await createSqliteStore({ path });
+  const writeBacks = typeof writeBacksFor === 'function' ? writeBacksFor(store) : writeBacksFor;
   const relay: Relay = createRelay({
     store,
     directory: createMemoryDirectory({ users: [{ id: 'dave' }, { id: 'erin' }] }),
@@ -262,10 +267,14 @@ describe('webhooks on the relay outgoing path (SQLite)', () => {
       secret,
       answer: () => new Response('{"error":"schema"}', { status: 400 }),
     });
-    const webhooks = createWebhookSubscriptions({
-      subscriptions: [{ name: 'directory', url, secret, types: ['idrelay.preference.changed'] }],
-    });
-    const { relay, store } = await relayOn(join(dir, 'relay.db'), webhooks.writeBacks);
+    const { relay, store } = await relayOn(
+      join(dir, 'relay.db'),
+      (opened) =>
+        createWebhookSubscriptions({
+          subscriptions: [{ name: 'directory', url, secret, types: ['idrelay.preference.changed'] }],
+          audit: opened.audit,
+        }).writeBacks,
+    );
 
     await changePreferences(relay, 'dave');
     await relay.drain();
@@ -277,6 +286,9 @@ describe('webhooks on the relay outgoing path (SQLite)', () => {
     expect(dead?.lastError).toMatchObject({ code: 'ERR_WEBHOOK_REFUSED' });
     const audit = await store.audit.list({ limit: 100 });
     expect(audit.some((a) => a.action === 'outgoing.dead-lettered' && a.target === 'directory')).toBe(true);
+    expect(audit.filter((a) => a.action === 'webhook.refused')).toMatchObject([
+      { target: 'directory', details: { status: 400, code: 'ERR_WEBHOOK_REFUSED', attempt: 1 } },
+    ]);
   });
 
   it('delivers once after a crash between the decision and the write-back', async () => {
@@ -359,10 +371,16 @@ describe('createWebhookReceiver', () => {
       body,
     });
     expect(forged.status).toBe(401);
+    const plainJson = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    });
+    expect(plainJson.status).toBe(415);
     expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(204);
     expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(204);
     expect(receiver.events).toHaveLength(1);
-    expect(receiver.refused).toBe(2);
+    expect(receiver.refused).toBe(3);
   });
 });
 
