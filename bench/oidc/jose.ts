@@ -1,8 +1,7 @@
 /**
- * jose as `@idrelay/identity-oidc` resolves it: the root package does not depend on jose, and the floor must use
- * the very copy (6.2.18) the connector verifies with.
+ * jose for the floor: the root depends on the very version `@idrelay/identity-oidc` verifies with (6.2.18), so
+ * pnpm links one copy and the floor and the connector run the same code.
  */
-import { createRequire } from 'node:module';
+import * as jose from 'jose';
 
-const fromPackage = createRequire(new URL('../../packages/identity-oidc/package.json', import.meta.url));
-export const jose = (await import(fromPackage.resolve('jose'))) as typeof import('jose');
+export { jose };
