@@ -34,6 +34,16 @@ function attributePairs(attributes: StoredUser['attributes']): [string, string][
   return pairs;
 }
 
+/** What `after` adds to `before` and what it drops, compared by `key` (each list without repeats in the result). */
+function difference<T>(before: readonly T[], after: readonly T[], key: (item: T) => string) {
+  const had = new Map(before.map((item) => [key(item), item]));
+  const has = new Map(after.map((item) => [key(item), item]));
+  return {
+    added: [...has].filter(([k]) => !had.has(k)).map(([, item]) => item),
+    removed: [...had].filter(([k]) => !has.has(k)).map(([, item]) => item),
+  };
+}
+
 /** A keyset-paged statement: `base` (whose ordering column is `column`) continued after `?2` when paging. */
 function paged(base: string, column: string, after: string | undefined): string {
   return `${base}${after === undefined ? '' : ` AND ${column} > ?2`} ORDER BY ${column} LIMIT ?3`;
@@ -79,17 +89,31 @@ export function createUserDirectory(context: SqliteContext): Pick<DirectoryStore
           }
           const previous = one(user.id);
           statement(UPSERT_USER).run(...userValues(user));
-          if (previous !== undefined) {
-            statement('DELETE FROM user_attributes WHERE user_id = ?').run(user.id);
-            statement('DELETE FROM user_subjects WHERE user_id = ?').run(user.id);
-          }
           // Only active users are audience candidates: the index holds nobody else, so filters never check `users`.
+          // Rows are changed by difference with what the user had: a changed title touches two index rows, not all.
           const pairs = user.active === false ? [] : attributePairs(user.attributes);
-          if (pairs.length > 0) statement(INSERT_ATTRIBUTES).run(user.id, JSON.stringify(pairs));
-          if (keys.length > 0) {
+          const had = previous === undefined || previous.active === false ? [] : attributePairs(previous.attributes);
+          const { added, removed } = difference(had, pairs, (pair) => `${pair[0]}\u0000${pair[1]}`);
+          if (removed.length > 0) {
+            statement(
+              `DELETE FROM user_attributes WHERE user_id = ?
+               AND (name, value) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`,
+            ).run(user.id, JSON.stringify(removed));
+          }
+          if (added.length > 0) statement(INSERT_ATTRIBUTES).run(user.id, JSON.stringify(added));
+          const heldKeys =
+            previous === undefined ? [] : [...new Set((previous.subjects ?? []).flatMap((s) => subjectKeys(s)))];
+          const subjects = difference(heldKeys, keys, (key) => key);
+          if (subjects.removed.length > 0) {
+            statement('DELETE FROM user_subjects WHERE user_id = ? AND key IN (SELECT value FROM json_each(?))').run(
+              user.id,
+              JSON.stringify(subjects.removed),
+            );
+          }
+          if (subjects.added.length > 0) {
             statement('INSERT INTO user_subjects (key, user_id) SELECT value, ? FROM json_each(?)').run(
               user.id,
-              JSON.stringify(keys),
+              JSON.stringify(subjects.added),
             );
           }
           return previous === undefined ? { created: true } : { created: false, previous };
