@@ -1,12 +1,6 @@
 /**
- * Hono and `@hono/node-server` as `@idrelay/gateway` resolves them (the root workspace does not depend on them),
- * so the floors run on exactly the versions the gateway runs on.
+ * Hono and `@hono/node-server` for the floors: the root depends on the versions `@idrelay/gateway` runs on, and pnpm
+ * links one copy of each, so the floors and the gateway run the same code.
  */
-import { createRequire } from 'node:module';
-
-const require = createRequire(new URL('../../packages/gateway/package.json', import.meta.url));
-
-export const { Hono } =
-  require('hono') as typeof import('../../packages/gateway/node_modules/hono/dist/types/index.js');
-export const { serve } =
-  require('@hono/node-server') as typeof import('../../packages/gateway/node_modules/@hono/node-server/dist/index.mjs');
+export { serve } from '@hono/node-server';
+export { Hono } from 'hono';
