@@ -44,7 +44,9 @@ async function floorDatabase(): Promise<{
 }> {
   if (backend === 'sqlite') {
     const db = new DatabaseSync(target);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000');
+    db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000',
+    );
     const find = db.prepare(
       'SELECT u.id, u.attributes, u.active, u.updated_at FROM user_subjects s CROSS JOIN users u ON u.id = s.user_id WHERE s.key = ?',
     );
