@@ -1,6 +1,7 @@
 /**
  * `@idrelay/gateway`: the runnable idrelay service — configuration (`defineConfig`, `loadConfig`) and the HTTP API
- * (`createGateway`) on Hono, mounting the engine's web-standard handlers.
+ * (`createGateway`) on Hono, mounting the engine's web-standard handlers; outbound webhooks on the relay's durable
+ * outgoing path (`createWebhookSubscriptions`), Prometheus metrics and redacting logs (`createMetrics`, `createLogger`).
  *
  * @packageDocumentation
  */
@@ -33,3 +34,35 @@ export { EVENT_MEDIA_TYPES, MAX_BATCH } from './http/events-input.js';
 export { HTTP_ERRORS, type HttpErrorCode } from './http/http-errors.js';
 export { buildOpenApi, type OpenApiDocument } from './http/openapi.js';
 export { METRICS_ROUTE, ROUTES, type RouteAuth, type RouteResponse, type RouteSpec } from './http/routes.js';
+export {
+  createLogger,
+  createMetrics,
+  createRequestLog,
+  type LoggerOptions,
+  logDeliveries,
+  logWebhooks,
+  type Metrics,
+  type MetricsOptions,
+  REDACTED_PATHS,
+} from './observability/index.js';
+export {
+  type AttemptOutcome,
+  CLOUDEVENTS_JSON,
+  createDeliveryLog,
+  createWebhookReceiver,
+  createWebhookSubscriptions,
+  createWebhookWriteBack,
+  type DeliveryAttempt,
+  type DeliveryLog,
+  type ReceivedWebhook,
+  WEBHOOK_ERRORS,
+  type WebhookErrorCode,
+  type WebhookReceiver,
+  type WebhookReceiverOptions,
+  type WebhookSubscription,
+  type WebhookSubscriptions,
+  type WebhookSubscriptionsOptions,
+  type WebhookWriteBack,
+  type WebhookWriteBackOptions,
+  webhookId,
+} from './outbound/index.js';
