@@ -7,9 +7,11 @@ import { createWebhookWriteBack, type WebhookWriteBack } from './webhook-write-b
 export interface WebhookSubscription {
   /** Stable name (the outgoing log's consumer key); default `webhook:<host><path>`. */
   name?: string;
+  /** `https`, or `http` to a loopback host (anywhere with `allowInsecure`). */
   url: string;
   /** `whsec_…` Standard Webhooks secret. */
   secret: string;
+  /** The catalogue event types this endpoint receives. */
   types: readonly EventType[];
   /** Extra request headers. */
   headers?: Readonly<Record<string, string>>;
@@ -19,15 +21,21 @@ export interface WebhookSubscription {
 
 /** Options of {@link createWebhookSubscriptions}. */
 export interface WebhookSubscriptionsOptions {
+  /** The endpoints, each with the event types it receives. */
   subscriptions: readonly WebhookSubscription[];
   /** Default per-request timeout, ms. Default 10,000. */
   timeoutMs?: number;
   /** Attempts kept per endpoint in the delivery log. Default 200. */
   logSize?: number;
+  /** Allow plain `http` to hosts other than loopback. Default false. */
   allowInsecure?: boolean;
+  /** When given, every event an endpoint took or refused is appended to the audit log. */
   audit?: Pick<AuditStore, 'append'>;
+  /** Where a failed audit append is reported. Default silent. */
   logger?: Logger;
+  /** Default the global `fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** Time for `webhook-timestamp` and Retry-After; default `Date`. */
   clock?: { now(): number };
 }
 
