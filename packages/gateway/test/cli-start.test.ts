@@ -10,11 +10,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
 import { createStoreDirectory } from '@idrelay/engine';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { createSimulatedDevice, remotePushChannel } from '@idrelay/testkit/device';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
+import { createWebhookReceiver } from '../src/outbound/webhook-receiver.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -81,7 +83,17 @@ const api = async (method: string, path: string, body?: unknown) => {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
+// The IAM system's webhook endpoint, subscribed in the configuration to approved sign-ins.
+const HOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+const receiver = createWebhookReceiver({ secret: HOOK_SECRET });
+let hookServer: ServerType;
+let hookUrl = '';
+
 beforeAll(async () => {
+  hookServer = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: receiver.handler, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hooks/idrelay`;
   cwd = await mkdtemp(join(tmpdir(), 'idrelay-start-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -97,6 +109,9 @@ beforeAll(async () => {
           scopes: ['ingest', 'admin', 'preview'],
         },
       ],
+      webhooks: {
+        subscriptions: [{ url: hookUrl, secret: HOOK_SECRET, types: ['idrelay.auth.verification.approved'] }],
+      },
     }),
   );
   // The directory lives in the store (SCIM or a sync fills it); seed the one user before the gateway opens it.
@@ -118,6 +133,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
+  await new Promise<void>((resolve) => hookServer.close(() => resolve()));
 });
 
 describe('idrelay start', () => {
@@ -153,6 +169,9 @@ describe('idrelay start', () => {
     expect(details).toMatchObject({ numberMatching: true, details: { application: { name: 'Payroll' } } });
     await expect(device.approve(push, { code })).resolves.toMatchObject({ state: 'approved' });
     expect((await api('GET', `/v1/verifications/${verificationId}`)).body).toMatchObject({ status: 'approved' });
+    // The configured subscription receives the decision, signed, from the durable outgoing log.
+    const [hook] = await receiver.waitFor(1);
+    expect(hook?.event).toMatchObject({ type: 'idrelay.auth.verification.approved', data: { verificationId } });
   });
 
   it('idrelay device enrol → listen → approve: a device kept on disk between commands', async () => {

@@ -1,3 +1,4 @@
+import { EVENT_TYPES, type EventType } from '@idrelay/core/events';
 import { z } from 'zod';
 
 /** What an API key or webhook secret may do: send events, preview them, or administer devices and read state. */
@@ -54,6 +55,27 @@ const webhookSecret = z.strictObject({
     .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, { error: 'expected whsec_ followed by a base64 secret' })
     .meta({ description: 'The Standard Webhooks signing secret shared with the sender.' }),
   scopes: scopes.default(['ingest']),
+});
+
+/** An endpoint that receives chosen event types as signed CloudEvents (`idrelay start` makes each a write-back). */
+const subscription = z.strictObject({
+  name: z.string().min(1).max(200).optional().meta({
+    description: 'Stable name (the outgoing log keeps pending events under it). Default `webhook:<host><path>`.',
+  }),
+  url: httpUrl.meta({ description: '`https`, or `http` to a loopback host.' }),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, { error: 'expected whsec_ followed by a base64 secret' })
+    .meta({ description: 'The Standard Webhooks secret the receiver verifies with.' }),
+  types: z
+    .array(
+      z.string().refine((type): type is EventType => (EVENT_TYPES as readonly string[]).includes(type), {
+        error: 'expected an event type of the catalogue, e.g. idrelay.access.approved',
+      }),
+    )
+    .min(1)
+    .meta({ description: 'The event types it receives, e.g. `idrelay.access.approved`.' }),
+  timeoutMs: z.int().min(100).max(120_000).optional().meta({ description: 'Per-request timeout; default 10 s.' }),
 });
 
 const store = z
@@ -171,6 +193,10 @@ export const configSchema = z.strictObject({
       toleranceSeconds: positiveInt('a number of seconds between 1 and 3600', 3600)
         .default(300)
         .meta({ description: 'How far `webhook-timestamp` may be from now.' }),
+      subscriptions: z.array(subscription).default([]).meta({
+        description:
+          'Outbound: endpoints that receive decisions, acknowledgements and chosen event types, signed with Standard Webhooks, through the durable outgoing log: `{ name?, url, secret, types, timeoutMs? }`.',
+      }),
     })
     .prefault({}),
   limits: z

@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { loadConfig } from '../../config/load-config.js';
 import { createLogger } from '../../observability/logger.js';
+import { logWebhooks } from '../../observability/request-log.js';
+import { createWebhookSubscriptions } from '../../outbound/subscriptions.js';
 import { parse } from '../args.js';
 import { assembleGateway, SANDBOX_PREFIX } from '../assemble.js';
 import type { Command } from '../command.js';
@@ -25,8 +27,11 @@ Options:
   --port <port>     listen on this port (overrides the configuration)
   --host <host>     listen on this address (overrides the configuration)
 
-Logs: JSON lines (pino, credentials and bodies redacted) on stdout at logLevel, one per request and per delivery
-outcome; progress on stderr. Metrics: GET /metrics (Prometheus).
+Outbound: each of webhooks.subscriptions ({ url, secret, types }) receives its event types as CloudEvents signed
+with Standard Webhooks, from the durable outgoing log (retried with backoff, dead-lettered after the last attempt).
+
+Logs: JSON lines (pino, credentials and bodies redacted) on stdout at logLevel, one per request, per delivery
+outcome and per webhook attempt; progress on stderr. Metrics: GET /metrics (Prometheus).
 Exit codes: 0 stopped by a signal after a clean shutdown, 1 invalid configuration or a failure to start, 2 usage error.`;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -64,7 +69,10 @@ export const startCommand: Command = {
     );
     await mkdir(config.dataDir, { recursive: true });
     const logger = createLogger({ level: config.logLevel, base: { service: 'idrelay' } });
-    const assembled = await assembleGateway(config, { logger, progress });
+    // Outbound subscriptions ride the relay's durable outgoing log as write-backs, one log line per attempt.
+    const webhooks = createWebhookSubscriptions({ subscriptions: config.webhooks.subscriptions, logger });
+    const unlog = logWebhooks(webhooks.deliveryLog, logger);
+    const assembled = await assembleGateway(config, { logger, progress, writeBacks: webhooks.writeBacks });
     let url: string;
     try {
       progress.step(`Listening on ${config.host}:${config.port}`);
@@ -76,6 +84,7 @@ export const startCommand: Command = {
     } catch (error) {
       progress.fail();
       await assembled.close();
+      unlog();
       throw error;
     }
     progress.note(`API reference: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
@@ -90,6 +99,7 @@ export const startCommand: Command = {
     const signal = await io.stopSignal;
     progress.step(`${signal}: stopping (finishing work in flight, at most ${config.shutdownTimeoutMs} ms)`);
     const { timedOut } = await assembled.close();
+    unlog();
     progress.done(
       timedOut ? 'Stopped; unfinished deliveries stay in the outbox for the next start' : 'Stopped cleanly',
     );
