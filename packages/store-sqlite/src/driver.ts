@@ -111,11 +111,17 @@ export function createContext(
   let depth = 0;
   const closedError = () => new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
   let group: Waiter[] | undefined;
-  let changes: StatementSync | undefined;
-  const totalChanges = () => {
-    changes ??= db.prepare('SELECT total_changes() AS n');
-    return (changes.get() as { n: number }).n;
-  };
+  // Prepared once: `exec` would parse these on every call.
+  let grouping: Record<'changes' | 'begin' | 'savepoint' | 'release' | 'rollbackTo', StatementSync> | undefined;
+  const sql = () =>
+    (grouping ??= {
+      changes: db.prepare('SELECT total_changes() AS n'),
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      savepoint: db.prepare('SAVEPOINT run'),
+      release: db.prepare('RELEASE run'),
+      rollbackTo: db.prepare('ROLLBACK TO run'),
+    });
+  const totalChanges = () => (sql().changes.get() as { n: number }).n;
   /** Commits the open group and settles its callers. */
   const flush = (): void => {
     const waiters = group;
@@ -174,7 +180,7 @@ export function createContext(
       }
       if (group === undefined) {
         try {
-          db.exec('BEGIN IMMEDIATE');
+          sql().begin.run();
         } catch (error) {
           return Promise.reject(wrapDriverError(error, name));
         }
@@ -184,15 +190,16 @@ export function createContext(
       const waiters = group;
       const before = totalChanges();
       let value: unknown;
-      db.exec('SAVEPOINT run');
+      const { savepoint, release, rollbackTo } = sql();
+      savepoint.run();
       depth++;
       try {
         value = work();
-        db.exec('RELEASE run');
+        release.run();
       } catch (error) {
         try {
-          db.exec('ROLLBACK TO run');
-          db.exec('RELEASE run');
+          rollbackTo.run();
+          release.run();
         } catch {}
         return Promise.reject(wrapDriverError(error, name));
       } finally {
