@@ -229,7 +229,8 @@ const vs = (name: string, metric: string, seconds: number, floor: number, note: 
       peer_value: round(floor, 3),
       note: `ours ÷ floor = ${round(seconds / floor, 2)}; ${note}`,
     },
-    true,
+    // ratio = ours ÷ floor, as the issue defines it (lower is better).
+    false,
   );
 try {
   const userFilter = (extra: string) => `(&(objectClass=inetOrgPerson)${extra})`;
@@ -260,7 +261,8 @@ try {
       peer_value: round(raw.seconds, 3),
       note: `${raw.count} entries; ldapts' own paged search and BER parsing bound any ldapts client (separate process, so noisy)`,
     },
-    true,
+    // ratio = ours ÷ floor, as the issue defines it (lower is better).
+    false,
   );
   report.compare(
     {
@@ -272,7 +274,8 @@ try {
       peer_value: round(five.maxRssMb, 0),
       note: 'streamed, not materialised: targets ≤ 150 MB and ≤ the 5k peak + 40 MB',
     },
-    true,
+    // ratio = ours ÷ floor, as the issue defines it (lower is better).
+    false,
   );
 
   const connection = createLdapConnection({ url: slapd.url, bindDN: slapd.bindDN, password: slapd.password });
@@ -393,7 +396,8 @@ try {
       peer_value: round(floor, 3),
       note: `ours ÷ floor = ${round(ours / floor, 2)}; target ≤ 1.5×; slapd runs with dbnosync here (not disk-bound)`,
     },
-    true,
+    // ratio = ours ÷ floor, as the issue defines it (lower is better).
+    false,
   );
   await connection.close();
 } finally {
