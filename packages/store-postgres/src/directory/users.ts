@@ -41,20 +41,26 @@ export function createUserPorts(context: PgContext): UserPorts {
   const attributes = context.table('directory_attributes');
   const approvers = context.table('directory_user_approvers');
 
-  const writeSubjects = async (tx: Query, user: StoredUser): Promise<void> => {
-    await tx(`DELETE FROM ${subjects} WHERE user_id = $1`, [user.id]);
+  /** Writes the subject keys that changed since `previous` (all of them for a new user). */
+  const writeSubjects = async (tx: Query, user: StoredUser, previous: StoredUser | undefined): Promise<void> => {
     const keys = keysOf(user);
-    if (keys.length === 0) return;
+    const had = previous === undefined ? [] : keysOf(previous);
+    const removed = had.filter((key) => !keys.includes(key));
+    const added = keys.filter((key) => !had.includes(key));
+    if (removed.length > 0) {
+      await tx(`DELETE FROM ${subjects} WHERE user_id = $1 AND key = ANY($2::text[])`, [user.id, textArray(removed)]);
+    }
+    if (added.length === 0) return;
     // DO NOTHING instead of a unique violation: a key another transaction is inserting is waited for, then
     // counted as held, and the statement never aborts with a bare driver error.
     const inserted = await tx(
       `INSERT INTO ${subjects} (key, user_id) SELECT key, $2 FROM unnest($1::text[]) AS k(key)
        ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [textArray(keys), user.id],
+      [textArray(added), user.id],
     );
-    if (inserted.rowCount === keys.length) return;
+    if (inserted.rowCount === added.length) return;
     const mine = new Set(inserted.rows.map((row) => row.key as string));
-    const taken = keys.find((key) => !mine.has(key))!;
+    const taken = added.find((key) => !mine.has(key))!;
     const holder = await tx(`SELECT user_id FROM ${subjects} WHERE key = $1`, [taken]);
     throw new IdrelayError(
       'ERR_DIRECTORY_CONFLICT',
@@ -63,15 +69,34 @@ export function createUserPorts(context: PgContext): UserPorts {
     );
   };
 
-  const writeAttributes = async (tx: Query, user: StoredUser): Promise<void> => {
-    await tx(`DELETE FROM ${attributes} WHERE user_id = $1`, [user.id]);
-    // Only active users are in an audience, so only they get lookup rows: a walk need not check each candidate.
-    if (user.active === false) return;
-    const { names, values } = attributePairs(user.attributes);
-    if (names.length === 0) return;
+  /**
+   * Writes the attribute rows that changed since `previous`, in one statement: a changed title is one row out and
+   * one in. Only active users are in an audience, so only they have lookup rows: a walk need not check each candidate.
+   */
+  const writeAttributes = async (tx: Query, user: StoredUser, previous: StoredUser | undefined): Promise<void> => {
+    const pairs = (u: StoredUser | undefined) => {
+      if (u === undefined || u.active === false) return new Map<string, [string, string]>();
+      const { names, values } = attributePairs(u.attributes);
+      return new Map(names.map((name, i) => [`${name}\u0000${values[i]}`, [name, values[i]!] as [string, string]]));
+    };
+    const had = pairs(previous);
+    const has = pairs(user);
+    const removed = [...had].filter(([key]) => !has.has(key)).map(([, pair]) => pair);
+    const added = [...has].filter(([key]) => !had.has(key)).map(([, pair]) => pair);
+    if (removed.length === 0 && added.length === 0) return;
     await tx(
-      `INSERT INTO ${attributes} (name, value, user_id) SELECT n, v, $3 FROM unnest($1::text[], $2::text[]) AS a(n, v)`,
-      [textArray(names), textArray(values), user.id],
+      `WITH removed AS (
+         DELETE FROM ${attributes} a USING unnest($2::text[], $3::text[]) AS r(n, v)
+         WHERE a.user_id = $1 AND a.name = r.n AND a.value = r.v)
+       INSERT INTO ${attributes} (name, value, user_id) SELECT n, v, $1 FROM unnest($4::text[], $5::text[]) AS x(n, v)
+       ON CONFLICT DO NOTHING`,
+      [
+        user.id,
+        textArray(removed.map(([name]) => name)),
+        textArray(removed.map(([, value]) => value)),
+        textArray(added.map(([name]) => name)),
+        textArray(added.map(([, value]) => value)),
+      ],
     );
   };
 
@@ -95,12 +120,10 @@ export function createUserPorts(context: PgContext): UserPorts {
             user.updatedAt,
           ],
         );
-        await writeSubjects(tx, user);
-        await writeAttributes(tx, user);
-        const previous = before.rows[0];
-        return previous === undefined
-          ? { created: rows[0]?.created === true }
-          : { created: false, previous: toUser(previous) };
+        const previous = before.rows[0] === undefined ? undefined : toUser(before.rows[0]);
+        await writeSubjects(tx, user, previous);
+        await writeAttributes(tx, user, previous);
+        return previous === undefined ? { created: rows[0]?.created === true } : { created: false, previous };
       }),
     getUser: async (id) => {
       const { rows } = await query(`SELECT ${USER_COLUMNS} FROM ${users} WHERE id = $1`, [id]);

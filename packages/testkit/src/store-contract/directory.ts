@@ -45,6 +45,44 @@ export function describeDirectory(ctx: ContractContext): void {
       expect(await ctx.store.directory.reportsOf('carol', page)).toEqual([]);
     });
 
+    it('keeps what did not change across updates, deactivation and reactivation', async () => {
+      const page = { limit: 10 };
+      const ids = async (filter: Record<string, string[]>) =>
+        (await ctx.store.directory.usersByAttributes(filter, page)).map(idOf);
+      const base = {
+        subjects: [
+          { format: 'email' as const, email: 'dana@example.com' },
+          { format: 'opaque' as const, id: 'd-1' },
+        ],
+        attributes: { department: 'sales', title: 'rep', role: ['a', 'b'] },
+      };
+      await ctx.store.directory.putUser(contractUser('dana', base));
+      // One value changes, one subject goes, one comes.
+      await ctx.store.directory.putUser(
+        contractUser('dana', {
+          subjects: [
+            { format: 'opaque', id: 'd-1' },
+            { format: 'opaque', id: 'd-2' },
+          ],
+          attributes: { department: 'sales', title: 'lead', role: ['b', 'c'] },
+        }),
+      );
+      expect(await ids({ title: ['rep'] })).toEqual([]);
+      expect(await ids({ title: ['lead'] })).toEqual(['dana']);
+      expect(await ids({ role: ['a'] })).toEqual([]);
+      expect(await ids({ role: ['b'] })).toEqual(['dana']);
+      expect(await ids({ role: ['c'] })).toEqual(['dana']);
+      expect(await ctx.store.directory.findBySubject(['email:dana@example.com'])).toBeUndefined();
+      expect((await ctx.store.directory.findBySubject(['opaque:d-2']))?.id).toBe('dana');
+      // Inactive users are in no audience; back active, every attribute counts again.
+      await ctx.store.directory.putUser(contractUser('dana', { ...base, active: false }));
+      expect(await ids({ department: ['sales'] })).toEqual([]);
+      await ctx.store.directory.putUser(contractUser('dana', base));
+      expect(await ids({ department: ['sales'] })).toEqual(['dana']);
+      expect(await ids({ role: ['a'] })).toEqual(['dana']);
+      expect((await ctx.store.directory.findBySubject(['email:dana@example.com']))?.id).toBe('dana');
+    });
+
     it('refuses a subject another user holds (compared by canonical key) and changes nothing', async () => {
       await ctx.store.directory.putUser(
         contractUser('alice', { subjects: [{ format: 'email', email: 'alice@example.com' }] }),
