@@ -183,8 +183,8 @@ describe('idrelay start', () => {
       'alice-iphone',
       '--platform',
       'apns',
-      '--code',
-      String(body.code),
+      // `=`: a base64url code may start with '-', which parseArgs would read as an option.
+      `--code=${String(body.code)}`,
     ]);
     expect(enrol).toMatchObject({ code: 0 });
     expect(JSON.parse(enrol.out)).toMatchObject({ device: { deviceId: 'alice-iphone' } });

@@ -22,7 +22,8 @@ fetches details and answers with signed decisions, exactly as docs/protocol.md d
 <state-dir>/<deviceId>.json (test keys only).
 
 Actions:
-  enrol        make a key and push address, enrol with --code <one-time code> or --bearer <token>
+  enrol        make a key and push address, enrol with --code=<one-time code> or --bearer=<token>
+               (write the = : a code may start with '-')
                  --platform apns|fcm|webpush (required)   --algorithm ES256|Ed25519 (default ES256)
   listen       wait for the next push, print it and its details (the number-matching prompt)
                  --timeout <ms> (default 60000)
