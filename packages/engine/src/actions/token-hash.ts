@@ -4,7 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 export const TOKEN_BYTES = 32;
 
 /**
- * A fresh secret for a push or an enrolment link: {@link TOKEN_BYTES} random bytes, base64url (43 characters).
+ * A fresh secret for a push or an enrolment link: {@link TOKEN_BYTES} random bytes, base64url (43 characters). It
+ * never starts with `-` (drawn again, about 1 time in 64: 255.98 bits remain), so it can be passed as a command-line
+ * argument (`idrelay device enrol --code …`) without being read as an option.
  *
  * @example
  * ```ts
@@ -12,7 +14,10 @@ export const TOKEN_BYTES = 32;
  * ```
  */
 export function newSecret(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
+  for (;;) {
+    const secret = randomBytes(TOKEN_BYTES).toString('base64url');
+    if (secret[0] !== '-') return secret;
+  }
 }
 
 /** What the store keeps of a token or code: SHA-256, hex. The secret itself is never stored. */
