@@ -31,7 +31,16 @@ export interface ParsedVapidKeys {
 export function generateVapidKeys(): { publicKey: string; privateKey: string } {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  // getPrivateKey() drops leading zero bytes (1 key in 256): the scalar is always written as 32 bytes.
+  return {
+    publicKey: ecdh.getPublicKey('base64url'),
+    privateKey: leftPad32(ecdh.getPrivateKey()).toString('base64url'),
+  };
+}
+
+/** A P-256 scalar as exactly 32 bytes, left-padded with zeros (as RFC 8292 §3.2 and SEC 1 write it). */
+function leftPad32(scalar: Buffer): Buffer {
+  return scalar.length >= 32 ? scalar : Buffer.concat([Buffer.alloc(32 - scalar.length), scalar]);
 }
 
 /**
@@ -56,7 +65,9 @@ export function parseVapidKeys(keys: VapidKeys): ParsedVapidKeys {
     return fail('subject must be a mailto: or https: URI (RFC 8292 §2.1)');
   }
   const pub = Buffer.from(keys.publicKey, 'base64url');
-  const priv = Buffer.from(keys.privateKey, 'base64url');
+  // A scalar written without its leading zero bytes (some generators did, and ours 1 time in 256) is padded, not refused.
+  const raw = Buffer.from(keys.privateKey, 'base64url');
+  const priv = raw.length > 0 && raw.length < 32 ? leftPad32(raw) : raw;
   if (pub.length !== 65 || pub[0] !== 4) return fail('publicKey is not a 65-byte uncompressed P-256 point');
   if (priv.length !== 32) return fail('privateKey is not a 32-byte P-256 scalar');
   const check = createECDH('prime256v1');
