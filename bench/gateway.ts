@@ -21,8 +21,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEvent } from '@idrelay/core/events';
+import { freePort } from '@idrelay/testkit';
 import autocannon from 'autocannon';
-import { type BenchServer, freePort, startServer } from './gateway/servers.js';
+import { type BenchServer, startServer } from './gateway/servers.js';
 import { percentile } from './lib/measure.js';
 import { type BenchRow, createReport, round } from './lib/report.js';
 

@@ -1,18 +1,9 @@
 /** Starting the benchmark's server processes and collecting what they report. */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** A port free now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '@idrelay/testkit';
 
 /** A running `server-process.ts`: its URL, the pushes it reported, requests over IPC, stop. */
 export interface BenchServer {

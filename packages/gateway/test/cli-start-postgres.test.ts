@@ -1,26 +1,14 @@
 /** `idrelay start` with DATABASE_URL: the store is PostgreSQL (a scratch database), ready, and stops cleanly. */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requirePostgres } from '@idrelay/testkit';
+import { freePort, requirePostgres } from '@idrelay/testkit';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 
 const postgres = await requirePostgres();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!postgres.available)('idrelay start on PostgreSQL', () => {
   it('uses DATABASE_URL, answers /readyz and exits 0 on the stop signal', async () => {

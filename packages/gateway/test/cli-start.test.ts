@@ -6,13 +6,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { createStoreDirectory } from '@idrelay/engine';
 import { createSqliteStore } from '@idrelay/store-sqlite';
+import { freePort } from '@idrelay/testkit';
 import { createSimulatedDevice, remotePushChannel } from '@idrelay/testkit/device';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
@@ -28,17 +28,6 @@ let base: string;
 let stderr = '';
 let stdout = '';
 let exited: Promise<number | null>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves when `text` appears on the child's stderr; rejects if the child exits first or after `ms`. */
 function stderrShows(text: string, ms = 30_000): Promise<void> {

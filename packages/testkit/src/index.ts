@@ -51,6 +51,7 @@ export {
 export { FCM_STAND_IN_HOSTS, type FcmStandIn, type FcmStandInOptions, startFcmStandIn } from './fcm/stand-in.js';
 export { FCM_MAX_PAYLOAD_BYTES, fcmPayloadBytes, validateFcmSendBody } from './fcm/validate-message.js';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store/create-memory-store.js';
+export { freePort } from './net/free-port.js';
 export {
   DEFAULT_POSTGRES_TEST_URL,
   type PostgresTestDatabase,

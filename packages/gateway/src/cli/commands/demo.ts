@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { silentLogger, verifyAuditChain } from '@idrelay/core';
 import { createStoreDirectory } from '@idrelay/engine';
-import { seedStoreDirectory } from '@idrelay/testkit';
+import { freePort, seedStoreDirectory } from '@idrelay/testkit';
 import type { PushChannel } from '@idrelay/testkit/device';
 import { resolveConfig } from '../../config/load-config.js';
 import { parse } from '../args.js';
@@ -37,17 +36,6 @@ Options:
   --keep          keep the gateway serving after the scenarios, until SIGINT/SIGTERM
 
 Exit codes: 0 every scenario's outcome was observed, 1 one was not (it is named), 2 usage error.`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `idrelay demo`. */
 export const demoCommand: Command = {
