@@ -1,13 +1,5 @@
-import type {
-  ActionTokenStore,
-  ApplyResponseResult,
-  AuditStore,
-  Clock,
-  FlowRecord,
-  Store,
-  TimerStore,
-} from '@idrelay/core';
-import { systemClock } from '@idrelay/core';
+import type { Clock, FlowRecord, Store } from '@idrelay/core';
+import { composeResponsePorts, systemClock } from '@idrelay/core';
 import { createMemoryDirectoryStore } from './directory.js';
 import { createMemoryOutbox } from './outbox.js';
 import { createMemoryOutgoing } from './outgoing.js';
@@ -51,17 +43,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const tokens = new Map<string, TokenRow>();
   const flows = new Map<string, FlowRecord>();
   const timers = createMemoryTimers(state, new Map());
+  const actionTokens = createMemoryActionTokens(tokens);
+  const devices = createMemoryDevices(state);
+  const flowPort = createMemoryFlows(flows, state);
   const audit = createMemoryAudit();
   return {
     name: state.name,
     events: guarded(state, createMemoryEvents(state, audit)),
-    devices: guarded(state, createMemoryDevices(state)),
+    devices: guarded(state, devices),
     directory: guarded(state, createMemoryDirectoryStore()),
     preferences: guarded(state, createMemoryPreferences(state)),
     outbox: guarded(state, createMemoryOutbox(state)),
     outgoing: guarded(state, createMemoryOutgoing(state)),
-    actionTokens: guarded(state, withResponses(createMemoryActionTokens(tokens), flows, state, timers, audit)),
-    flows: guarded(state, createMemoryFlows(flows, state)),
+    actionTokens: guarded(state, {
+      ...actionTokens,
+      ...composeResponsePorts({ actionTokens, devices, flows: flowPort, timers, audit }),
+    }),
+    flows: guarded(state, flowPort),
     timers: guarded(state, timers),
     digests: guarded(state, createMemoryDigests()),
     audit: guarded(state, audit),
@@ -71,66 +69,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
     async close() {
       state.closed = true;
-    },
-  };
-}
-
-/**
- * Adds the response ports (`lookup`, `applyResponse`) to the token port. Every memory port does its work before
- * its first `await`, so calling them one after another without awaiting in between is one atomic step.
- */
-function withResponses(
-  port: Omit<ActionTokenStore, 'lookup' | 'applyResponse'>,
-  flows: Map<string, FlowRecord>,
-  state: ReturnType<typeof createMemoryState>,
-  timers: TimerStore,
-  audit: AuditStore,
-): ActionTokenStore {
-  const flowPort = createMemoryFlows(flows, state);
-  const devices = createMemoryDevices(state);
-  return {
-    ...port,
-    async lookup(tokenHash, deviceId) {
-      const [token, device] = [port.get(tokenHash), devices.get(deviceId)];
-      const stored = await token;
-      const flowId = stored?.record.flowId;
-      const flow = flowId === undefined ? undefined : await flowPort.get(flowId);
-      const found = await device;
-      return {
-        ...(stored !== undefined ? { token: stored } : {}),
-        ...(found !== undefined ? { device: found } : {}),
-        ...(flow !== undefined ? { flow } : {}),
-      };
-    },
-    async applyResponse(input) {
-      const pending: Promise<unknown>[] = [];
-      const step = (): ApplyResponseResult | Promise<ApplyResponseResult> => {
-        const row = flows.get(input.flow?.id ?? '');
-        // The checks read plain maps, so nothing can interleave between them and the writes below.
-        const consumed = port.consume(input.tokenHash, input.at);
-        return consumed.then((result) => {
-          if (result.status !== 'ok') return { consumed: result };
-          let moved: ApplyResponseResult['flow'];
-          if (input.flow !== undefined) {
-            if (row?.version !== input.flow.expectedVersion) return { consumed: result, flow: 'conflict' };
-            pending.push(
-              flowPort.update(input.flow.id, input.flow.expectedVersion, input.flow.patch, {
-                ...(input.flow.emit !== undefined ? { emit: input.flow.emit } : {}),
-              }),
-            );
-            moved = 'moved';
-          }
-          if (input.revokeNotification !== undefined)
-            pending.push(port.revokeByNotification(input.revokeNotification, input.at));
-          if (input.cancelTimers !== undefined && input.cancelTimers.length > 0)
-            pending.push(timers.cancel(input.cancelTimers));
-          if (input.audit !== undefined && input.audit.length > 0) pending.push(audit.append(input.audit));
-          return moved === undefined ? { consumed: result } : { consumed: result, flow: moved };
-        });
-      };
-      const result = await step();
-      await Promise.all(pending);
-      return result;
     },
   };
 }
