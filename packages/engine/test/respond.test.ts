@@ -268,6 +268,44 @@ for (const driver of ALL) {
       await refusedUnchanged('ERR_ACTION_SIGNER_MISMATCH', [tok], () => s.relay.respond({ token: tok, proof: cloned }));
     });
 
+    it('verifies on the thread pool under load with the same verdicts: forgeries refused, the genuine answer applied', async () => {
+      // Answers arriving together are verified off the event loop; each forged copy must still be refused and only
+      // the genuine one (ES256 here, Ed25519 for Bob below) consume its token.
+      const tok = tokenOf('alice-iphone');
+      const good = await responseProof(iphone, tok, s.clock.now(), { decision: 'approve', code: started.code });
+      const [h, p, sig] = good.split('.') as [string, string, string];
+      const forged = Array.from({ length: 7 }, (_, i) => {
+        const bytes = Buffer.from(sig, 'base64url');
+        bytes[i * 9]! ^= 1 << i;
+        return `${h}.${p}.${bytes.toString('base64url')}`;
+      });
+      const results = await Promise.allSettled([
+        ...forged.map((proof) => s.relay.respond({ token: tok, proof })),
+        s.relay.respond({ token: tok, proof: good }),
+      ]);
+      expect(results.at(-1)).toMatchObject({ status: 'fulfilled', value: { state: 'approved' } });
+      for (const r of results.slice(0, -1)) {
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'ERR_ACTION_SIGNATURE_INVALID' } });
+      }
+      const edwards = await s.relay.verifications.start({ userId: 'bob', application: { id: 'payroll' } });
+      await s.relay.drain();
+      const bobTok = s.transports.fcm.sent.find((m) => m.message.data?.verificationId === edwards.verificationId)
+        ?.target.data?.tok;
+      expect(bobTok).toBeDefined();
+      const bobGood = await responseProof(bob, bobTok!, s.clock.now(), { decision: 'approve', code: edwards.code });
+      const [bh, bp, bsig] = bobGood.split('.') as [string, string, string];
+      const bobResults = await Promise.allSettled([
+        s.relay.respond({ token: bobTok!, proof: `${bh}.${bp}.${bsig.startsWith('A') ? 'B' : 'A'}${bsig.slice(1)}` }),
+        s.relay.respond({ token: bobTok!, proof: `${bh}.${bp}.${good.split('.')[2]}` }),
+        s.relay.respond({ token: bobTok!, proof: bobGood }),
+      ]);
+      expect(bobResults.map((r) => (r.status === 'fulfilled' ? r.value.state : r.reason.code))).toEqual([
+        'ERR_ACTION_SIGNATURE_INVALID',
+        'ERR_ACTION_SIGNATURE_INVALID',
+        'approved',
+      ]);
+    });
+
     it('refuses a stale or future-dated proof', async () => {
       const tok = tokenOf('alice-iphone');
       const at = s.clock.now();

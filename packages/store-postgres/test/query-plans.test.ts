@@ -1,10 +1,12 @@
 import { requirePostgres } from '@idrelay/testkit';
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenStatements } from '../src/action-tokens.js';
 import { createContext } from '../src/context.js';
 import { claimStatement, ONE_PLAN } from '../src/outbox/claim.js';
 import { nextDueStatement } from '../src/outbox/outbox.js';
 import { settleStatement } from '../src/outbox/settle.js';
+import { lookupStatement } from '../src/responses.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -138,5 +140,104 @@ describe.skipIf(!postgres.available)('PostgreSQL outbox query plans', () => {
       expect(scan['Node Type']).toMatch(/^Index (Only )?Scan$/);
       expect(scan['Actual Rows']).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+/**
+ * The statements every device answer runs, planned right after a burst of enrolments and pushes (tables filled and
+ * never analysed). The lookup reaches every row by key even so (it used to hash all 10,000 devices per batch); the
+ * consume and the revocation do once autovacuum has analysed the table.
+ */
+describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
+  const schemas = testSchemas(postgres.url, 'plans');
+  let client: PoolClient;
+  let s: string;
+  const ROWS = 10_000;
+  const BATCH = 32;
+  const hashes = Array.from({ length: BATCH }, (_, i) => `h-${i * 97 + 5}`);
+
+  beforeAll(async () => {
+    const schema = schemas.next();
+    await (await schemas.open({}, schema)).close();
+    s = `"${schema}"`;
+    await schemas.admin.query(
+      `INSERT INTO ${s}.devices (device_id, user_id, platform, address, created_at, updated_at)
+       SELECT 'd-' || n, 'u-' || n, 'fcm', 't-' || n, 0, 0 FROM generate_series(0, ${ROWS - 1}) AS n`,
+    );
+    await schemas.admin.query(
+      `INSERT INTO ${s}.flows (id, kind, key, definition_version, state, data, transitions, version, created_at,
+         updated_at)
+       SELECT 'v-' || n, 'login-verification', 'v-' || n, 1, 'pending', '{}', 0, 1, 0, 0
+       FROM generate_series(0, ${ROWS - 1}) AS n`,
+    );
+    await schemas.admin.query(
+      `INSERT INTO ${s}.action_tokens (token_hash, notification_id, user_id, device_id, actions, flow_id,
+         expires_at, created_at)
+       SELECT 'h-' || n, 'n-' || n, 'u-' || n, 'd-' || n, '["approve"]', 'v-' || n, 9000000000000, 0
+       FROM generate_series(0, ${ROWS - 1}) AS n`,
+    );
+    client = await schemas.admin.connect();
+  });
+  afterAll(async () => {
+    client?.release();
+    await schemas.dropAll();
+  });
+
+  /** Every read of the three tables in the executed plan of `sql` (rolled back). */
+  const reads = async (sql: string, values: unknown[]) => {
+    await client.query('BEGIN');
+    try {
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, values);
+      const plan = nodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+      return plan.filter(
+        (n) =>
+          ['action_tokens', 'devices', 'flows'].includes(n['Relation Name'] ?? '') && n['Node Type'] !== 'ModifyTable',
+      );
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+  const rowsRead = (scan: PlanNode) =>
+    ((scan['Actual Rows'] ?? 0) + (scan['Rows Removed by Filter'] ?? 0)) * (scan['Actual Loops'] ?? 1);
+
+  it('the tables are as a burst leaves them: filled and never analysed', async () => {
+    const { rows } = await schemas.admin.query(
+      `SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1 AND relname IN ('action_tokens', 'devices', 'flows')
+         AND last_analyze IS NULL AND last_autoanalyze IS NULL`,
+      [s.slice(1, -1)],
+    );
+    expect(rows.map((row) => row.relname).sort()).toEqual(['action_tokens', 'devices', 'flows']);
+  });
+
+  it('looks a batch of answers up by primary keys, reading one row of each table per answer', async () => {
+    const plan = await reads(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
+      hashes,
+      hashes.map((h) => `d-${h.slice(2)}`),
+    ]);
+    for (const scan of plan) {
+      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$/);
+      expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(BATCH);
+    }
+    expect(new Set(plan.map((scan) => scan['Relation Name']))).toEqual(new Set(['action_tokens', 'devices', 'flows']));
+  });
+
+  // The writes need statistics: without them `used_at IS NULL AND revoked_at IS NULL` is guessed at 0.5% × 0.5% of
+  // the rows and a whole-index scan looks cheap. Autovacuum analyses a table within a minute of a burst of inserts
+  // (50 rows + 10%); these checks run as it leaves them.
+  it('consumes a batch of tokens through the primary key, once the table is analysed', async () => {
+    await schemas.admin.query(`ANALYZE ${s}.action_tokens`);
+    const plan = await reads(tokenStatements(`${s}.action_tokens`).consume, [hashes, hashes.map(() => 1)]);
+    expect(plan.map((scan) => scan['Index Name'])).toEqual(['action_tokens_pkey']);
+    expect(rowsRead(plan[0]!)).toBeLessThanOrEqual(BATCH);
+  });
+
+  it("revokes a batch of notifications' tokens through the notification index, once the table is analysed", async () => {
+    await schemas.admin.query(`ANALYZE ${s}.action_tokens`);
+    const plan = await reads(tokenStatements(`${s}.action_tokens`).revokeNotifications, [
+      hashes.map((h) => `n-${h.slice(2)}`),
+      hashes.map(() => 1),
+    ]);
+    expect(plan.map((scan) => scan['Index Name'])).toEqual(['action_tokens_notification']);
+    expect(rowsRead(plan[0]!)).toBeLessThanOrEqual(BATCH);
   });
 });

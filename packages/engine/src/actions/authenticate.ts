@@ -9,7 +9,7 @@ import {
   type Store,
   type StoredActionToken,
 } from '@idrelay/core';
-import { type ProofClaims, readProofHeader, verifyProofSignature } from './proof.js';
+import { type ProofClaims, readProofHeader, type VerifyOptions, verifyProofSignature } from './proof.js';
 import { accessTokenHash, tokenHash } from './token-hash.js';
 
 /** A request from a device: the action token from the push and a proof signed by the device key. */
@@ -96,6 +96,25 @@ export async function authenticateRequest(
   target: { method: 'POST' | 'GET'; url: string | ((token: ActionTokenRecord) => string) },
   options: AuthenticateOptions,
 ): Promise<AuthenticatedRequest> {
+  inProgress++;
+  try {
+    return await authenticate(request, target, options);
+  } finally {
+    inProgress--;
+  }
+}
+
+/**
+ * Requests being authenticated in this process right now. With more than one, signatures are verified on the
+ * thread pool ({@link VerifyOptions.offThread}): the event loop has other requests' reads to do meanwhile.
+ */
+let inProgress = 0;
+
+async function authenticate(
+  request: ActionRequest,
+  target: { method: 'POST' | 'GET'; url: string | ((token: ActionTokenRecord) => string) },
+  options: AuthenticateOptions,
+): Promise<AuthenticatedRequest> {
   const { header } = readProofHeader(request.proof);
   const hash = tokenHash(request.token);
   // One read for the token, the device the proof names and the token's flow; the token is still judged first.
@@ -110,7 +129,9 @@ export async function authenticateRequest(
   }
   const wantAlg = signer.keyAlgorithm === 'ES256' ? 'ES256' : 'EdDSA';
   if (header.alg !== wantAlg) throw refuse('ERR_ACTION_SIGNATURE_INVALID', `The device signs with ${wantAlg}`, facts);
-  const claims = await verifyProofSignature(request.proof, options.keyFor(signer.publicKey), signer.keyAlgorithm);
+  const claims = await verifyProofSignature(request.proof, options.keyFor(signer.publicKey), signer.keyAlgorithm, {
+    offThread: inProgress > 1,
+  });
   if (claims === undefined) {
     // Does it verify with another key of the recipient? Then a token travelled to another enrolled device.
     if (header.kid === token.deviceId) {
