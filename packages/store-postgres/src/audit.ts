@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditEntryInput, AuditStore } from '@idrelay/core';
 import { chainAuditEntries, IdrelayError, normaliseAuditEntry } from '@idrelay/core';
-import type { PgContext, Row } from './context.js';
+import type { PgContext, Query, Row } from './context.js';
 import { num, str } from './context.js';
 
 const toEntry = (row: Row): AuditEntry => {
@@ -42,7 +42,14 @@ interface Waiting {
  * the condition against the committed head after waiting for its row lock, nothing is written, and the batch is
  * chained again after the head read afresh.
  */
-export function createAuditStore(context: PgContext): AuditStore {
+export function createAuditStore(context: PgContext): AuditStore & {
+  /**
+   * Appends `entries` inside the caller's transaction `tx`: the head row is locked (`FOR UPDATE`) and read, the
+   * entries chained after it and written with the head moved, so they commit or roll back with the caller's other
+   * writes. Other appenders wait for that commit; this store's own group-committed appends re-read the head.
+   */
+  appendWithin(tx: Query, entries: readonly AuditEntryInput[]): Promise<AuditEntry[]>;
+} {
   const { query } = context;
   const audit = context.table('audit');
   const head = context.table('audit_head');
@@ -52,6 +59,24 @@ export function createAuditStore(context: PgContext): AuditStore {
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::json[],
       $8::text[], $9::text[])
     WHERE EXISTS (SELECT 1 FROM moved)`;
+  const appendValues = (chained: AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>) => {
+    const last = chained.at(-1)!;
+    return [
+      chained.map((e) => e.seq),
+      chained.map((e) => e.at),
+      chained.map((e) => e.action),
+      chained.map((e) => e.actor),
+      chained.map((e) => e.eventRef ?? null),
+      chained.map((e) => e.target ?? null),
+      chained.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
+      chained.map((e) => e.prevHash),
+      chained.map((e) => e.hash),
+      last.seq,
+      last.hash,
+      after.seq,
+      after.hash,
+    ];
+  };
   /** The head as this store last wrote or read it; another process may have moved it since. */
   let known: Pick<AuditEntry, 'seq' | 'hash'> | undefined;
   const queue: Waiting[] = [];
@@ -68,21 +93,7 @@ export function createAuditStore(context: PgContext): AuditStore {
       known = undefined;
       const chained = chainAuditEntries(after, entries);
       const last = chained.at(-1)!;
-      const { rowCount } = await query(appendSql, [
-        chained.map((e) => e.seq),
-        chained.map((e) => e.at),
-        chained.map((e) => e.action),
-        chained.map((e) => e.actor),
-        chained.map((e) => e.eventRef ?? null),
-        chained.map((e) => e.target ?? null),
-        chained.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
-        chained.map((e) => e.prevHash),
-        chained.map((e) => e.hash),
-        last.seq,
-        last.hash,
-        after.seq,
-        after.hash,
-      ]);
+      const { rowCount } = await query(appendSql, appendValues(chained, after));
       if (rowCount === chained.length) {
         known = { seq: last.seq, hash: last.hash };
         return chained;
@@ -122,6 +133,18 @@ export function createAuditStore(context: PgContext): AuditStore {
   };
 
   return {
+    appendWithin: async (tx, entries) => {
+      if (entries.length === 0) return [];
+      const normalised = entries.map(normaliseAuditEntry);
+      known = undefined;
+      const { rows } = await tx(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
+      const after = { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
+      const chained = chainAuditEntries(after, normalised);
+      const { rowCount } = await tx(appendSql, appendValues(chained, after));
+      // The head is locked by this transaction: nobody can have moved it between the read and the write.
+      if (rowCount !== chained.length) throw new IdrelayError('ERR_STORE_QUERY', 'The locked audit head moved.');
+      return chained;
+    },
     append: async (entries) => {
       if (entries.length === 0) return [];
       context.assertOpen();

@@ -115,7 +115,7 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
     outgoing: createOutgoingStore(context),
     actionTokens: {
       ...tokens,
-      ...createResponsePorts(context, { actionTokens: tokens, devices, flows, timers, audit }),
+      ...createResponsePorts(context, { actionTokens: tokens, audit }),
     },
     flows,
     timers,

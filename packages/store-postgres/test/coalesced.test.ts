@@ -129,4 +129,69 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
       ['f-3', 'pending', { n: 0 }, 1, 2],
     ]);
   });
+  it('applies answers arriving together in one transaction, each whole or not at all', async () => {
+    const flow = (i: number) => ({
+      id: `v-${i}`,
+      kind: 'login-verification',
+      definitionVersion: 1,
+      key: `v-${i}`,
+      state: 'pending',
+      data: {},
+      transitions: 0,
+      createdAt: T0,
+      updatedAt: T0,
+    });
+    for (let i = 0; i < 12; i++) await one.flows.create(flow(i));
+    await one.actionTokens.putMany(
+      Array.from({ length: 12 }, (_, i) => ({ ...token(`h-${i}`, `n-${i}`), flowId: `v-${i}` })),
+    );
+    await one.actionTokens.put(token('sibling-of-0', 'n-0'));
+    await one.timers.schedule({
+      id: 'expire-v-0',
+      kind: 'flow.expire',
+      dueAt: T0 + 60_000,
+      flowId: 'v-0',
+      payload: {},
+    });
+    const answer = (i: number, details: Record<string, unknown> = { i }) =>
+      one.actionTokens.applyResponse({
+        tokenHash: `h-${i}`,
+        at: T0 + 1,
+        flow: {
+          id: `v-${i}`,
+          expectedVersion: 1,
+          patch: { state: 'approved', updatedAt: T0 + 1 },
+          emit: [{ consumer: 'iam', orderKey: `v-${i}`, event: { id: `e-${i}` } as never }],
+        },
+        revokeNotification: `n-${i}`,
+        cancelTimers: [`expire-v-${i}`],
+        audit: [{ at: T0 + 1, action: 'verification.approved', actor: `u-${i}`, details }],
+      });
+    statements = 0;
+    // Answer 0 goes alone; 1-5 wait for it and go together: one transaction (checked out once) for the five.
+    const first = answer(0);
+    const together = await Promise.all([1, 2, 3, 4, 5].map((i) => answer(i)));
+    expect((await first).flow).toBe('moved');
+    expect(together.map((r) => [r.consumed.status, r.flow])).toEqual(Array(5).fill(['ok', 'moved']));
+    expect(statements).toBe(2);
+    expect((await one.actionTokens.get('sibling-of-0'))?.revokedAt).toBe(T0 + 1);
+    expect(await one.timers.claimDue(T0 + 120_000, 10, 1_000)).toEqual([]);
+    expect((await one.outgoing.counts()).pending).toBe(6);
+    // One answer whose audit entry cannot be stored fails the batch it went in: nothing of it is written, not even
+    // its consumed token. The others of that batch fail with it and can be answered again.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const ahead = answer(6);
+    const batch = await Promise.allSettled([answer(7, cyclic), answer(8)]);
+    expect((await ahead).flow).toBe('moved');
+    expect(batch.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (const i of [7, 8]) {
+      expect((await one.actionTokens.get(`h-${i}`))?.usedAt).toBeUndefined();
+      expect((await one.flows.get(`v-${i}`))?.version).toBe(1);
+    }
+    expect((await answer(8)).flow).toBe('moved');
+    const chain = await one.audit.list({ limit: 100 });
+    expect(chain.map((e) => e.actor)).toEqual(['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
+    expect(verifyAuditChain(chain)).toBeUndefined();
+  });
 });

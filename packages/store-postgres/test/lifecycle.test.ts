@@ -24,8 +24,9 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
       { version: 3, name: 'normalised-outbox' },
       { version: 4, name: 'directory' },
       { version: 5, name: 'token-purposes' },
+      { version: 6, name: 'plain-lookup-indexes' },
     ]);
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
   });
 
   it('migrates once when several processes start together', async () => {
@@ -62,11 +63,11 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
     const context = createContext({ pool: schemas.admin, ownsPool: false, schema, name: schema, now: () => 0 });
     const broken = [
       ...MIGRATIONS,
-      { version: 5, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
+      { version: 7, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
     ];
     const error = await migrate(context, broken).catch((caught: unknown) => caught);
     expect(isIdrelayError(error, 'ERR_STORE_MIGRATION')).toBe(true);
-    expect((error as { details?: unknown }).details).toEqual({ version: 5 });
+    expect((error as { details?: unknown }).details).toEqual({ version: 7 });
     expect((error as Error).cause).toMatchObject({ code: '42883' });
     // One transaction: not even versions 1 to 4, nor the schema itself, were left behind.
     const { rows } = await schemas.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [
