@@ -107,7 +107,7 @@ export function createResponsePorts(
       const going = winners.filter((i) => i.flow === undefined || moved.has(i.flow.id));
       const revoking = going.filter((i) => i.revokeNotification !== undefined);
       if (revoking.length > 0) {
-        await tx(tokenSql.revokeNotifications, [revoking.map((i) => i.revokeNotification!), revoking.map((i) => i.at)]);
+        await tx(tokenSql.revokeSiblings, [revoking.map((i) => i.revokeNotification!), revoking.map((i) => i.at)]);
       }
       const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
       if (cancelled.length > 0) await tx(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [textArray(cancelled)]);

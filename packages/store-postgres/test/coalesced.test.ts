@@ -194,4 +194,48 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect(chain.map((e) => e.actor)).toEqual(['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
+  it('two devices answering one request through two processes at once: one decides, no deadlock stall', async () => {
+    for (let round = 0; round < 8; round++) {
+      const id = `v-race-${round}`;
+      await one.flows.create({
+        id,
+        kind: 'login-verification',
+        definitionVersion: 1,
+        key: id,
+        state: 'pending',
+        data: {},
+        transitions: 0,
+        createdAt: T0,
+        updatedAt: T0,
+      });
+      const tokens = ['iphone', 'browser'].map((device) => ({
+        ...token(`${id}-${device}`, `n-${id}`),
+        deviceId: device,
+        flowId: id,
+      }));
+      await one.actionTokens.putMany(tokens);
+      const started = performance.now();
+      const results = await Promise.all(
+        [one, other].map((store, i) =>
+          store.actionTokens.applyResponse({
+            tokenHash: tokens[i]!.tokenHash,
+            at: T0 + 1,
+            flow: { id, expectedVersion: 1, patch: { state: 'approved', updatedAt: T0 + 1 } },
+            revokeNotification: `n-${id}`,
+            audit: [{ at: T0 + 1, action: 'verification.approved', actor: `device-${i}` }],
+          }),
+        ),
+      );
+      // Each waited at most for the other's short transaction, never for PostgreSQL's deadlock detection (1 s).
+      expect(performance.now() - started).toBeLessThan(900);
+      // The loser either consumed its token and lost the flow, or found it revoked by the winner's commit.
+      const outcomes = results.map((r) => (r.flow === undefined ? r.consumed.status : r.flow)).sort();
+      expect([
+        ['conflict', 'moved'],
+        ['moved', 'revoked'],
+      ]).toContainEqual(outcomes);
+      expect((await one.flows.get(id))?.version).toBe(2);
+    }
+    expect(verifyAuditChain(await one.audit.list({ limit: 100 }))).toBeUndefined();
+  });
 });
