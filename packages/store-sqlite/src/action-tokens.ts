@@ -11,7 +11,7 @@ import { appendAudit } from './audit.js';
 import { LIVE, toDevice } from './devices.js';
 import type { Row, SqliteContext } from './driver.js';
 import { int, text } from './driver.js';
-import { moveFlow, toFlow } from './flows.js';
+import { toFlow, tryMoveFlow } from './flows.js';
 
 const toRecord = (row: Row): ActionTokenRecord => {
   const record: ActionTokenRecord = {
@@ -154,7 +154,7 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
           let moved: ApplyResponseResult['flow'];
           if (input.flow !== undefined) {
             const { id, expectedVersion, patch, emit } = input.flow;
-            moved = moveFlow(context, id, expectedVersion, patch, emit) === undefined ? 'conflict' : 'moved';
+            moved = tryMoveFlow(context, id, expectedVersion, patch, emit) ? 'moved' : 'conflict';
             if (moved === 'conflict') return { consumed, flow: moved };
           }
           if (input.revokeNotification !== undefined) revokeNotification(input.revokeNotification, input.at);

@@ -112,11 +112,14 @@ export function createContext(
   const closedError = () => new IdrelayError('ERR_STORE_CLOSED', `The store ${name} was closed.`);
   let group: Waiter[] | undefined;
   // Prepared once: `exec` would parse these on every call.
-  let grouping: Record<'changes' | 'begin' | 'savepoint' | 'release' | 'rollbackTo', StatementSync> | undefined;
+  let grouping:
+    | Record<'changes' | 'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', StatementSync>
+    | undefined;
   const sql = () =>
     (grouping ??= {
       changes: db.prepare('SELECT total_changes() AS n'),
       begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
       savepoint: db.prepare('SAVEPOINT run'),
       release: db.prepare('RELEASE run'),
       rollbackTo: db.prepare('ROLLBACK TO run'),
@@ -128,7 +131,7 @@ export function createContext(
     if (waiters === undefined) return;
     group = undefined;
     try {
-      db.exec('COMMIT');
+      sql().commit.run();
     } catch (error) {
       try {
         db.exec('ROLLBACK');

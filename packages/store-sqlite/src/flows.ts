@@ -17,10 +17,20 @@ export const toFlow = (row: Row): FlowRecord => ({
   updatedAt: int(row.updated_at)!,
 });
 
-/**
- * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
- * entries join its transaction.
- */
+const MOVE = `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
+       transitions = coalesce(?, transitions), updated_at = ?, version = version + 1
+     WHERE id = ? AND version = ?`;
+
+const moveValues = (id: string, expectedVersion: number, patch: FlowPatch) =>
+  [
+    patch.state ?? null,
+    patch.data === undefined ? null : JSON.stringify(patch.data),
+    patch.transitions ?? null,
+    patch.updatedAt,
+    id,
+    expectedVersion,
+  ] as const;
+
 /**
  * Moves flow `id` from `expectedVersion` (inside the caller's transaction) and appends its `emit` entries; the
  * updated row, or `undefined` when the version moved on (nothing written).
@@ -32,24 +42,30 @@ export function moveFlow(
   patch: FlowPatch,
   emit: EmitOptions['emit'],
 ): Row | undefined {
-  const row = context
-    .statement(
-      `UPDATE flows SET state = coalesce(?, state), data = coalesce(?, data),
-       transitions = coalesce(?, transitions), updated_at = ?, version = version + 1
-     WHERE id = ? AND version = ? RETURNING *`,
-    )
-    .get(
-      patch.state ?? null,
-      patch.data === undefined ? null : JSON.stringify(patch.data),
-      patch.transitions ?? null,
-      patch.updatedAt,
-      id,
-      expectedVersion,
-    ) as Row | undefined;
+  const row = context.statement(`${MOVE} RETURNING *`).get(...moveValues(id, expectedVersion, patch)) as
+    | Row
+    | undefined;
   if (row !== undefined) appendOutgoing(context, emit, patch.updatedAt);
   return row;
 }
 
+/** {@link moveFlow} for a caller that needs only whether it moved (no row read back). */
+export function tryMoveFlow(
+  context: SqliteContext,
+  id: string,
+  expectedVersion: number,
+  patch: FlowPatch,
+  emit: EmitOptions['emit'],
+): boolean {
+  const moved = context.statement(MOVE).run(...moveValues(id, expectedVersion, patch)).changes === 1;
+  if (moved) appendOutgoing(context, emit, patch.updatedAt);
+  return moved;
+}
+
+/**
+ * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
+ * entries join its transaction.
+ */
 export function createFlowStore(context: SqliteContext): FlowStore {
   const { statement, run, transaction } = context;
   const byId = (id: string) => statement('SELECT * FROM flows WHERE id = ?').get(id) as Row | undefined;
