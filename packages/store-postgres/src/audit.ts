@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditEntryInput, AuditStore } from '@idrelay/core';
 import { chainAuditEntries, IdrelayError, normaliseAuditEntry } from '@idrelay/core';
 import type { PgContext, Query, Row } from './context.js';
-import { num, str } from './context.js';
+import { num, prepared, str } from './context.js';
 
 const toEntry = (row: Row): AuditEntry => {
   const entry: AuditEntry = {
@@ -53,12 +53,14 @@ export function createAuditStore(context: PgContext): AuditStore & {
   const { query } = context;
   const audit = context.table('audit');
   const head = context.table('audit_head');
-  const appendSql = `WITH moved AS (
+  const appendSql = prepared(`WITH moved AS (
       UPDATE ${head} SET seq = $10, hash = $11 WHERE id = 1 AND seq = $12 AND hash = $13 RETURNING 1)
     INSERT INTO ${audit} (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::json[],
       $8::text[], $9::text[])
-    WHERE EXISTS (SELECT 1 FROM moved)`;
+    WHERE EXISTS (SELECT 1 FROM moved)`);
+  const headSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1`);
+  const lockHeadSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
   const appendValues = (chained: AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>) => {
     const last = chained.at(-1)!;
     return [
@@ -83,7 +85,7 @@ export function createAuditStore(context: PgContext): AuditStore & {
   let writing = false;
 
   const readHead = async () => {
-    const { rows } = await query(`SELECT seq, hash FROM ${head} WHERE id = 1`);
+    const { rows } = await query(headSql);
     return { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
   };
 
@@ -137,7 +139,7 @@ export function createAuditStore(context: PgContext): AuditStore & {
       if (entries.length === 0) return [];
       const normalised = entries.map(normaliseAuditEntry);
       known = undefined;
-      const { rows } = await tx(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
+      const { rows } = await tx(lockHeadSql);
       const after = { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
       const chained = chainAuditEntries(after, normalised);
       const { rowCount } = await tx(appendSql, appendValues(chained, after));

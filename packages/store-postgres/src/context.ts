@@ -1,11 +1,32 @@
+import { createHash } from 'node:crypto';
 import { IdrelayError, type SettleResult } from '@idrelay/core';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 
 /** A row as node-postgres returns it: `bigint` columns arrive as strings, `json` columns already parsed. */
 export type Row = Record<string, unknown>;
 
+/**
+ * A statement that each connection parses once and then runs by name ({@link prepared}): for the statements a
+ * busy relay runs thousands of times a second, parsing and planning cost more than executing.
+ */
+export interface PreparedStatement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * Names `text` for a server-side prepared statement. The name is a digest of the text (which holds the schema), so
+ * two stores on one pool never collide and the same text always gets the same name. PostgreSQL plans the first
+ * five executions with their values and may then keep a generic plan; the hot statements are written so that both
+ * probe indexes (test/query-plans.test.ts). Only for a fixed text: a text built per call (a variable number of
+ * placeholders) would leave a prepared statement per variant on every connection.
+ */
+export function prepared(text: string): PreparedStatement {
+  return { name: `idrelay_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+}
+
 /** Runs one statement; inside a transaction it runs on the transaction's connection. */
-export type Query = (text: string, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
+export type Query = (text: string | PreparedStatement, values?: readonly unknown[]) => Promise<QueryResult<Row>>;
 
 /** What every port of one store shares: the pool, the schema, the clock, the closed flag. */
 export interface PgContext {
@@ -121,7 +142,9 @@ export function createContext(options: {
     const onClient: Query = async (text, values) => {
       if (lost !== undefined) throw wrapError(lost, name);
       try {
-        return await client.query<Row>(text, values as unknown[] | undefined);
+        return typeof text === 'string'
+          ? await client.query<Row>(text, values as unknown[] | undefined)
+          : await client.query<Row>({ name: text.name, text: text.text, values: values as unknown[] | undefined });
       } catch (error) {
         const wrapped = wrapError(lost ?? error, name);
         if (isUnavailableError(wrapped)) lost ??= error as Error;

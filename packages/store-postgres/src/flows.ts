@@ -2,7 +2,7 @@ import type { FlowRecord, FlowStore } from '@idrelay/core';
 import { IdrelayError } from '@idrelay/core';
 import { coalesce, coalesceReads } from './coalesce.js';
 import type { PgContext, Row } from './context.js';
-import { num, str } from './context.js';
+import { num, prepared, str } from './context.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
 export const toFlow = (row: Row): FlowRecord => ({
@@ -42,13 +42,13 @@ export function createFlowStore(context: PgContext): FlowStore {
     const { rows } = await query(`SELECT * FROM ${flows} WHERE id = ANY($1::text[])`, [ids]);
     return new Map(rows.map((row) => [str(row.id)!, row]));
   }, toFlow);
+  const byKeysSql = prepared(
+    `SELECT f.* FROM ${flows} f JOIN unnest($1::text[], $2::text[]) AS u(kind, key) USING (kind, key)`,
+  );
   // Keyed by kind NUL key (a NUL cannot appear in PostgreSQL text, so the pair is unambiguous).
   const readByKey = coalesceReads(async (pairs) => {
     const split = pairs.map((pair) => pair.split('\u0000'));
-    const { rows } = await query(
-      `SELECT f.* FROM ${flows} f JOIN unnest($1::text[], $2::text[]) AS u(kind, key) USING (kind, key)`,
-      [split.map(([kind]) => kind), split.map(([, key]) => key)],
-    );
+    const { rows } = await query(byKeysSql, [split.map(([kind]) => kind), split.map(([, key]) => key)]);
     return new Map(rows.map((row) => [`${str(row.kind)!}\u0000${str(row.key)!}`, row]));
   }, toFlow);
   // Updates that emit nothing coalesce into one UPDATE … FROM unnest(…). Each flow takes part once per statement

@@ -10,7 +10,7 @@ import { tokenStatements, toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
 import { coalesce } from './coalesce.js';
 import type { PgContext, Query, Row } from './context.js';
-import { str } from './context.js';
+import { prepared, str } from './context.js';
 import { toDevice } from './devices.js';
 import { moveFlowsStatement, toFlow } from './flows.js';
 import { ONE_PLAN } from './outbox/claim.js';
@@ -62,9 +62,13 @@ export function createResponsePorts(
   const devices = context.table('devices');
   const flows = context.table('flows');
   const timers = context.table('timers');
-  const lookupSql = lookupStatement(tokens, devices, flows);
+  // Prepared once per connection: these run for every batch of answers.
+  const lookupSql = prepared(lookupStatement(tokens, devices, flows));
   const tokenSql = tokenStatements(tokens);
-  const moveSql = moveFlowsStatement(flows);
+  const consumeSql = prepared(tokenSql.consume);
+  const revokeSql = prepared(tokenSql.revokeSiblings);
+  const moveSql = prepared(moveFlowsStatement(flows));
+  const cancelSql = prepared(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`);
 
   const lookupMany = coalesce<{ tokenHash: string; deviceId: string }, Row>(async (calls) => {
     const { rows } = await query(lookupSql, [calls.map((c) => c.tokenHash), calls.map((c) => c.deviceId)]);
@@ -86,7 +90,7 @@ export function createResponsePorts(
    */
   const applyBatch = (batch: readonly ApplyResponseInput[]): Promise<Applied[]> =>
     context.transaction(async (tx) => {
-      const { rows: won } = await tx(tokenSql.consume, [batch.map((i) => i.tokenHash), batch.map((i) => i.at)]);
+      const { rows: won } = await tx(consumeSql, [batch.map((i) => i.tokenHash), batch.map((i) => i.at)]);
       const consumed = new Map(won.map((row) => [str(row.token_hash)!, row]));
       const winners = batch.filter((i) => consumed.has(i.tokenHash));
       const moving = winners.filter((i) => i.flow !== undefined);
@@ -107,10 +111,10 @@ export function createResponsePorts(
       const going = winners.filter((i) => i.flow === undefined || moved.has(i.flow.id));
       const revoking = going.filter((i) => i.revokeNotification !== undefined);
       if (revoking.length > 0) {
-        await tx(tokenSql.revokeSiblings, [revoking.map((i) => i.revokeNotification!), revoking.map((i) => i.at)]);
+        await tx(revokeSql, [revoking.map((i) => i.revokeNotification!), revoking.map((i) => i.at)]);
       }
       const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
-      if (cancelled.length > 0) await tx(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`, [textArray(cancelled)]);
+      if (cancelled.length > 0) await tx(cancelSql, [textArray(cancelled)]);
       const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
       if (emitted.length > 0) await appendOutgoing(context, tx, emitted);
       const entries = going.flatMap((i) => i.audit ?? []);

@@ -264,4 +264,50 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
       expect(rowsRead(revoke[0]!), state).toBeLessThanOrEqual(BATCH);
     }
   });
+
+  it('keeps the key probes in the generic plans PostgreSQL may adopt for the prepared statements', async () => {
+    // The hot statements run as prepared statements; after five executions PostgreSQL may switch to a generic plan,
+    // made without the values. Forced here, on the table as the previous test left it (almost every token used).
+    const generic = async (statement: string, values: unknown[], setup = '') => {
+      await client.query(`BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; ${setup}`);
+      try {
+        await client.query(`PREPARE probe AS ${statement}`);
+        const { rows } = await client.query(
+          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe(${values.map((v) => `'${JSON.stringify(v).replace(/^\[/, '{').replace(/\]$/, '}')}'`).join(', ')})`,
+        );
+        const plan = nodes((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+        return plan.filter(
+          (n) =>
+            ['action_tokens', 'devices', 'flows'].includes(n['Relation Name'] ?? '') &&
+            n['Node Type'] !== 'ModifyTable',
+        );
+      } finally {
+        await client.query('ROLLBACK');
+        await client.query('DEALLOCATE ALL');
+      }
+    };
+    const lookup = await generic(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
+      hashes,
+      hashes.map((h) => `d-${h.slice(2)}`),
+    ]);
+    for (const scan of lookup)
+      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$/);
+    const consume = await generic(
+      tokenStatements(`${s}.action_tokens`).consume,
+      [hashes, hashes.map(() => 1)],
+      ONE_PLAN,
+    );
+    expect(consume.map((scan) => scan['Index Name'])).toEqual(['action_tokens_pkey']);
+    const revoke = await generic(
+      tokenStatements(`${s}.action_tokens`).revokeSiblings,
+      [hashes.map((h) => `n-${h.slice(2)}`), hashes.map(() => 1)],
+      ONE_PLAN,
+    );
+    // The siblings are found through the notification index and locked through the primary key.
+    expect(revoke.map((scan) => scan['Index Name']).sort()).toEqual([
+      'action_tokens_notification',
+      'action_tokens_pkey',
+    ]);
+    expect(revoke.reduce((sum, scan) => sum + rowsRead(scan), 0)).toBeLessThanOrEqual(2 * BATCH);
+  });
 });
