@@ -79,18 +79,6 @@ export const tokenStatements = (tokens: string) => ({
          WHERE t.notification_id = u.id AND t.used_at IS NULL AND t.revoked_at IS NULL
          RETURNING t.notification_id)
        SELECT notification_id, count(*)::int AS n FROM revoked GROUP BY notification_id`,
-  /**
-   * The revocation inside a batch of answers: tokens another transaction holds are skipped rather than waited for.
-   * Two devices of one user answering at once in two transactions each hold their own token and both want the
-   * flow; waiting here for the other's token would close a cycle that PostgreSQL only breaks after
-   * `deadlock_timeout` (1 s). The skipped token is the other answer's, consumed by it or refused with it.
-   */
-  revokeSiblings: `UPDATE ${tokens} t SET revoked_at = u.at
-       FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS u
-       WHERE t.notification_id = u.id AND t.token_hash IN (
-         SELECT token_hash FROM ${tokens} WHERE notification_id = ANY($1::text[])
-           AND used_at IS NULL AND revoked_at IS NULL
-         FOR UPDATE SKIP LOCKED)`,
 });
 
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */

@@ -49,6 +49,20 @@ export function createAuditStore(context: PgContext): AuditStore & {
    * writes. Other appenders wait for that commit; this store's own group-committed appends re-read the head.
    */
   appendWithin(tx: Query, entries: readonly AuditEntryInput[]): Promise<AuditEntry[]>;
+  /**
+   * For a caller that appends in its own statement: the head as this store last wrote or read it (read now when
+   * unknown). Another process may have moved it since; the caller's write must be conditional on it, as
+   * {@link appendValues} makes it.
+   */
+  expectedHead(): Promise<Pick<AuditEntry, 'seq' | 'hash'>>;
+  /** Records the head a caller's committed write left (or `undefined`: unknown, read it next time). */
+  remember(head: Pick<AuditEntry, 'seq' | 'hash'> | undefined): void;
+  /**
+   * The 13 parameters of a conditional append of `chained` after `after`: 9 column arrays (seq, at, action, actor,
+   * event_ref, target, details as JSON text, prev_hash, hash), then the new head's seq and hash, then the expected
+   * head's seq and hash.
+   */
+  appendValues(chained: readonly AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>): unknown[];
 } {
   const { query } = context;
   const audit = context.table('audit');
@@ -61,7 +75,7 @@ export function createAuditStore(context: PgContext): AuditStore & {
     WHERE EXISTS (SELECT 1 FROM moved)`);
   const headSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1`);
   const lockHeadSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
-  const appendValues = (chained: AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>) => {
+  const appendValues = (chained: readonly AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>): unknown[] => {
     const last = chained.at(-1)!;
     return [
       chained.map((e) => e.seq),
@@ -135,6 +149,11 @@ export function createAuditStore(context: PgContext): AuditStore & {
   };
 
   return {
+    expectedHead: async () => known ?? (await readHead()),
+    remember: (head) => {
+      known = head === undefined ? undefined : { seq: head.seq, hash: head.hash };
+    },
+    appendValues,
     appendWithin: async (tx, entries) => {
       if (entries.length === 0) return [];
       const normalised = entries.map(normaliseAuditEntry);

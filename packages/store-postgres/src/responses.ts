@@ -2,17 +2,19 @@ import type {
   ActionTokenStore,
   ApplyResponseInput,
   ApplyResponseResult,
-  AuditEntryInput,
+  AuditEntry,
   ConsumeResult,
   ResponsePortsBase,
 } from '@idrelay/core';
-import { tokenStatements, toRecord, toStored } from './action-tokens.js';
+import { chainAuditEntries } from '@idrelay/core';
+import { toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
+import type { createAuditStore } from './audit.js';
 import { coalesce } from './coalesce.js';
-import type { PgContext, Query, Row } from './context.js';
-import { prepared, str } from './context.js';
+import type { PgContext, Row } from './context.js';
+import { num, prepared, str } from './context.js';
 import { toDevice } from './devices.js';
-import { moveFlowsStatement, toFlow } from './flows.js';
+import { toFlow } from './flows.js';
 import { ONE_PLAN } from './outbox/claim.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
@@ -31,10 +33,60 @@ export const lookupStatement = (tokens: string, devices: string, flows: string) 
          ON true
        LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE id = t.flow_id LIMIT 1) f ON true`;
 
-/** What the batched apply needs beyond the other ports: the audit append inside a transaction. */
-export interface ResponseAudit {
-  appendWithin(tx: Query, entries: readonly AuditEntryInput[]): Promise<unknown>;
-}
+/** What the batched apply needs of the audit store beyond its port. */
+export type ResponseAudit = Pick<
+  ReturnType<typeof createAuditStore>,
+  'appendWithin' | 'expectedHead' | 'remember' | 'appendValues'
+>;
+
+/**
+ * The first statement of an answer batch: consume every token (`$1` hashes, `$2` times) and move the flows of the
+ * tokens won (`$3` flow ids or null, `$4` states, `$5` data as JSON text, `$6` transitions, `$7` update times, `$8`
+ * expected versions; null keeps a column). Returns the consumed rows, each with `moved_flow`.
+ */
+export const consumeAndMoveStatement = (tokens: string, flows: string) => `WITH u AS MATERIALIZED (
+      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
+        $8::int[]) AS u(h, at, fid, state, data, transitions, updated, expected)),
+    c AS (
+      UPDATE ${tokens} t SET used_at = u.at FROM u
+      WHERE t.token_hash = u.h AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > u.at
+      RETURNING t.*),
+    m AS (
+      UPDATE ${flows} f SET state = coalesce(u.state, f.state), data = coalesce(u.data::json, f.data),
+        transitions = coalesce(u.transitions, f.transitions), updated_at = u.updated, version = f.version + 1
+      FROM u WHERE f.id = u.fid AND f.version = u.expected AND u.h IN (SELECT token_hash FROM c)
+      RETURNING f.id)
+    SELECT c.*, EXISTS (SELECT 1 FROM u JOIN m ON m.id = u.fid WHERE u.h = c.token_hash) AS moved_flow FROM c`;
+
+/**
+ * The second statement of an answer batch, for the answers that went through: revoke the other unused tokens of
+ * their notifications (`$1` ids, `$2` times), skipping tokens another transaction holds: two devices of one user
+ * answering at once in two transactions each hold their own token and both want the flow, and waiting here for
+ * the other's token would close a cycle PostgreSQL breaks only after `deadlock_timeout` (1 s); the skipped token is
+ * the other answer's, consumed by it or refused with it. Then delete their timers (`$3` ids), and append their audit entries after the expected head (`$4`
+ * … `$16`, as `appendValues` lays them out) — only if the head is still the expected one. Returns how many entries
+ * were written.
+ */
+export const settleAnswersStatement = (tokens: string, timers: string, audit: string, head: string) => `WITH r AS (
+      UPDATE ${tokens} t SET revoked_at = v.at
+      FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS v
+      WHERE t.notification_id = v.id AND t.token_hash IN (
+        SELECT token_hash FROM ${tokens} WHERE notification_id = ANY($1::text[])
+          AND used_at IS NULL AND revoked_at IS NULL
+        FOR UPDATE SKIP LOCKED)
+      RETURNING 1),
+    x AS (DELETE FROM ${timers} WHERE id = ANY($3::text[]) RETURNING 1),
+    moved AS (
+      UPDATE ${head} SET seq = $13, hash = $14
+      WHERE id = 1 AND seq = $15 AND hash = $16 AND cardinality($4::bigint[]) > 0 RETURNING 1),
+    ins AS (
+      INSERT INTO ${audit} (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
+      SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::json[],
+        $11::text[], $12::text[])
+      WHERE EXISTS (SELECT 1 FROM moved)
+      RETURNING 1)
+    SELECT (SELECT count(*) FROM ins)::int AS audited, (SELECT count(*) FROM r)::int AS revoked,
+      (SELECT count(*) FROM x)::int AS cancelled`;
 
 /** SQLSTATEs after which the whole batch transaction is simply run again: deadlock, serialisation failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -45,12 +97,15 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * `lookup` coalesces: the reads of every response waiting at that moment go in one statement (token, device and
  * the token's flow, each by primary key), one round trip for many responses.
  *
- * `applyResponse` coalesces too, into one transaction per batch: every waiting response's token is consumed by one
- * UPDATE; the flows of the tokens won are moved by one UPDATE (each at its expected version); then, for the
- * responses whose flow moved, one statement each revokes the other approvers' tokens, deletes the timers, appends
- * the outgoing entries and appends the audit entries (chained after the locked head) — and one COMMIT. A response
- * is therefore applied whole or not at all, even across a crash, as on SQLite; and a batch of 30 answers costs one
- * commit and about eight round trips instead of thirty times that. A token or flow named twice in one batch waits
+ * `applyResponse` coalesces too, into one transaction per batch of waiting responses, two statements in it: the
+ * first consumes every token and moves the flows of the tokens won, each at its expected version
+ * ({@link consumeAndMoveStatement}); the second, for the responses whose flow moved, revokes the other approvers'
+ * tokens, deletes the timers and appends the audit entries after the head this store expects, only if the head is
+ * still there ({@link settleAnswersStatement}; when another writer moved it, the entries are appended again after
+ * the head locked and read afresh). Outgoing entries, when there are any, go between the two. Then one COMMIT. A
+ * response is therefore applied whole or not at all, even across a crash, as on SQLite; and a batch of 15 answers
+ * costs four round trips (BEGIN with the pinned plan settings, the two statements, COMMIT) and one commit. A token
+ * or flow named twice in one batch waits
  * for the next transaction, so no row is updated twice in a statement and the second answer sees the first.
  */
 export function createResponsePorts(
@@ -61,14 +116,12 @@ export function createResponsePorts(
   const tokens = context.table('action_tokens');
   const devices = context.table('devices');
   const flows = context.table('flows');
-  const timers = context.table('timers');
   // Prepared once per connection: these run for every batch of answers.
   const lookupSql = prepared(lookupStatement(tokens, devices, flows));
-  const tokenSql = tokenStatements(tokens);
-  const consumeSql = prepared(tokenSql.consume);
-  const revokeSql = prepared(tokenSql.revokeSiblings);
-  const moveSql = prepared(moveFlowsStatement(flows));
-  const cancelSql = prepared(`DELETE FROM ${timers} WHERE id = ANY($1::text[])`);
+  const consumeSql = prepared(consumeAndMoveStatement(tokens, flows));
+  const settleSql = prepared(
+    settleAnswersStatement(tokens, context.table('timers'), context.table('audit'), context.table('audit_head')),
+  );
 
   const lookupMany = coalesce<{ tokenHash: string; deviceId: string }, Row>(async (calls) => {
     const { rows } = await query(lookupSql, [calls.map((c) => c.tokenHash), calls.map((c) => c.deviceId)]);
@@ -88,44 +141,67 @@ export function createResponsePorts(
    * rows (tokens just pushed) to almost none (most tokens answered, after autovacuum's next analyse); rated near
    * none, a whole-table scan looked cheaper than 20 primary-key probes and cost 3-4 ms a statement.
    */
-  const applyBatch = (batch: readonly ApplyResponseInput[]): Promise<Applied[]> =>
-    context.transaction(async (tx) => {
-      const { rows: won } = await tx(consumeSql, [batch.map((i) => i.tokenHash), batch.map((i) => i.at)]);
-      const consumed = new Map(won.map((row) => [str(row.token_hash)!, row]));
-      const winners = batch.filter((i) => consumed.has(i.tokenHash));
-      const moving = winners.filter((i) => i.flow !== undefined);
-      const moved = new Set<string>();
-      if (moving.length > 0) {
-        const { rows } = await tx(moveSql, [
-          moving.map((i) => i.flow!.patch.state ?? null),
-          moving.map((i) => (i.flow!.patch.data === undefined ? null : JSON.stringify(i.flow!.patch.data))),
-          moving.map((i) => i.flow!.patch.transitions ?? null),
-          moving.map((i) => i.flow!.patch.updatedAt),
-          moving.map((i) => i.flow!.id),
-          moving.map((i) => i.flow!.expectedVersion),
+  const applyBatch = async (batch: readonly ApplyResponseInput[]): Promise<Applied[]> => {
+    const after = await ports.audit.expectedHead();
+    let head: Pick<AuditEntry, 'seq' | 'hash'> | undefined;
+    try {
+      return await context.transaction(async (tx) => {
+        const column = <T>(pick: (input: ApplyResponseInput) => T) => batch.map(pick);
+        const { rows: won } = await tx(consumeSql, [
+          column((i) => i.tokenHash),
+          column((i) => i.at),
+          column((i) => i.flow?.id ?? null),
+          column((i) => i.flow?.patch.state ?? null),
+          column((i) => (i.flow?.patch.data === undefined ? null : JSON.stringify(i.flow.patch.data))),
+          column((i) => i.flow?.patch.transitions ?? null),
+          column((i) => i.flow?.patch.updatedAt ?? i.at),
+          column((i) => i.flow?.expectedVersion ?? 0),
         ]);
-        for (const row of rows) moved.add(str(row.id)!);
-      }
-      // Only a response whose flow moved (or that has none) writes the rest; a lost flow race keeps just the
-      // consumed token, as the port says.
-      const going = winners.filter((i) => i.flow === undefined || moved.has(i.flow.id));
-      const revoking = going.filter((i) => i.revokeNotification !== undefined);
-      if (revoking.length > 0) {
-        await tx(revokeSql, [revoking.map((i) => i.revokeNotification!), revoking.map((i) => i.at)]);
-      }
-      const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
-      if (cancelled.length > 0) await tx(cancelSql, [textArray(cancelled)]);
-      const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
-      if (emitted.length > 0) await appendOutgoing(context, tx, emitted);
-      const entries = going.flatMap((i) => i.audit ?? []);
-      if (entries.length > 0) await ports.audit.appendWithin(tx, entries);
-      return batch.map((i) => {
-        const row = consumed.get(i.tokenHash);
-        const applied: Applied = { moved: i.flow !== undefined && moved.has(i.flow.id) };
-        if (row !== undefined) applied.won = row;
-        return applied;
-      });
-    }, ONE_PLAN);
+        const consumed = new Map(won.map((row) => [str(row.token_hash)!, row]));
+        // Only an answer whose flow moved (or that has none) writes the rest; a lost flow race keeps just the
+        // consumed token, as the port says.
+        const going = batch.filter((i) => {
+          const row = consumed.get(i.tokenHash);
+          return row !== undefined && (i.flow === undefined || row.moved_flow === true);
+        });
+        const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
+        if (emitted.length > 0) await appendOutgoing(context, tx, emitted);
+        const entries = going.flatMap((i) => i.audit ?? []);
+        const revoking = going.filter((i) => i.revokeNotification !== undefined);
+        const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
+        if (entries.length > 0 || revoking.length > 0 || cancelled.length > 0) {
+          const chained = entries.length > 0 ? chainAuditEntries(after, entries) : [];
+          const { rows } = await tx(settleSql, [
+            revoking.map((i) => i.revokeNotification!),
+            revoking.map((i) => i.at),
+            textArray(cancelled),
+            ...(chained.length > 0
+              ? ports.audit.appendValues(chained, after)
+              : [[], [], [], [], [], [], [], [], [], 0, '', after.seq, after.hash]),
+          ]);
+          if (chained.length > 0) {
+            // Another writer moved the head since it was read: append after the head locked and read afresh.
+            head =
+              num(rows[0]?.audited) === chained.length
+                ? chained.at(-1)
+                : (await ports.audit.appendWithin(tx, entries)).at(-1);
+          }
+        }
+        return batch.map((i) => {
+          const row = consumed.get(i.tokenHash);
+          const applied: Applied = { moved: i.flow !== undefined && row?.moved_flow === true };
+          if (row !== undefined) applied.won = row;
+          return applied;
+        });
+      }, ONE_PLAN);
+    } catch (error) {
+      head = undefined;
+      ports.audit.remember(undefined);
+      throw error;
+    } finally {
+      if (head !== undefined) ports.audit.remember(head);
+    }
+  };
 
   const applyMany = coalesce<ApplyResponseInput, Applied>(async (inputs) => {
     const out: Applied[] = new Array(inputs.length);

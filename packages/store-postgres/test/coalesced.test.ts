@@ -167,6 +167,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
         cancelTimers: [`expire-v-${i}`],
         audit: [{ at: T0 + 1, action: 'verification.approved', actor: `u-${i}`, details }],
       });
+    await one.audit.append([{ at: T0, action: 'test.start', actor: 'test' }]);
     statements = 0;
     // Answer 0 goes alone; 1-5 wait for it and go together: one transaction (checked out once) for the five.
     const first = answer(0);
@@ -191,7 +192,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     }
     expect((await answer(8)).flow).toBe('moved');
     const chain = await one.audit.list({ limit: 100 });
-    expect(chain.map((e) => e.actor)).toEqual(['u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
+    expect(chain.map((e) => e.actor)).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
   it('two devices answering one request through two processes at once: one decides, no deadlock stall', async () => {

@@ -1,12 +1,11 @@
 import { requirePostgres } from '@idrelay/testkit';
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenStatements } from '../src/action-tokens.js';
 import { createContext } from '../src/context.js';
 import { claimStatement, ONE_PLAN } from '../src/outbox/claim.js';
 import { nextDueStatement } from '../src/outbox/outbox.js';
 import { settleStatement } from '../src/outbox/settle.js';
-import { lookupStatement } from '../src/responses.js';
+import { consumeAndMoveStatement, lookupStatement, settleAnswersStatement } from '../src/responses.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -239,29 +238,52 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
     ],
   ] as const;
 
-  it('consumes a batch of tokens and revokes a batch of notifications by key probes, whatever the statistics', async () => {
+  /** The two statements of an answer batch, with the values of `BATCH` answers. */
+  const batchStatements = () => ({
+    consume: consumeAndMoveStatement(`${s}.action_tokens`, `${s}.flows`),
+    consumeValues: [
+      hashes,
+      hashes.map(() => 1),
+      hashes.map((h) => `v-${h.slice(2)}`),
+      hashes.map(() => 'approved'),
+      hashes.map(() => null),
+      hashes.map(() => null),
+      hashes.map(() => 1),
+      hashes.map(() => 1),
+    ],
+    settle: settleAnswersStatement(`${s}.action_tokens`, `${s}.timers`, `${s}.audit`, `${s}.audit_head`),
+    settleValues: [
+      hashes.map((h) => `n-${h.slice(2)}`),
+      hashes.map(() => 1),
+      hashes.map((h) => `expire-${h}`),
+      ...[[], [], [], [], [], [], [], [], []],
+      0,
+      '',
+      0,
+      '',
+    ],
+  });
+  const KEY_PROBES = ['action_tokens:action_tokens_notification', 'action_tokens:action_tokens_pkey'];
+  /** Index names read per table, and rows read in all, of a batch statement's plan. */
+  const probes = (plan: PlanNode[]) => ({
+    indexes: [
+      ...new Set(plan.map((scan) => `${scan['Relation Name']}:${scan['Index Name'] ?? scan['Node Type']}`)),
+    ].sort(),
+    rows: plan.reduce((sum, scan) => sum + rowsRead(scan), 0),
+  });
+
+  it('consumes, moves and revokes a batch of answers by key probes, whatever the statistics', async () => {
     for (const [state, arrange] of states) {
       await arrange();
-      const consume = await reads(
-        tokenStatements(`${s}.action_tokens`).consume,
-        [hashes, hashes.map(() => 1)],
-        ONE_PLAN,
-      );
-      expect(
-        consume.map((scan) => scan['Index Name']),
-        state,
-      ).toEqual(['action_tokens_pkey']);
-      expect(rowsRead(consume[0]!), state).toBeLessThanOrEqual(BATCH);
-      const revoke = await reads(
-        tokenStatements(`${s}.action_tokens`).revokeNotifications,
-        [hashes.map((h) => `n-${h.slice(2)}`), hashes.map(() => 1)],
-        ONE_PLAN,
-      );
-      expect(
-        revoke.map((scan) => scan['Index Name']),
-        state,
-      ).toEqual(['action_tokens_notification']);
-      expect(rowsRead(revoke[0]!), state).toBeLessThanOrEqual(BATCH);
+      const sql = batchStatements();
+      const consume = probes(await reads(sql.consume, sql.consumeValues, ONE_PLAN));
+      expect(consume.indexes, state).toEqual(['action_tokens:action_tokens_pkey', 'flows:flows_pkey']);
+      expect(consume.rows, state).toBeLessThanOrEqual(2 * BATCH);
+      const settle = probes(await reads(sql.settle, sql.settleValues, ONE_PLAN));
+      // Siblings found through the notification index; the UPDATE reaches them by it or by primary key.
+      expect(settle.indexes, state).toContain('action_tokens:action_tokens_notification');
+      expect(KEY_PROBES, state).toEqual(expect.arrayContaining(settle.indexes));
+      expect(settle.rows, state).toBeLessThanOrEqual(2 * BATCH);
     }
   });
 
@@ -292,22 +314,11 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
     ]);
     for (const scan of lookup)
       expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$/);
-    const consume = await generic(
-      tokenStatements(`${s}.action_tokens`).consume,
-      [hashes, hashes.map(() => 1)],
-      ONE_PLAN,
-    );
-    expect(consume.map((scan) => scan['Index Name'])).toEqual(['action_tokens_pkey']);
-    const revoke = await generic(
-      tokenStatements(`${s}.action_tokens`).revokeSiblings,
-      [hashes.map((h) => `n-${h.slice(2)}`), hashes.map(() => 1)],
-      ONE_PLAN,
-    );
-    // The siblings are found through the notification index and locked through the primary key.
-    expect(revoke.map((scan) => scan['Index Name']).sort()).toEqual([
-      'action_tokens_notification',
-      'action_tokens_pkey',
-    ]);
-    expect(revoke.reduce((sum, scan) => sum + rowsRead(scan), 0)).toBeLessThanOrEqual(2 * BATCH);
+    const sql = batchStatements();
+    const consume = probes(await generic(sql.consume, sql.consumeValues, ONE_PLAN));
+    expect(consume.indexes).toEqual(['action_tokens:action_tokens_pkey', 'flows:flows_pkey']);
+    const settle = probes(await generic(sql.settle, sql.settleValues, ONE_PLAN));
+    expect(settle.indexes).toContain('action_tokens:action_tokens_notification');
+    expect(KEY_PROBES).toEqual(expect.arrayContaining(settle.indexes));
   });
 });
