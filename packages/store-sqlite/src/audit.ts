@@ -29,7 +29,7 @@ const HEAD = 'SELECT * FROM audit ORDER BY seq DESC LIMIT 1';
  * inserting after it cannot interleave with another append.
  */
 export function appendAudit(context: SqliteContext, entries: readonly AuditEntryInput[]): AuditEntry[] {
-  const last = context.statement(HEAD).get() as Row | undefined;
+  const last = context.statement('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
   const chained = chainAuditEntries(
     last === undefined ? undefined : { seq: int(last.seq)!, hash: text(last.hash)! },
     entries,
