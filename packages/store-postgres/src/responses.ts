@@ -2,7 +2,6 @@ import type {
   ActionTokenStore,
   ApplyResponseInput,
   ApplyResponseResult,
-  AuditEntry,
   ConsumeResult,
   ResponsePortsBase,
 } from '@idrelay/core';
@@ -142,8 +141,6 @@ export function createResponsePorts(
    * none, a whole-table scan looked cheaper than 20 primary-key probes and cost 3-4 ms a statement.
    */
   const applyBatch = async (batch: readonly ApplyResponseInput[]): Promise<Applied[]> => {
-    const after = await ports.audit.expectedHead();
-    let head: Pick<AuditEntry, 'seq' | 'hash'> | undefined;
     try {
       return await context.transaction(async (tx) => {
         const column = <T>(pick: (input: ApplyResponseInput) => T) => batch.map(pick);
@@ -170,7 +167,11 @@ export function createResponsePorts(
         const revoking = going.filter((i) => i.revokeNotification !== undefined);
         const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
         if (entries.length > 0 || revoking.length > 0 || cancelled.length > 0) {
+          // Chained after the head this store expects — which may be the head a batch still in flight is about to
+          // write: its commit makes our conditional append succeed, its rollback makes it fall back below.
+          const after = await ports.audit.expectedHead();
           const chained = entries.length > 0 ? chainAuditEntries(after, entries) : [];
+          if (chained.length > 0) ports.audit.remember(chained.at(-1));
           const { rows } = await tx(settleSql, [
             revoking.map((i) => i.revokeNotification!),
             revoking.map((i) => i.at),
@@ -179,12 +180,9 @@ export function createResponsePorts(
               ? ports.audit.appendValues(chained, after)
               : [[], [], [], [], [], [], [], [], [], 0, '', after.seq, after.hash]),
           ]);
-          if (chained.length > 0) {
-            // Another writer moved the head since it was read: append after the head locked and read afresh.
-            head =
-              num(rows[0]?.audited) === chained.length
-                ? chained.at(-1)
-                : (await ports.audit.appendWithin(tx, entries)).at(-1);
+          if (chained.length > 0 && num(rows[0]?.audited) !== chained.length) {
+            // Another writer moved the head since: append after the head locked and read afresh.
+            ports.audit.remember((await ports.audit.appendWithin(tx, entries)).at(-1));
           }
         }
         return batch.map((i) => {
@@ -195,11 +193,9 @@ export function createResponsePorts(
         });
       }, ONE_PLAN);
     } catch (error) {
-      head = undefined;
+      // The head this batch announced was not written: read it afresh next time.
       ports.audit.remember(undefined);
       throw error;
-    } finally {
-      if (head !== undefined) ports.audit.remember(head);
     }
   };
 
