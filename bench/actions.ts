@@ -8,14 +8,13 @@
  * Cases `verify-response-sqlite` (a file, one connection, 32 answers in flight as a gateway under load has them;
  * target ≥ 8,000/s), `verify-response-sqlite-sequential` (the same, one answer at a time: no group commit, no
  * thread pool) and `verify-response-postgres` (`IDRELAY_TEST_DATABASE_URL`, pool of 10, 32 in flight; target
- * ≥ 4,000/s). The floors run as they run fastest: the SQLite floor is synchronous (concurrency changes nothing for
+ * ≥ 4,000/s). `verify-response-sqlite-vs-same-work` sets the SQLite figure beside our own reads and writes done by
+ * hand on node:sqlite (no engine), to tell the work from the overhead. The floors run as they run fastest: the SQLite floor is synchronous (concurrency changes nothing for
  * it), the PostgreSQL floor has 32 in flight too.
  *
- * On PostgreSQL the seeded tables are analysed before the measured phase, as autovacuum does within a minute of a
- * bulk load (50 rows + 10% changed): without statistics the planner guesses `used_at IS NULL` at 0.5% of the rows
- * and scans a whole index per coalesced consume, which measures the first minute after a load rather than the
- * steady state (about 850 instead of 1,450 answers/s here; the lookup no longer depends on it, see
- * packages/store-postgres/test/query-plans.test.ts).
+ * On PostgreSQL the measured phase starts right after seeding, before autovacuum has analysed the tables: the
+ * answer statements keep their key probes without statistics (packages/store-postgres/test/query-plans.test.ts).
+ * Before their plans were pinned, this state cost half the throughput.
  *
  * `BENCH_RESPONSES` scales the run; `BENCH_CASES=sqlite` or `postgres` runs those cases; `BENCH_PROFILE=<dir>`
  * writes a CPU profile of each measured phase there.
@@ -108,9 +107,8 @@ async function seed(store: Store): Promise<{ token: string; proof: string }[]> {
 }
 
 /** Our path: relay.respond() for every request; every one must be applied. */
-async function ours(store: Store, concurrency: number, afterSeed?: () => Promise<void>) {
+async function ours(store: Store, concurrency: number) {
   const requests = await seed(store);
-  await afterSeed?.();
   const relay = createRelay({
     store,
     directory: createMemoryDirectory({ users: [] }),
@@ -256,15 +254,7 @@ async function postgresCase() {
   const store = await createPostgresStore({ connectionString: url, schema, maxConnections: 10 });
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   try {
-    const mine = await ours(
-      store,
-      32,
-      process.env.X_ANALYZE
-        ? async () => {
-            await pool.query(`ANALYZE "${schema}".action_tokens, "${schema}".devices, "${schema}".flows`);
-          }
-        : undefined,
-    );
+    const mine = await ours(store, 32);
     await pool.query(`CREATE TABLE "${schema}".floor (token_hash text PRIMARY KEY, used_at bigint)`);
     await pool.query(`INSERT INTO "${schema}".floor (token_hash) SELECT unnest($1::text[])`, [hashes]);
     const floor = await measureConcurrent(
