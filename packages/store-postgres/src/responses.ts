@@ -58,13 +58,13 @@ export const consumeAndMoveStatement = (tokens: string, flows: string) => `WITH 
     SELECT c.*, EXISTS (SELECT 1 FROM u JOIN m ON m.id = u.fid WHERE u.h = c.token_hash) AS moved_flow FROM c`;
 
 /**
- * The second statement of an answer batch, for the answers that went through: revoke the other unused tokens of
- * their notifications (`$1` ids, `$2` times), skipping tokens another transaction holds: two devices of one user
- * answering at once in two transactions each hold their own token and both want the flow, and waiting here for
- * the other's token would close a cycle PostgreSQL breaks only after `deadlock_timeout` (1 s); the skipped token is
- * the other answer's, consumed by it or refused with it. Then delete their timers (`$3` ids), and append their audit entries after the expected head (`$4`
- * … `$16`, as `appendValues` lays them out) — only if the head is still the expected one. Returns how many entries
- * were written.
+ * The second statement of an answer batch, for the answers that went through. It revokes the other unused tokens
+ * of their notifications (`$1` ids, `$2` times), skipping tokens another transaction holds: two devices of one user
+ * answering at once in two transactions each hold their own token and both want the flow, and waiting here for the
+ * other's token would close a cycle PostgreSQL breaks only after `deadlock_timeout` (1 s); the skipped token is the
+ * other answer's, consumed by it or refused with it. It deletes their timers (`$3` ids) and appends their audit
+ * entries after the expected head (`$4` … `$16`, as `appendValues` lays them out), only if the head is still the
+ * expected one. Returns how many entries were written.
  */
 export const settleAnswersStatement = (tokens: string, timers: string, audit: string, head: string) => `WITH r AS (
       UPDATE ${tokens} t SET revoked_at = v.at
@@ -104,8 +104,8 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * the head locked and read afresh). Outgoing entries, when there are any, go between the two. Then one COMMIT. A
  * response is therefore applied whole or not at all, even across a crash, as on SQLite; and a batch of 15 answers
  * costs four round trips (BEGIN with the pinned plan settings, the two statements, COMMIT) and one commit. A token
- * or flow named twice in one batch waits
- * for the next transaction, so no row is updated twice in a statement and the second answer sees the first.
+ * or flow named twice in one batch waits for the next transaction, so no row is updated twice in a statement and
+ * the second answer sees the first.
  */
 export function createResponsePorts(
   context: PgContext,
