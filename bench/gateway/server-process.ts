@@ -8,15 +8,17 @@
  * count is argv's fifth), `stop`. IPC out: `ready` `{ url }`, `seed-responses` `{ bodies }`, `pushed` `{ userId, at }` when the APNs stand-in took a push.
  */
 import { createHash, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { silentLogger } from '@idrelay/core';
 import { tokenHash } from '@idrelay/engine';
 import { createMemoryDirectory } from '@idrelay/testkit';
+import { createApnsTransport } from '@idrelay/transport-apns';
 import { assembleGateway } from '../../packages/gateway/src/cli/assemble.js';
 import { hashApiKey } from '../../packages/gateway/src/http/api-keys.js';
 import { resolveConfig } from '../../packages/gateway/src/index.js';
-import { startSandboxTransports } from '../../packages/gateway/src/sandbox/sandbox-transports.js';
+import { SANDBOX_APNS_TOPIC, startSandboxTransports } from '../../packages/gateway/src/sandbox/sandbox-transports.js';
 import { Hono, serve } from './hono.js';
 import { apnsToken, devicePublicKey, floorSignature, seedDevices, seedResponses } from './seed.js';
 
@@ -34,6 +36,16 @@ const key = process.env.BENCH_KEY as string;
 const send = (message: Record<string, unknown>) => process.send?.(message);
 const at = () => performance.timeOrigin + performance.now();
 const quiet = { step() {}, done() {}, fail() {}, note() {} };
+/** The APNs stand-in the bench runs in its own process (bench/gateway.ts), when it does; else the sandbox's. */
+const remoteApns = process.env.BENCH_APNS
+  ? (JSON.parse(process.env.BENCH_APNS) as {
+      origin: string;
+      caPath: string;
+      keyPath: string;
+      teamId: string;
+      keyId: string;
+    })
+  : undefined;
 
 async function ours() {
   const config = resolveConfig(
@@ -47,6 +59,20 @@ async function ours() {
         ingest: { perSecond: 1_000_000, burst: 1_000_000 },
         verifications: { perMinute: 1_000_000, burst: 1_000_000 },
       },
+      ...(remoteApns === undefined
+        ? {}
+        : {
+            transports: {
+              apns: {
+                keyPath: remoteApns.keyPath,
+                keyId: remoteApns.keyId,
+                teamId: remoteApns.teamId,
+                topic: SANDBOX_APNS_TOPIC,
+                origin: remoteApns.origin,
+                ca: remoteApns.caPath,
+              },
+            },
+          }),
     },
     { cwd: dir, env: {} },
   );
@@ -80,8 +106,18 @@ async function floor() {
   const insertEvent = db.prepare('INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)');
   const insertVerification = db.prepare('INSERT INTO verifications VALUES (?, ?, ?, ?)');
   const useToken = db.prepare('UPDATE tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL');
-  const sandbox = await startSandboxTransports({ platforms: ['apns'] });
-  const apns = sandbox.transports[0]!;
+  const sandbox = remoteApns === undefined ? await startSandboxTransports({ platforms: ['apns'] }) : undefined;
+  const apns =
+    remoteApns === undefined
+      ? sandbox!.transports[0]!
+      : createApnsTransport({
+          signingKey: readFileSync(remoteApns.keyPath, 'utf8'),
+          teamId: remoteApns.teamId,
+          keyId: remoteApns.keyId,
+          defaultTopic: SANDBOX_APNS_TOPIC,
+          origin: remoteApns.origin,
+          ca: readFileSync(remoteApns.caPath, 'utf8'),
+        });
   const { input, signature } = floorSignature();
   let verifications = 0;
   const app = new Hono();
@@ -131,7 +167,7 @@ async function floor() {
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sandbox.close();
+      await (sandbox === undefined ? apns.close() : sandbox.close());
       db.close();
     },
   };
