@@ -65,28 +65,11 @@ const placeholders = (rows: number): string =>
     (_, r) => `(${Array.from({ length: WIDTH }, (_, c) => `$${r * WIDTH + c + 1}`).join(', ')})`,
   ).join(', ');
 
-/**
- * The coalesced statements of the response path, by table name (exported for the query-plan tests): consume many
- * tokens (`$1` hashes, `$2` times), and revoke the unused tokens of many notifications (`$1` ids, `$2` times).
- */
-export const tokenStatements = (tokens: string) => ({
-  consume: `UPDATE ${tokens} t SET used_at = u.now FROM unnest($1::text[], $2::bigint[]) AS u(token_hash, now)
-       WHERE t.token_hash = u.token_hash AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > u.now
-       RETURNING t.*`,
-  revokeNotifications: `WITH revoked AS (
-         UPDATE ${tokens} t SET revoked_at = u.at
-         FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS u
-         WHERE t.notification_id = u.id AND t.used_at IS NULL AND t.revoked_at IS NULL
-         RETURNING t.notification_id)
-       SELECT notification_id, count(*)::int AS n FROM revoked GROUP BY notification_id`,
-});
-
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
 export function createActionTokenStore(context: PgContext): Omit<ActionTokenStore, 'lookup' | 'applyResponse'> {
   const { query } = context;
   const tokens = context.table('action_tokens');
   const insert = `INSERT INTO ${tokens} ${COLUMNS} VALUES`;
-  const { consume: consumeSql, revokeNotifications: revokeSql } = tokenStatements(tokens);
   const byHash = coalesceReads(async (hashes) => {
     const { rows } = await query(`SELECT * FROM ${tokens} WHERE token_hash = ANY($1::text[])`, [hashes]);
     return new Map(rows.map((row) => [str(row.token_hash)!, row]));
@@ -101,14 +84,27 @@ export function createActionTokenStore(context: PgContext): Omit<ActionTokenStor
       if (!first.has(call.tokenHash)) first.set(call.tokenHash, i);
     });
     const taking = [...first.values()].map((i) => calls[i]!);
-    const { rows } = await query(consumeSql, [taking.map((c) => c.tokenHash), taking.map((c) => c.now)]);
+    const { rows } = await query(
+      `UPDATE ${tokens} t SET used_at = u.now FROM unnest($1::text[], $2::bigint[]) AS u(token_hash, now)
+       WHERE t.token_hash = u.token_hash AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > u.now
+       RETURNING t.*`,
+      [taking.map((c) => c.tokenHash), taking.map((c) => c.now)],
+    );
     const won = new Map(rows.map((row) => [str(row.token_hash)!, row]));
     return calls.map((call, i) => (first.get(call.tokenHash) === i ? won.get(call.tokenHash) : undefined));
   });
   // Revocations of many notifications coalesce into one UPDATE; each call gets the count of rows it revoked (a
   // notification asked for twice in one statement: the first call gets the count, the second 0, as in sequence).
   const revokeNotification = coalesce<{ id: string; at: number }, number>(async (calls) => {
-    const { rows } = await query(revokeSql, [calls.map((c) => c.id), calls.map((c) => c.at)]);
+    const { rows } = await query(
+      `WITH revoked AS (
+         UPDATE ${tokens} t SET revoked_at = u.at
+         FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS u
+         WHERE t.notification_id = u.id AND t.used_at IS NULL AND t.revoked_at IS NULL
+         RETURNING t.notification_id)
+       SELECT notification_id, count(*)::int AS n FROM revoked GROUP BY notification_id`,
+      [calls.map((c) => c.id), calls.map((c) => c.at)],
+    );
     const counts = new Map(rows.map((row) => [str(row.notification_id)!, num(row.n)!]));
     return calls.map((call) => {
       const n = counts.get(call.id) ?? 0;

@@ -156,11 +156,11 @@ export function createAuditStore(context: PgContext): AuditStore & {
     appendValues,
     appendWithin: async (tx, entries) => {
       if (entries.length === 0) return [];
-      const normalised = entries.map(normaliseAuditEntry);
       known = undefined;
       const { rows } = await tx(lockHeadSql);
       const after = { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
-      const chained = chainAuditEntries(after, normalised);
+      // chainAuditEntries normalises each entry.
+      const chained = chainAuditEntries(after, entries);
       const { rowCount } = await tx(appendSql, appendValues(chained, after));
       // The head is locked by this transaction: nobody can have moved it between the read and the write.
       if (rowCount !== chained.length) throw new IdrelayError('ERR_STORE_QUERY', 'The locked audit head moved.');

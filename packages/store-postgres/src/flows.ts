@@ -19,18 +19,6 @@ export const toFlow = (row: Row): FlowRecord => ({
 });
 
 /**
- * Moves many flows, each from its expected version (`$1` states, `$2` data as JSON text, `$3` transitions, `$4`
- * update times, `$5` ids, `$6` expected versions; null keeps a column); returns the moved rows. Each id may appear
- * once per statement.
- */
-export const moveFlowsStatement = (flows: string) =>
-  `UPDATE ${flows} f SET state = coalesce(u.state, f.state), data = coalesce(u.data::json, f.data),
-         transitions = coalesce(u.transitions, f.transitions), updated_at = u.updated_at, version = f.version + 1
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::int[])
-         AS u(state, data, transitions, updated_at, id, expected)
-       WHERE f.id = u.id AND f.version = u.expected RETURNING f.*`;
-
-/**
  * {@link FlowStore} on the `flows` table; `version` starts at 1 and grows by one per update, and an update's `emit`
  * entries join its transaction.
  */
@@ -59,14 +47,14 @@ export function createFlowStore(context: PgContext): FlowStore {
     for (const [i, call] of calls.entries()) if (!first.has(call[4])) first.set(call[4], i);
     const taking = [...first.values()].map((i) => calls[i]!);
     const column = (c: number) => taking.map((call) => call[c]);
-    const { rows } = await query(moveFlowsStatement(flows), [
-      column(0),
-      column(1),
-      column(2),
-      column(3),
-      column(4),
-      column(5),
-    ]);
+    const { rows } = await query(
+      `UPDATE ${flows} f SET state = coalesce(u.state, f.state), data = coalesce(u.data::json, f.data),
+         transitions = coalesce(u.transitions, f.transitions), updated_at = u.updated_at, version = f.version + 1
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::int[])
+         AS u(state, data, transitions, updated_at, id, expected)
+       WHERE f.id = u.id AND f.version = u.expected RETURNING f.*`,
+      [column(0), column(1), column(2), column(3), column(4), column(5)],
+    );
     const won = new Map(rows.map((row) => [str(row.id)!, row]));
     return calls.map((call, i) => (first.get(call[4]) === i ? won.get(call[4] as string) : undefined));
   });
