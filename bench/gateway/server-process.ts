@@ -1,8 +1,9 @@
 /**
  * A server for `bench/gateway.ts`, in its own process so its CPU is not the load generator's: `ours` is what
- * `idrelay start` assembles (SQLite file under the data directory, sandbox transports, default rules), `floor` a
- * bare `@hono/node-server` handler that parses the same body and does one insert (or one single-use UPDATE) on
- * the same kind of SQLite database, sending the same APNs push through the same transport to its own stand-in.
+ * `idrelay start` assembles (SQLite file under the data directory, default rules, APNs configured at the stand-in
+ * the load generator runs, `BENCH_APNS`), `floor` a bare `@hono/node-server` handler that parses the same body and
+ * does one insert (or one single-use UPDATE) on the same kind of SQLite database, sending the same APNs push through
+ * the same transport to the same stand-in.
  *
  * argv: mode (`ours` | `floor`), data directory, port, users, responses. IPC in: `seed-responses` (the
  * count is argv's fifth), `stop`. IPC out: `ready` `{ url }`, `seed-responses` `{ bodies }`, `pushed` `{ userId, at }` when the APNs stand-in took a push.
@@ -18,7 +19,7 @@ import { createApnsTransport } from '@idrelay/transport-apns';
 import { assembleGateway } from '../../packages/gateway/src/cli/assemble.js';
 import { hashApiKey } from '../../packages/gateway/src/http/api-keys.js';
 import { resolveConfig } from '../../packages/gateway/src/index.js';
-import { SANDBOX_APNS_TOPIC, startSandboxTransports } from '../../packages/gateway/src/sandbox/sandbox-transports.js';
+import { SANDBOX_APNS_TOPIC } from '../../packages/gateway/src/sandbox/sandbox-transports.js';
 import { Hono, serve } from './hono.js';
 import { apnsToken, devicePublicKey, floorSignature, seedDevices, seedResponses } from './seed.js';
 
@@ -36,16 +37,15 @@ const key = process.env.BENCH_KEY as string;
 const send = (message: Record<string, unknown>) => process.send?.(message);
 const at = () => performance.timeOrigin + performance.now();
 const quiet = { step() {}, done() {}, fail() {}, note() {} };
-/** The APNs stand-in the bench runs in its own process (bench/gateway.ts), when it does; else the sandbox's. */
-const remoteApns = process.env.BENCH_APNS
-  ? (JSON.parse(process.env.BENCH_APNS) as {
-      origin: string;
-      caPath: string;
-      keyPath: string;
-      teamId: string;
-      keyId: string;
-    })
-  : undefined;
+if (process.env.BENCH_APNS === undefined) throw new Error('BENCH_APNS: start this process from bench/gateway.ts');
+/** The APNs stand-in the load generator runs (bench/gateway.ts), with the key and CA to reach it. */
+const remoteApns = JSON.parse(process.env.BENCH_APNS) as {
+  origin: string;
+  caPath: string;
+  keyPath: string;
+  teamId: string;
+  keyId: string;
+};
 
 async function ours() {
   const config = resolveConfig(
@@ -59,20 +59,16 @@ async function ours() {
         ingest: { perSecond: 1_000_000, burst: 1_000_000 },
         verifications: { perMinute: 1_000_000, burst: 1_000_000 },
       },
-      ...(remoteApns === undefined
-        ? {}
-        : {
-            transports: {
-              apns: {
-                keyPath: remoteApns.keyPath,
-                keyId: remoteApns.keyId,
-                teamId: remoteApns.teamId,
-                topic: SANDBOX_APNS_TOPIC,
-                origin: remoteApns.origin,
-                ca: remoteApns.caPath,
-              },
-            },
-          }),
+      transports: {
+        apns: {
+          keyPath: remoteApns.keyPath,
+          keyId: remoteApns.keyId,
+          teamId: remoteApns.teamId,
+          topic: SANDBOX_APNS_TOPIC,
+          origin: remoteApns.origin,
+          ca: remoteApns.caPath,
+        },
+      },
     },
     { cwd: dir, env: {} },
   );
@@ -106,18 +102,14 @@ async function floor() {
   const insertEvent = db.prepare('INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)');
   const insertVerification = db.prepare('INSERT INTO verifications VALUES (?, ?, ?, ?)');
   const useToken = db.prepare('UPDATE tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL');
-  const sandbox = remoteApns === undefined ? await startSandboxTransports({ platforms: ['apns'] }) : undefined;
-  const apns =
-    remoteApns === undefined
-      ? sandbox!.transports[0]!
-      : createApnsTransport({
-          signingKey: readFileSync(remoteApns.keyPath, 'utf8'),
-          teamId: remoteApns.teamId,
-          keyId: remoteApns.keyId,
-          defaultTopic: SANDBOX_APNS_TOPIC,
-          origin: remoteApns.origin,
-          ca: readFileSync(remoteApns.caPath, 'utf8'),
-        });
+  const apns = createApnsTransport({
+    signingKey: readFileSync(remoteApns.keyPath, 'utf8'),
+    teamId: remoteApns.teamId,
+    keyId: remoteApns.keyId,
+    defaultTopic: SANDBOX_APNS_TOPIC,
+    origin: remoteApns.origin,
+    ca: readFileSync(remoteApns.caPath, 'utf8'),
+  });
   const { input, signature } = floorSignature();
   let verifications = 0;
   const app = new Hono();
@@ -167,7 +159,7 @@ async function floor() {
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await (sandbox === undefined ? apns.close() : sandbox.close());
+      await apns.close();
       db.close();
     },
   };

@@ -1,4 +1,4 @@
-import { type ActionTokenRecord, isIdrelayError, type Store, verifyAuditChain } from '@idrelay/core';
+import { type ActionTokenRecord, type FlowRecord, isIdrelayError, type Store, verifyAuditChain } from '@idrelay/core';
 import { requirePostgres } from '@idrelay/testkit';
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,19 @@ const token = (hash: string, notificationId = 'n-1'): ActionTokenRecord => ({
   actions: ['approve', 'deny'],
   expiresAt: T0 + 60_000,
   createdAt: T0,
+});
+
+/** A pending login verification `id` at version 1. */
+const flow = (id: string, data: Record<string, unknown> = {}): Omit<FlowRecord, 'version'> => ({
+  id,
+  kind: 'login-verification',
+  definitionVersion: 1,
+  key: id,
+  state: 'pending',
+  data,
+  transitions: 0,
+  createdAt: T0,
+  updatedAt: T0,
 });
 
 describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share statements', () => {
@@ -97,19 +110,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
   });
 
   it('updates flows concurrently: of updates at one version exactly one wins, other flows all move', async () => {
-    for (const id of ['f-1', 'f-2', 'f-3']) {
-      await one.flows.create({
-        id,
-        kind: 'login-verification',
-        definitionVersion: 1,
-        key: id,
-        state: 'pending',
-        data: { n: 0 },
-        transitions: 0,
-        createdAt: T0,
-        updatedAt: T0,
-      });
-    }
+    for (const id of ['f-1', 'f-2', 'f-3']) await one.flows.create(flow(id, { n: 0 }));
     // The first update goes alone; the racers queue behind it and go together in the next statement.
     const ahead = one.flows.update('f-2', 1, { transitions: 1, updatedAt: T0 + 9 });
     const racing = await Promise.allSettled(
@@ -130,18 +131,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     ]);
   });
   it('applies answers arriving together in one transaction, each whole or not at all', async () => {
-    const flow = (i: number) => ({
-      id: `v-${i}`,
-      kind: 'login-verification',
-      definitionVersion: 1,
-      key: `v-${i}`,
-      state: 'pending',
-      data: {},
-      transitions: 0,
-      createdAt: T0,
-      updatedAt: T0,
-    });
-    for (let i = 0; i < 12; i++) await one.flows.create(flow(i));
+    for (let i = 0; i < 12; i++) await one.flows.create(flow(`v-${i}`));
     await one.actionTokens.putMany(
       Array.from({ length: 12 }, (_, i) => ({ ...token(`h-${i}`, `n-${i}`), flowId: `v-${i}` })),
     );
@@ -198,17 +188,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
   it('two devices answering one request through two processes at once: one decides, no deadlock stall', async () => {
     for (let round = 0; round < 8; round++) {
       const id = `v-race-${round}`;
-      await one.flows.create({
-        id,
-        kind: 'login-verification',
-        definitionVersion: 1,
-        key: id,
-        state: 'pending',
-        data: {},
-        transitions: 0,
-        createdAt: T0,
-        updatedAt: T0,
-      });
+      await one.flows.create(flow(id));
       const tokens = ['iphone', 'browser'].map((device) => ({
         ...token(`${id}-${device}`, `n-${id}`),
         deviceId: device,
