@@ -85,6 +85,7 @@ export type {
   ApplyResponseResult,
   ConsumeResult,
   FlowPatch,
+  LookupOptions,
   ResponseLookup,
   StoredActionToken,
   TokenPurpose,

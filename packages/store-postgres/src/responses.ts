@@ -18,19 +18,22 @@ import { ONE_PLAN } from './outbox/claim.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
 /**
- * The coalesced read of {@link ActionTokenStore.lookup} (`$1` token hashes, `$2` device ids): each token, the live
- * device named and the token's flow, one row per call in call order (`i`). Each table is reached through a
- * `LATERAL … LIMIT 1` probe: a loop of primary-key lookups whatever the statistics say. As a plain join, right
- * after a burst of enrolments (tables not yet analysed, so `removed_at IS NULL` looks like 0.5% of the rows) the
- * planner hashed all 10,000 devices per batch: 3-4 ms a statement instead of 0.2. Exported for the query-plan tests.
+ * The coalesced read of {@link ActionTokenStore.lookup} (`$1` token hashes, `$2` device ids, `$3` user-flow kinds or
+ * null): each token, the live device named, the token's flow and the flow of that kind keyed by the token's user,
+ * one row per call in call order (`i`). Each table is reached through a `LATERAL … LIMIT 1` probe: a loop of
+ * primary-key (or unique-key) lookups whatever the statistics say. As a plain join, right after a burst of
+ * enrolments (tables not yet analysed, so `removed_at IS NULL` looks like 0.5% of the rows) the planner hashed all
+ * 10,000 devices per batch: 3-4 ms a statement instead of 0.2. Exported for the query-plan tests.
  */
 export const lookupStatement = (tokens: string, devices: string, flows: string) =>
-  `SELECT u.i, row_to_json(t) AS token, row_to_json(d) AS device, row_to_json(f) AS flow
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(token_hash, device_id, i)
+  `SELECT u.i, row_to_json(t) AS token, row_to_json(d) AS device, row_to_json(f) AS flow,
+         row_to_json(k) AS user_flow
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(token_hash, device_id, user_flow_kind, i)
        LEFT JOIN LATERAL (SELECT * FROM ${tokens} WHERE token_hash = u.token_hash LIMIT 1) t ON true
        LEFT JOIN LATERAL (SELECT * FROM ${devices} WHERE device_id = u.device_id AND removed_at IS NULL LIMIT 1) d
          ON true
-       LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE id = t.flow_id LIMIT 1) f ON true`;
+       LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE id = t.flow_id LIMIT 1) f ON true
+       LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE kind = u.user_flow_kind AND key = t.user_id LIMIT 1) k ON true`;
 
 /** What the batched apply needs of the audit store beyond its port. */
 export type ResponseAudit = Pick<
@@ -122,11 +125,17 @@ export function createResponsePorts(
     settleAnswersStatement(tokens, context.table('timers'), context.table('audit'), context.table('audit_head')),
   );
 
-  const lookupMany = coalesce<{ tokenHash: string; deviceId: string }, Row>(async (calls) => {
-    const { rows } = await query(lookupSql, [calls.map((c) => c.tokenHash), calls.map((c) => c.deviceId)]);
-    const byIndex = new Map(rows.map((row) => [Number(row.i), row]));
-    return calls.map((_, i) => byIndex.get(i + 1) ?? {});
-  });
+  const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row>(
+    async (calls) => {
+      const { rows } = await query(lookupSql, [
+        calls.map((c) => c.tokenHash),
+        calls.map((c) => c.deviceId),
+        calls.map((c) => c.userFlowKind),
+      ]);
+      const byIndex = new Map(rows.map((row) => [Number(row.i), row]));
+      return calls.map((_, i) => byIndex.get(i + 1) ?? {});
+    },
+  );
 
   /** What one response got from its batch: the consumed row (undefined: missed), and whether its flow moved. */
   interface Applied {
@@ -235,12 +244,16 @@ export function createResponsePorts(
   });
 
   return {
-    async lookup(tokenHash, deviceId) {
-      const row = await lookupMany({ tokenHash, deviceId });
+    async lookup(tokenHash, deviceId, options = {}) {
+      const userFlowKind = options.userFlowKind ?? null;
+      const row = await lookupMany({ tokenHash, deviceId, userFlowKind });
       return {
         ...(row.token ? { token: toStored(row.token as Row) } : {}),
         ...(row.device ? { device: toDevice(row.device as Row) } : {}),
         ...(row.flow ? { flow: toFlow(row.flow as Row) } : {}),
+        ...(row.token && userFlowKind !== null
+          ? { userFlow: row.user_flow ? toFlow(row.user_flow as Row) : null }
+          : {}),
       };
     },
     async applyResponse(input): Promise<ApplyResponseResult> {

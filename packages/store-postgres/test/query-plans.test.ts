@@ -214,9 +214,10 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
     const plan = await reads(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
       hashes,
       hashes.map((h) => `d-${h.slice(2)}`),
+      hashes.map(() => 'login-verification-limit'),
     ]);
     for (const scan of plan) {
-      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$/);
+      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$|^flows_kind_key_key$/);
       expect(rowsRead(scan), JSON.stringify(scan)).toBeLessThanOrEqual(BATCH);
     }
     expect(new Set(plan.map((scan) => scan['Relation Name']))).toEqual(new Set(['action_tokens', 'devices', 'flows']));
@@ -311,9 +312,10 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
     const lookup = await generic(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
       hashes,
       hashes.map((h) => `d-${h.slice(2)}`),
+      hashes.map(() => 'login-verification-limit'),
     ]);
     for (const scan of lookup)
-      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$/);
+      expect(scan['Index Name'], JSON.stringify(scan)).toMatch(/_pkey$|^devices_device_id_key$|^flows_kind_key_key$/);
     const sql = batchStatements();
     const consume = probes(await generic(sql.consume, sql.consumeValues, ONE_PLAN));
     expect(consume.indexes).toEqual(['action_tokens:action_tokens_pkey', 'flows:flows_pkey']);

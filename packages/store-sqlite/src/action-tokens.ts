@@ -128,9 +128,9 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
           ).run(at, deviceId).changes,
         ),
       ),
-    lookup: (tokenHash, deviceId) =>
+    lookup: (tokenHash, deviceId, options = {}) =>
       run((): ResponseLookup => {
-        // node:sqlite never yields: the three reads see one state.
+        // node:sqlite never yields: the reads see one state.
         const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
         const device = statement(`SELECT * FROM devices WHERE device_id = ? AND ${LIVE}`).get(deviceId) as
           | Row
@@ -140,10 +140,18 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
           flowId === undefined
             ? undefined
             : (statement('SELECT * FROM flows WHERE id = ?').get(flowId) as Row | undefined);
+        const kind = row === undefined ? undefined : options.userFlowKind;
+        const userFlow =
+          kind === undefined
+            ? undefined
+            : (statement('SELECT * FROM flows WHERE kind = ? AND key = ?').get(kind, text(row!.user_id)!) as
+                | Row
+                | undefined);
         return {
           ...(row !== undefined ? { token: toStored(row) } : {}),
           ...(device !== undefined ? { device: toDevice(device) } : {}),
           ...(flow !== undefined ? { flow: toFlow(flow) } : {}),
+          ...(kind !== undefined ? { userFlow: userFlow === undefined ? null : toFlow(userFlow) } : {}),
         };
       }),
     applyResponse: (input) =>

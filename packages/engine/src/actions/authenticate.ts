@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   type FlowRecord,
   IdrelayError,
+  type LookupOptions,
   type Store,
   type StoredActionToken,
 } from '@idrelay/core';
@@ -32,6 +33,8 @@ export interface AuthenticateOptions {
   keyFor: (spki: string) => KeyObject;
   /** Accepted clock difference between the device and the relay, ms. */
   skewMs: number;
+  /** Read the user's flow of this kind with the token ({@link LookupOptions.userFlowKind}). */
+  userFlowKind?: string;
 }
 
 /** A request whose token, signature and bindings checked out (its token state is checked by the caller). */
@@ -42,6 +45,8 @@ export interface AuthenticatedRequest {
   claims: ProofClaims;
   /** The token's flow as read with it, when it has one. */
   flow?: FlowRecord;
+  /** With `userFlowKind`: the user's flow of that kind as read with the token, `null` when there is none. */
+  userFlow?: FlowRecord | null;
 }
 
 /** Facts about a refused request known at the point of refusal, for the audit trail. */
@@ -118,7 +123,16 @@ async function authenticate(
   const { header } = readProofHeader(request.proof);
   const hash = tokenHash(request.token);
   // One read for the token, the device the proof names and the token's flow; the token is still judged first.
-  const { token: stored, device: signer, flow } = await options.store.actionTokens.lookup(hash, header.kid);
+  const {
+    token: stored,
+    device: signer,
+    flow,
+    userFlow,
+  } = await options.store.actionTokens.lookup(
+    hash,
+    header.kid,
+    options.userFlowKind === undefined ? undefined : { userFlowKind: options.userFlowKind },
+  );
   if (stored === undefined || (stored.record.purpose ?? 'action') !== 'action') {
     throw refuse('ERR_ACTION_TOKEN_UNKNOWN', 'The action token is not known', { deviceId: header.kid });
   }
@@ -175,7 +189,14 @@ async function authenticate(
   if (signer.deviceId !== token.deviceId) {
     throw refuse('ERR_ACTION_WRONG_DEVICE', 'The token was sent to another device of this user', facts);
   }
-  return flow === undefined ? { hash, stored, device: signer, claims } : { hash, stored, device: signer, claims, flow };
+  return {
+    hash,
+    stored,
+    device: signer,
+    claims,
+    ...(flow !== undefined ? { flow } : {}),
+    ...(userFlow !== undefined ? { userFlow } : {}),
+  };
 }
 
 /** Refuses a token that is used, revoked or expired (read state; `consume` decides races). */

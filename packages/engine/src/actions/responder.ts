@@ -102,6 +102,17 @@ export function createResponder(options: ResponderOptions): Responder {
     : detailsUrl;
   const maxAttempts = options.maxCodeAttempts ?? ACTION_DEFAULTS.maxCodeAttempts;
   const auth = { store, now, keyFor: options.keyFor, skewMs };
+  /** The per-user flow kind the handlers want read with the token: one kind, or none when they disagree. */
+  let kindsOf: readonly ResponseHandler[] | undefined;
+  let userFlowKind: string | undefined;
+  const userFlowKindOf = (handlers: readonly ResponseHandler[]) => {
+    if (handlers !== kindsOf) {
+      const kinds = new Set(handlers.flatMap((h) => (h.userFlowKind === undefined ? [] : [h.userFlowKind])));
+      userFlowKind = kinds.size === 1 ? [...kinds][0] : undefined;
+      kindsOf = handlers;
+    }
+    return userFlowKind;
+  };
 
   async function audit(action: string, at: number, facts: RefusalFacts, details: Record<string, unknown>) {
     try {
@@ -148,10 +159,11 @@ export function createResponder(options: ResponderOptions): Responder {
     respond: (input) =>
       audited('response', input, async () => {
         const request = readRequest(input);
-        const { hash, stored, device, claims, flow } = await authenticateRequest(
+        const kind = userFlowKindOf(options.handlers());
+        const { hash, stored, device, claims, flow, userFlow } = await authenticateRequest(
           request,
           { method: 'POST', url: respondUrl },
-          auth,
+          kind === undefined ? auth : { ...auth, userFlowKind: kind },
         );
         const token = stored.record;
         const facts: RefusalFacts = {
@@ -197,6 +209,7 @@ export function createResponder(options: ResponderOptions): Responder {
           proof: request.proof,
           ...(claims.comment !== undefined ? { comment: claims.comment } : {}),
           ...(flow !== undefined ? { flow } : {}),
+          ...(userFlow !== undefined && handler.userFlowKind === kind ? { userFlow } : {}),
         };
         const accepted = (verdict: { flowId?: string; state?: string }) => ({
           at: receivedAt,

@@ -37,6 +37,12 @@ export interface VerifiedResponse {
    * be stale by the time the handler runs: change it only through the FlowStore's version check.
    */
   flow?: FlowRecord;
+  /**
+   * The recipient's flow of the handler's {@link ResponseHandler.userFlowKind}, read with the token (`null`: there
+   * is none). Absent when the handler declares no such kind, or when handlers declare different ones. Possibly stale,
+   * as `flow` is.
+   */
+  userFlow?: FlowRecord | null;
 }
 
 /** What applying a verified response did. */
@@ -70,6 +76,13 @@ export interface PreparedDecision {
 export interface ResponseHandler {
   /** Flow kinds this handler owns, e.g. `['access-approval']`; `'*'` for tokens without a flow. */
   readonly kinds: readonly string[];
+  /**
+   * Optional: the kind of a per-user flow (keyed by the user id) this handler consults with every answer, such as
+   * push limits. `respond()` then reads it in the same store read as the token and hands it over as
+   * {@link VerifiedResponse.userFlow}, saving a read per answer. Read only when every handler that declares one
+   * declares the same kind.
+   */
+  readonly userFlowKind?: string;
   apply(response: VerifiedResponse): Promise<ResponseVerdict>;
   /**
    * Optional fast path: plans the decision from `response.flow` without writing anything. `respond()` then consumes

@@ -1,4 +1,4 @@
-import { type Clock, type FlowStore, IdrelayError, isIdrelayError } from '@idrelay/core';
+import { type Clock, type FlowRecord, type FlowStore, IdrelayError, isIdrelayError } from '@idrelay/core';
 
 /** Push-bombing defence (NIST SP 800-63B-4 push rate limits, CISA "number matching" guidance). */
 export interface PushLimitOptions {
@@ -86,10 +86,13 @@ export function createPushLimit(options: PushLimitOptions & { flows: FlowStore; 
         return { ...data, sent: [...sent, now] };
       });
     },
-    /** A verification was answered (approved, denied): the back-off starts over. */
-    async answered(userId: string): Promise<void> {
+    /**
+     * A verification was answered (approved, denied): the back-off starts over. `known` is the user's limit flow as
+     * read with the answer (`null`: none); without it, it is read here.
+     */
+    async answered(userId: string, known?: FlowRecord | null): Promise<void> {
       // Most answers follow an answered push: nothing to reset, so nothing is written.
-      const flow = await flows.findByKey(PUSH_LIMIT_KIND, userId);
+      const flow = known === undefined ? await flows.findByKey(PUSH_LIMIT_KIND, userId) : (known ?? undefined);
       if (flow === undefined || (flow.data as unknown as LimitData).unanswered === 0) return;
       await change(userId, (data) => ({ ...data, unanswered: 0 }));
     },

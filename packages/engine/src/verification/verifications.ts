@@ -16,7 +16,7 @@ import { createEvent } from '@idrelay/core/events';
 import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from '../actions/response.js';
 import { codeHash } from '../actions/token-hash.js';
 import { type ConsumerRegistry, FOLLOW_UP_CONSUMER } from '../outgoing/consumers.js';
-import { createPushLimit, type PushLimitOptions } from './push-limit.js';
+import { createPushLimit, PUSH_LIMIT_KIND, type PushLimitOptions } from './push-limit.js';
 
 /** The flow kind of a login verification; its flow id is the verification id. */
 export const VERIFICATION_KIND = 'login-verification';
@@ -239,10 +239,12 @@ export function createVerifications(deps: VerificationDeps) {
     plan: ReturnType<typeof planSettle>,
     status: Exclude<VerificationStatus, 'pending'>,
     at: number,
+    /** The user's push-limit flow as read with the answer's token (`null`: none), when it was. */
+    limitFlow?: FlowRecord | null,
   ): Promise<void> {
     const { data, emit } = plan;
     if (emit.length > 0) deps.onEmitted(at);
-    await (status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId));
+    await (status === 'expired' ? limit.unanswered(data.userId) : limit.answered(data.userId, limitFlow));
   }
 
   /**
@@ -292,6 +294,8 @@ export function createVerifications(deps: VerificationDeps) {
 
   const handler: ResponseHandler = {
     kinds: [VERIFICATION_KIND],
+    // Every answer resets the push back-off when it is set: its counters are read with the token.
+    userFlowKind: PUSH_LIMIT_KIND,
     async apply(response: VerifiedResponse): Promise<ResponseVerdict> {
       const id = response.token.flowId!;
       const flow = response.flow?.id === id ? response.flow : await store.flows.get(id);
@@ -359,7 +363,7 @@ export function createVerifications(deps: VerificationDeps) {
             ...(reported ? ['idrelay.auth.risk.detected'] : []),
           ],
         },
-        after: () => afterSettle(plan, status, response.receivedAt),
+        after: () => afterSettle(plan, status, response.receivedAt, response.userFlow),
       };
     },
     async details(token: ActionTokenRecord) {

@@ -159,6 +159,24 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBeUndefined();
     });
 
+    it("reads the user's flow of a kind with the token when asked, null when the user has none", async () => {
+      await seed();
+      await ctx.store.flows.create(contractFlow('limit-1', 'user-1', { kind: 'limits', data: { unanswered: 2 } }));
+      await ctx.store.flows.create(contractFlow('limit-2', 'user-2', { kind: 'limits' }));
+      await ctx.store.flows.create(contractFlow('other-1', 'user-1', { kind: 'other' }));
+      const found = await ctx.store.actionTokens.lookup('hash-r1', 'device-1', { userFlowKind: 'limits' });
+      expect(found.flow).toMatchObject({ id: 'flow-1' });
+      expect(found.userFlow).toMatchObject({ id: 'limit-1', kind: 'limits', key: 'user-1', data: { unanswered: 2 } });
+      expect(
+        (await ctx.store.actionTokens.lookup('hash-r1', 'device-1', { userFlowKind: 'none-yet' })).userFlow,
+      ).toBeNull();
+      // Not asked for, or no token to name the user: not there at all.
+      expect(await ctx.store.actionTokens.lookup('hash-r1', 'device-1')).not.toHaveProperty('userFlow');
+      expect(
+        await ctx.store.actionTokens.lookup('hash-none', 'device-1', { userFlowKind: 'limits' }),
+      ).not.toHaveProperty('userFlow');
+    });
+
     it('applies an accepted response: token spent, flow moved, siblings revoked, timers gone, audit and outgoing written', async () => {
       const flow = await seed();
       const headBefore = await ctx.store.audit.head();

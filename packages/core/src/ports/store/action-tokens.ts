@@ -53,6 +53,20 @@ export interface ResponseLookup {
   device?: DeviceRecord;
   /** The token's flow (`record.flowId`), when it has one. */
   flow?: FlowRecord;
+  /**
+   * With {@link LookupOptions.userFlowKind}: the flow of that kind keyed by the token's user id (`null` when there
+   * is none), read with the rest. Absent when not asked for or when the token is unknown.
+   */
+  userFlow?: FlowRecord | null;
+}
+
+/** What else {@link ActionTokenStore.lookup} reads with the token. */
+export interface LookupOptions {
+  /**
+   * Also read the flow of this kind whose key is the token's user id — per-user state a response handler consults
+   * with every answer, such as the login-verification push limits — in the same read.
+   */
+  userFlowKind?: string;
 }
 
 /** A flow change, as `FlowStore.update` takes it. */
@@ -112,10 +126,11 @@ export interface ActionTokenStore {
   /** Revokes the unused tokens of a device (unenrolled, or its key replaced); returns how many. */
   revokeByDevice(deviceId: string, at: number): Promise<number>;
   /**
-   * One read for a device request: the token (not consumed), the device `deviceId` and the token's flow, as one
-   * consistent read where the database allows (one round trip on PostgreSQL).
+   * One read for a device request: the token (not consumed), the device `deviceId`, the token's flow and, when
+   * `options.userFlowKind` is given, the user's flow of that kind, as one consistent read where the database allows
+   * (one round trip on PostgreSQL).
    */
-  lookup(tokenHash: string, deviceId: string): Promise<ResponseLookup>;
+  lookup(tokenHash: string, deviceId: string, options?: LookupOptions): Promise<ResponseLookup>;
   /**
    * Applies an accepted response: consumes the token (atomic, as `consume`) and, only if that succeeded, moves the
    * flow (when its version is still `expectedVersion`) and, when there is no flow or it moved, revokes the

@@ -9,7 +9,7 @@ import type { TimerStore } from './timers.js';
 export interface ResponsePortsBase {
   actionTokens: Omit<ActionTokenStore, 'lookup' | 'applyResponse'>;
   devices: Pick<DeviceStore, 'get'>;
-  flows: Pick<FlowStore, 'get' | 'update'>;
+  flows: Pick<FlowStore, 'get' | 'findByKey' | 'update'>;
   timers: Pick<TimerStore, 'cancel'>;
   audit: Pick<AuditStore, 'append'>;
 }
@@ -28,14 +28,19 @@ export interface ResponsePortsBase {
  */
 export function composeResponsePorts(ports: ResponsePortsBase): Pick<ActionTokenStore, 'lookup' | 'applyResponse'> {
   return {
-    async lookup(tokenHash, deviceId) {
+    async lookup(tokenHash, deviceId, options = {}) {
       const [token, device] = await Promise.all([ports.actionTokens.get(tokenHash), ports.devices.get(deviceId)]);
       const flowId = token?.record.flowId;
-      const flow = flowId === undefined ? undefined : await ports.flows.get(flowId);
+      const kind = token === undefined ? undefined : options.userFlowKind;
+      const [flow, userFlow] = await Promise.all([
+        flowId === undefined ? undefined : ports.flows.get(flowId),
+        kind === undefined ? undefined : ports.flows.findByKey(kind, token!.record.userId),
+      ]);
       return {
         ...(token !== undefined ? { token } : {}),
         ...(device !== undefined ? { device } : {}),
         ...(flow !== undefined ? { flow } : {}),
+        ...(kind !== undefined ? { userFlow: userFlow ?? null } : {}),
       };
     },
     async applyResponse(input) {
