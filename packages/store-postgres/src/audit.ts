@@ -44,11 +44,11 @@ interface Waiting {
  */
 export function createAuditStore(context: PgContext): AuditStore & {
   /**
-   * Appends `entries` inside the caller's transaction `tx`: the head row is locked (`FOR UPDATE`) and read, the
-   * entries chained after it and written with the head moved, so they commit or roll back with the caller's other
-   * writes. Other appenders wait for that commit; this store's own group-committed appends re-read the head.
+   * Locks the head row inside the caller's transaction `tx` (`FOR UPDATE`) and reads it: entries chained after it
+   * and appended in that transaction cannot find it moved. Other appenders wait for the commit; this store's own
+   * group-committed appends re-read the head.
    */
-  appendWithin(tx: Query, entries: readonly AuditEntryInput[]): Promise<AuditEntry[]>;
+  lockHead(tx: Query): Promise<Pick<AuditEntry, 'seq' | 'hash'>>;
   /**
    * For a caller that appends in its own statement: the head as this store last wrote or read it (read now when
    * unknown). Another process may have moved it since; the caller's write must be conditional on it, as
@@ -154,17 +154,10 @@ export function createAuditStore(context: PgContext): AuditStore & {
       known = head === undefined ? undefined : { seq: head.seq, hash: head.hash };
     },
     appendValues,
-    appendWithin: async (tx, entries) => {
-      if (entries.length === 0) return [];
+    lockHead: async (tx) => {
       known = undefined;
       const { rows } = await tx(lockHeadSql);
-      const after = { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
-      // chainAuditEntries normalises each entry.
-      const chained = chainAuditEntries(after, entries);
-      const { rowCount } = await tx(appendSql, appendValues(chained, after));
-      // The head is locked by this transaction: nobody can have moved it between the read and the write.
-      if (rowCount !== chained.length) throw new IdrelayError('ERR_STORE_QUERY', 'The locked audit head moved.');
-      return chained;
+      return { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
     },
     append: async (entries) => {
       if (entries.length === 0) return [];

@@ -2,6 +2,7 @@ import type {
   ActionTokenStore,
   ApplyResponseInput,
   ApplyResponseResult,
+  AuditEntry,
   ConsumeResult,
   ResponsePortsBase,
 } from '@idrelay/core';
@@ -10,10 +11,11 @@ import { toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
 import type { createAuditStore } from './audit.js';
 import { coalesce } from './coalesce.js';
-import type { PgContext, Row } from './context.js';
-import { num, prepared, str } from './context.js';
+import type { PgContext, Query, Row } from './context.js';
+import { prepared, str } from './context.js';
 import { toDevice } from './devices.js';
 import { toFlow } from './flows.js';
+import { ANSWERS_INCOMPLETE, AUDIT_HEAD_MOVED } from './migrations/0007-answer-batch-function.js';
 import { ONE_PLAN } from './outbox/claim.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
@@ -38,91 +40,46 @@ export const lookupStatement = (tokens: string, devices: string, flows: string) 
 /** What the batched apply needs of the audit store beyond its port. */
 export type ResponseAudit = Pick<
   ReturnType<typeof createAuditStore>,
-  'appendWithin' | 'expectedHead' | 'remember' | 'appendValues'
+  'lockHead' | 'expectedHead' | 'remember' | 'appendValues'
 >;
 
-/**
- * The first statement of an answer batch: consume every token (`$1` hashes, `$2` times) and move the flows of the
- * tokens won (`$3` flow ids or null, `$4` states, `$5` data as JSON text, `$6` transitions, `$7` update times, `$8`
- * expected versions; null keeps a column). Returns the consumed rows, each with `moved_flow`.
- */
-export const consumeAndMoveStatement = (tokens: string, flows: string) => `WITH u AS MATERIALIZED (
-      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
-        $8::int[]) AS u(h, at, fid, state, data, transitions, updated, expected)),
-    c AS (
-      UPDATE ${tokens} t SET used_at = u.at FROM u
-      WHERE t.token_hash = u.h AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > u.at
-      RETURNING t.*),
-    m AS (
-      UPDATE ${flows} f SET state = coalesce(u.state, f.state), data = coalesce(u.data::json, f.data),
-        transitions = coalesce(u.transitions, f.transitions), updated_at = u.updated, version = f.version + 1
-      FROM u WHERE f.id = u.fid AND f.version = u.expected AND u.h IN (SELECT token_hash FROM c)
-      RETURNING f.id)
-    SELECT c.*, EXISTS (SELECT 1 FROM u JOIN m ON m.id = u.fid WHERE u.h = c.token_hash) AS moved_flow FROM c`;
-
-/**
- * The second statement of an answer batch, for the answers that went through. It revokes the other unused tokens
- * of their notifications (`$1` ids, `$2` times), skipping tokens another transaction holds: two devices of one user
- * answering at once in two transactions each hold their own token and both want the flow, and waiting here for the
- * other's token would close a cycle PostgreSQL breaks only after `deadlock_timeout` (1 s); the skipped token is the
- * other answer's, consumed by it or refused with it. It deletes their timers (`$3` ids) and appends their audit
- * entries after the expected head (`$4` … `$16`, as `appendValues` lays them out), only if the head is still the
- * expected one. Returns how many entries were written.
- */
-export const settleAnswersStatement = (tokens: string, timers: string, audit: string, head: string) => `WITH r AS (
-      UPDATE ${tokens} t SET revoked_at = v.at
-      FROM (SELECT DISTINCT ON (id) id, at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)) AS v
-      WHERE t.notification_id = v.id AND t.token_hash IN (
-        SELECT token_hash FROM ${tokens} WHERE notification_id = ANY($1::text[])
-          AND used_at IS NULL AND revoked_at IS NULL
-        FOR UPDATE SKIP LOCKED)
-      RETURNING 1),
-    x AS (DELETE FROM ${timers} WHERE id = ANY($3::text[]) RETURNING 1),
-    moved AS (
-      UPDATE ${head} SET seq = $13, hash = $14
-      WHERE id = 1 AND seq = $15 AND hash = $16 AND cardinality($4::bigint[]) > 0 RETURNING 1),
-    ins AS (
-      INSERT INTO ${audit} (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
-      SELECT * FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::json[],
-        $11::text[], $12::text[])
-      WHERE EXISTS (SELECT 1 FROM moved)
-      RETURNING 1)
-    SELECT (SELECT count(*) FROM ins)::int AS audited, (SELECT count(*) FROM r)::int AS revoked,
-      (SELECT count(*) FROM x)::int AS cancelled`;
-
-/** SQLSTATEs after which the whole batch transaction is simply run again: deadlock, serialisation failure. */
+/** SQLSTATEs after which the whole batch is simply run again: deadlock, serialisation failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
+/** Optimistic attempts at the expected audit head before a batch locks the head first. */
+const OPTIMISTIC_HEAD_ATTEMPTS = 2;
+/** Attempts of one batch in all; each follows a lost race, a moved head or a deadlock. */
+const MAX_ATTEMPTS = 20;
 
 /**
  * `lookup` and `applyResponse` on PostgreSQL (decision 0043).
  *
- * `lookup` coalesces: the reads of every response waiting at that moment go in one statement (token, device and
- * the token's flow, each by primary key), one round trip for many responses.
+ * `lookup` coalesces: the reads of every response waiting at that moment go in one statement (token, device, the
+ * token's flow and the user's flow asked for, each by key), one round trip for many responses.
  *
- * `applyResponse` coalesces too, into one transaction per batch of waiting responses, two statements in it: the
- * first consumes every token and moves the flows of the tokens won, each at its expected version
- * ({@link consumeAndMoveStatement}); the second, for the responses whose flow moved, revokes the other approvers'
- * tokens, deletes the timers and appends the audit entries after the head this store expects, only if the head is
- * still there ({@link settleAnswersStatement}; when another writer moved it, the entries are appended again after
- * the head locked and read afresh). Outgoing entries, when there are any, go between the two. Then one COMMIT. A
- * response is therefore applied whole or not at all, even across a crash, as on SQLite; and a batch of 15 answers
- * costs four round trips (BEGIN with the pinned plan settings, the two statements, COMMIT) and one commit. A token
- * or flow named twice in one batch waits for the next transaction, so no row is updated twice in a statement and
- * the second answer sees the first.
+ * `applyResponse` coalesces too: the responses waiting at that moment go in one call of the schema's
+ * `apply_answers` function (migration 7), one round trip and one commit. It consumes every token and moves the
+ * flows at their expected versions, revokes the other approvers' tokens, deletes the timers and appends the audit
+ * entries chained after the head this store expects. Outgoing entries, when there are any, are appended in the same
+ * transaction after it. A response is therefore applied whole or not at all, even across a crash, as on SQLite.
+ *
+ * When not every answer went through (a token already used, a flow moved on), the function undoes everything and
+ * says what each answer did; the batch is sent again without the losers, an answer whose flow moved on keeping
+ * just its token consumed, as the port says. When the head moved (another process appended), the batch is chained
+ * again after the head read afresh, and after {@link OPTIMISTIC_HEAD_ATTEMPTS} such misses after the head locked
+ * first. A token or flow named twice in one batch waits for the next call, so no row is updated twice in a
+ * statement and the second answer sees the first.
  */
 export function createResponsePorts(
   context: PgContext,
   ports: Pick<ResponsePortsBase, 'actionTokens'> & { audit: ResponseAudit },
 ): Pick<ActionTokenStore, 'lookup' | 'applyResponse'> {
   const { query } = context;
-  const tokens = context.table('action_tokens');
-  const devices = context.table('devices');
-  const flows = context.table('flows');
   // Prepared once per connection: these run for every batch of answers.
-  const lookupSql = prepared(lookupStatement(tokens, devices, flows));
-  const consumeSql = prepared(consumeAndMoveStatement(tokens, flows));
-  const settleSql = prepared(
-    settleAnswersStatement(tokens, context.table('timers'), context.table('audit'), context.table('audit_head')),
+  const lookupSql = prepared(
+    lookupStatement(context.table('action_tokens'), context.table('devices'), context.table('flows')),
+  );
+  const applySql = prepared(
+    `SELECT a AS token FROM ${context.table('apply_answers')}(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')}) AS a`,
   );
 
   const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row>(
@@ -142,70 +99,97 @@ export function createResponsePorts(
     won?: Row;
     moved: boolean;
   }
+  /** An answer still in a batch; `conflict`: its token goes, its flow moved on (nothing else of it is written). */
+  interface Going {
+    input: ApplyResponseInput;
+    index: number;
+    conflict: boolean;
+  }
+
+  /** The 24 arguments of `apply_answers` for `live`, its audit entries chained after `after`. */
+  const argumentsOf = (live: readonly Going[], after: Pick<AuditEntry, 'seq' | 'hash'>) => {
+    const column = <T>(pick: (input: ApplyResponseInput, conflict: boolean) => T) =>
+      live.map((a) => pick(a.input, a.conflict));
+    const going = live.filter((a) => !a.conflict).map((a) => a.input);
+    const revoking = going.filter((i) => i.revokeNotification !== undefined);
+    const entries = going.flatMap((i) => i.audit ?? []);
+    const chained = entries.length > 0 ? chainAuditEntries(after, entries) : [];
+    const values = [
+      column((i) => i.tokenHash),
+      column((i) => i.at),
+      column((i, conflict) => (conflict ? null : (i.flow?.id ?? null))),
+      column((i) => i.flow?.patch.state ?? null),
+      column((i) => (i.flow?.patch.data === undefined ? null : JSON.stringify(i.flow.patch.data))),
+      column((i) => i.flow?.patch.transitions ?? null),
+      column((i) => i.flow?.patch.updatedAt ?? i.at),
+      column((i) => i.flow?.expectedVersion ?? 0),
+      revoking.map((i) => i.revokeNotification!),
+      revoking.map((i) => i.at),
+      textArray(going.flatMap((i) => i.cancelTimers ?? [])),
+      ...(chained.length > 0
+        ? ports.audit.appendValues(chained, after)
+        : [[], [], [], [], [], [], [], [], [], 0, '', after.seq, after.hash]),
+    ];
+    const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
+    return { values, emitted, last: chained.at(-1) };
+  };
 
   /**
-   * One transaction for `batch` (distinct tokens, distinct flows), its plans pinned to key probes (`ONE_PLAN`):
-   * the statements filter on `used_at IS NULL AND revoked_at IS NULL`, which the statistics rate anywhere from all
-   * rows (tokens just pushed) to almost none (most tokens answered, after autovacuum's next analyse); rated near
-   * none, a whole-table scan looked cheaper than 20 primary-key probes and cost 3-4 ms a statement.
+   * Applies `batch` (distinct tokens, distinct flows) through `apply_answers`: alone when nothing is emitted (the
+   * call is its own transaction), else in a transaction with the outgoing entries (plans pinned as the function
+   * pins its own, `ONE_PLAN`); with the head locked first once optimism failed.
    */
   const applyBatch = async (batch: readonly ApplyResponseInput[]): Promise<Applied[]> => {
-    try {
-      return await context.transaction(async (tx) => {
-        const column = <T>(pick: (input: ApplyResponseInput) => T) => batch.map(pick);
-        const { rows: won } = await tx(consumeSql, [
-          column((i) => i.tokenHash),
-          column((i) => i.at),
-          column((i) => i.flow?.id ?? null),
-          column((i) => i.flow?.patch.state ?? null),
-          column((i) => (i.flow?.patch.data === undefined ? null : JSON.stringify(i.flow.patch.data))),
-          column((i) => i.flow?.patch.transitions ?? null),
-          column((i) => i.flow?.patch.updatedAt ?? i.at),
-          column((i) => i.flow?.expectedVersion ?? 0),
-        ]);
-        const consumed = new Map(won.map((row) => [str(row.token_hash)!, row]));
-        // Only an answer whose flow moved (or that has none) writes the rest; a lost flow race keeps just the
-        // consumed token, as the port says.
-        const going = batch.filter((i) => {
-          const row = consumed.get(i.tokenHash);
-          return row !== undefined && (i.flow === undefined || row.moved_flow === true);
-        });
-        const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
+    const results: Applied[] = batch.map(() => ({ moved: false }));
+    let live: Going[] = batch.map((input, index) => ({ input, index, conflict: false }));
+    let headMisses = 0;
+    for (let attempt = 1; live.length > 0; attempt++) {
+      const lockHead = headMisses >= OPTIMISTIC_HEAD_ATTEMPTS;
+      const run = async (tx: Query) => {
+        const after = lockHead ? await ports.audit.lockHead(tx) : await ports.audit.expectedHead();
+        const { values, emitted, last } = argumentsOf(live, after);
+        // Announced before the commit: appends made meanwhile chain after it (a rollback forgets it again).
+        if (last !== undefined) ports.audit.remember(last);
+        const { rows } = await tx(applySql, values);
         if (emitted.length > 0) await appendOutgoing(context, tx, emitted);
-        const entries = going.flatMap((i) => i.audit ?? []);
-        const revoking = going.filter((i) => i.revokeNotification !== undefined);
-        const cancelled = going.flatMap((i) => i.cancelTimers ?? []);
-        if (entries.length > 0 || revoking.length > 0 || cancelled.length > 0) {
-          // Chained after the head this store expects — which may be the head a batch still in flight is about to
-          // write: its commit makes our conditional append succeed, its rollback makes it fall back below.
-          const after = await ports.audit.expectedHead();
-          const chained = entries.length > 0 ? chainAuditEntries(after, entries) : [];
-          if (chained.length > 0) ports.audit.remember(chained.at(-1));
-          const { rows } = await tx(settleSql, [
-            revoking.map((i) => i.revokeNotification!),
-            revoking.map((i) => i.at),
-            textArray(cancelled),
-            ...(chained.length > 0
-              ? ports.audit.appendValues(chained, after)
-              : [[], [], [], [], [], [], [], [], [], 0, '', after.seq, after.hash]),
-          ]);
-          if (chained.length > 0 && num(rows[0]?.audited) !== chained.length) {
-            // Another writer moved the head since: append after the head locked and read afresh.
-            ports.audit.remember((await ports.audit.appendWithin(tx, entries)).at(-1));
-          }
+        return rows;
+      };
+      try {
+        const rows = lockHead
+          ? await context.transaction(run, ONE_PLAN)
+          : live.some((a) => !a.conflict && (a.input.flow?.emit?.length ?? 0) > 0)
+            ? await context.transaction(run, ONE_PLAN)
+            : await run(query);
+        const won = new Map(rows.map((row) => [str((row.token as Row).token_hash)!, row.token as Row]));
+        for (const a of live) {
+          const row = won.get(a.input.tokenHash);
+          if (row !== undefined) results[a.index] = { won: row, moved: !a.conflict && a.input.flow !== undefined };
         }
-        return batch.map((i) => {
-          const row = consumed.get(i.tokenHash);
-          const applied: Applied = { moved: i.flow !== undefined && row?.moved_flow === true };
-          if (row !== undefined) applied.won = row;
-          return applied;
-        });
-      }, ONE_PLAN);
-    } catch (error) {
-      // The head this batch announced was not written: read it afresh next time.
-      ports.audit.remember(undefined);
-      throw error;
+        return results;
+      } catch (error) {
+        // The head this batch announced was not written: read it afresh next time.
+        ports.audit.remember(undefined);
+        const cause = (error as { cause?: { code?: unknown; detail?: unknown } }).cause;
+        const code = cause?.code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string') throw error;
+        if (code === ANSWERS_INCOMPLETE) {
+          // What each answer did, in call order: a token not consumed drops out (its caller learns why from
+          // consume); a flow that did not move keeps the token only.
+          const outcome = JSON.parse(String(cause?.detail)) as [boolean, boolean][];
+          live = live.flatMap((a, i) => {
+            const [consumed, moved] = outcome[i] ?? [false, false];
+            if (!consumed) return [];
+            const lost = !a.conflict && a.input.flow !== undefined && !moved;
+            return [lost ? { ...a, conflict: true } : a];
+          });
+        } else if (code === AUDIT_HEAD_MOVED) {
+          headMisses++;
+        } else if (!RETRYABLE.has(code)) {
+          throw error;
+        }
+      }
     }
+    return results;
   };
 
   const applyMany = coalesce<ApplyResponseInput, Applied>(async (inputs) => {
@@ -226,15 +210,7 @@ export function createResponsePorts(
         if (flowId !== undefined) flowsSeen.add(flowId);
         now.push(item);
       }
-      let results: Applied[] | undefined;
-      for (let attempt = 0; results === undefined; attempt++) {
-        try {
-          results = await applyBatch(now.map((item) => item.input));
-        } catch (error) {
-          const code = (error as { cause?: { code?: unknown } }).cause?.code;
-          if (attempt >= 3 || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
-        }
-      }
+      const results = await applyBatch(now.map((item) => item.input));
       now.forEach((item, i) => {
         out[item.index] = results[i]!;
       });

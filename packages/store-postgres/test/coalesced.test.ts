@@ -185,6 +185,100 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect(chain.map((e) => e.actor)).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
+  /** An answer of token `h-<i>` moving flow `v-<i>` with nothing to emit (no write-back configured). */
+  const quiet = (store: Store, i: number) =>
+    store.actionTokens.applyResponse({
+      tokenHash: `h-${i}`,
+      at: T0 + 1,
+      flow: { id: `v-${i}`, expectedVersion: 1, patch: { state: 'approved', updatedAt: T0 + 1 } },
+      revokeNotification: `n-${i}`,
+      cancelTimers: [`expire-v-${i}`],
+      audit: [{ at: T0 + 1, action: 'verification.approved', actor: `u-${i}` }],
+    });
+  const seedAnswers = async (count: number) => {
+    for (let i = 0; i < count; i++) await one.flows.create(flow(`v-${i}`));
+    await one.actionTokens.putMany(
+      Array.from({ length: count }, (_, i) => ({ ...token(`h-${i}`, `n-${i}`), flowId: `v-${i}` })),
+    );
+    await one.actionTokens.putMany(Array.from({ length: count }, (_, i) => token(`sibling-${i}`, `n-${i}`)));
+  };
+
+  it('applies answers with nothing to emit in one statement per batch, each whole', async () => {
+    await seedAnswers(6);
+    // The audit head is known from this append: no read of it before the first batch.
+    await one.audit.append([{ at: T0, action: 'test.start', actor: 'test' }]);
+    statements = 0;
+    const first = quiet(one, 0);
+    const together = await Promise.all([1, 2, 3, 4, 5].map((i) => quiet(one, i)));
+    expect([await first, ...together].map((r) => [r.consumed.status, r.flow])).toEqual(Array(6).fill(['ok', 'moved']));
+    // The first alone, the five waiting behind it together: one call each, no transaction around it.
+    expect(statements).toBe(2);
+    for (let i = 0; i < 6; i++) expect((await one.actionTokens.get(`sibling-${i}`))?.revokedAt).toBe(T0 + 1);
+    const chain = await one.audit.list({ limit: 100 });
+    expect(chain.map((e) => e.actor)).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5']);
+    expect(verifyAuditChain(chain)).toBeUndefined();
+  });
+
+  it('sends a batch again without the answers that lost a race: a spent token out, a moved flow keeps its token', async () => {
+    await seedAnswers(4);
+    // Another process got there first: token 1 is spent, flow 2 was decided on another device.
+    expect((await other.actionTokens.consume('h-1', T0)).status).toBe('ok');
+    await other.flows.update('v-2', 1, { state: 'denied', updatedAt: T0 });
+    const ahead = quiet(one, 0);
+    const [lostToken, lostFlow, fine] = await Promise.all([1, 2, 3].map((i) => quiet(one, i)));
+    expect((await ahead).flow).toBe('moved');
+    expect(lostToken).toMatchObject({ consumed: { status: 'used' } });
+    expect(lostToken?.flow).toBeUndefined();
+    expect(lostFlow).toMatchObject({ consumed: { status: 'ok' }, flow: 'conflict' });
+    expect(fine).toMatchObject({ consumed: { status: 'ok' }, flow: 'moved' });
+    // The conflicted answer spent its token and wrote nothing else: its siblings live, no audit entry of its own.
+    expect((await one.actionTokens.get('h-2'))?.usedAt).toBe(T0 + 1);
+    expect((await one.actionTokens.get('sibling-2'))?.revokedAt).toBeUndefined();
+    expect((await one.flows.get('v-2'))?.state).toBe('denied');
+    expect((await one.actionTokens.get('sibling-1'))?.revokedAt).toBeUndefined();
+    expect((await one.actionTokens.get('sibling-3'))?.revokedAt).toBe(T0 + 1);
+    const chain = await one.audit.list({ limit: 100 });
+    expect(chain.map((e) => e.actor)).toEqual(['u-0', 'u-3']);
+    expect(verifyAuditChain(chain)).toBeUndefined();
+  });
+
+  it('chains a batch again when another process moved the audit head, locking the head after two misses', async () => {
+    await seedAnswers(2);
+    await one.audit.append([{ at: T0, action: 'test.start', actor: 'test' }]);
+    // Before each of the next calls of apply_answers outside a transaction, another process appends first.
+    let bumps = 0;
+    let locked = 0;
+    const patched = new WeakSet<object>();
+    pool.on('acquire', (client) => {
+      if (patched.has(client)) return;
+      patched.add(client);
+      const original = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      let inTransaction = false;
+      (client as { query: unknown }).query = async (...args: unknown[]) => {
+        const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text);
+        if (text.startsWith('BEGIN')) inTransaction = true;
+        if (text === 'COMMIT' || text === 'ROLLBACK') inTransaction = false;
+        if (/FOR UPDATE/.test(text) && text.includes('audit_head')) locked++;
+        if (text.includes('apply_answers') && !inTransaction && bumps > 0) {
+          bumps--;
+          await other.audit.append([{ at: T0, action: 'test.elsewhere', actor: 'other' }]);
+        }
+        return original(...args);
+      };
+    });
+    bumps = 1;
+    expect((await quiet(one, 0)).flow).toBe('moved');
+    expect(locked).toBe(0);
+    bumps = 5;
+    expect((await quiet(one, 1)).flow).toBe('moved');
+    // Two optimistic misses, then the head locked: the third try cannot miss.
+    expect(bumps).toBe(3);
+    expect(locked).toBe(1);
+    const chain = await one.audit.list({ limit: 100 });
+    expect(chain.map((e) => e.actor)).toEqual(['test', 'other', 'u-0', 'other', 'other', 'u-1']);
+    expect(verifyAuditChain(chain)).toBeUndefined();
+  });
+
   it('two devices answering one request through two processes at once: one decides, no deadlock stall', async () => {
     for (let round = 0; round < 8; round++) {
       const id = `v-race-${round}`;

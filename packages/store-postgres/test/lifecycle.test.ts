@@ -25,8 +25,9 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
       { version: 4, name: 'directory' },
       { version: 5, name: 'token-purposes' },
       { version: 6, name: 'plain-lookup-indexes' },
+      { version: 7, name: 'answer-batch-function' },
     ]);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
   });
 
   it('migrates once when several processes start together', async () => {

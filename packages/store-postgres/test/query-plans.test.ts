@@ -2,10 +2,11 @@ import { requirePostgres } from '@idrelay/testkit';
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
+import { answerStatements } from '../src/migrations/0007-answer-batch-function.js';
 import { claimStatement, ONE_PLAN } from '../src/outbox/claim.js';
 import { nextDueStatement } from '../src/outbox/outbox.js';
 import { settleStatement } from '../src/outbox/settle.js';
-import { consumeAndMoveStatement, lookupStatement, settleAnswersStatement } from '../src/responses.js';
+import { lookupStatement } from '../src/responses.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -241,7 +242,7 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
 
   /** The two statements of an answer batch, with the values of `BATCH` answers. */
   const batchStatements = () => ({
-    consume: consumeAndMoveStatement(`${s}.action_tokens`, `${s}.flows`),
+    consume: answerStatements(s).consume,
     consumeValues: [
       hashes,
       hashes.map(() => 1),
@@ -252,7 +253,7 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
       hashes.map(() => 1),
       hashes.map(() => 1),
     ],
-    settle: settleAnswersStatement(`${s}.action_tokens`, `${s}.timers`, `${s}.audit`, `${s}.audit_head`),
+    settle: answerStatements(s).settle,
     settleValues: [
       hashes.map((h) => `n-${h.slice(2)}`),
       hashes.map(() => 1),
@@ -286,6 +287,18 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
       expect(KEY_PROBES, state).toEqual(expect.arrayContaining(settle.indexes));
       expect(settle.rows, state).toBeLessThanOrEqual(2 * BATCH);
     }
+  });
+
+  it('runs those statements in apply_answers with the same plan settings pinned', async () => {
+    // The statements above are the function's own (frozen with migration 7); its SET clauses pin their plans as
+    // ONE_PLAN does in a transaction.
+    const { rows } = await schemas.admin.query(
+      `SELECT proconfig FROM pg_proc WHERE proname = 'apply_answers' AND pronamespace = $1::regnamespace`,
+      [s],
+    );
+    expect(rows).toHaveLength(1);
+    const settings = ONE_PLAN.split(';').map((part) => part.replace(/^\s*SET LOCAL\s+/, '').replace(/\s+/g, ''));
+    expect(rows[0].proconfig.map((c: string) => c.replace(/\s+/g, '')).sort()).toEqual(settings.sort());
   });
 
   it('keeps the key probes in the generic plans PostgreSQL may adopt for the prepared statements', async () => {

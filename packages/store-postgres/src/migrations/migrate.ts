@@ -7,6 +7,7 @@ import { normalisedOutbox } from './0003-normalised-outbox.js';
 import { directory } from './0004-directory.js';
 import { tokenPurposes } from './0005-token-purposes.js';
 import { plainLookupIndexes } from './0006-plain-lookup-indexes.js';
+import { answerBatchFunction } from './0007-answer-batch-function.js';
 
 /** One schema step. Step N+1 applies on top of step N; steps are never edited once released. */
 export interface Migration {
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   directory,
   tokenPurposes,
   plainLookupIndexes,
+  answerBatchFunction,
 ];
 
 /**
