@@ -65,7 +65,7 @@ const BY_HASH = 'SELECT * FROM action_tokens WHERE token_hash = ?';
 
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
 export function createActionTokenStore(context: SqliteContext): ActionTokenStore {
-  const { statement, run, transaction } = context;
+  const { statement, run, read, transaction } = context;
   /** `consume` inside the caller's transaction. */
   const consumeNow = (tokenHash: string, now: number): ConsumeResult => {
     // One statement decides: of many concurrent consumers, only the one whose UPDATE changed the row wins.
@@ -106,7 +106,7 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
         () => Number(statement(`${INSERT} ON CONFLICT (token_hash) DO NOTHING`).run(...values(record)).changes) === 1,
       ),
     get: (tokenHash) =>
-      run((): StoredActionToken | undefined => {
+      read((): StoredActionToken | undefined => {
         const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
         return row === undefined ? undefined : toStored(row);
       }),
@@ -129,7 +129,7 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
         ),
       ),
     lookup: (tokenHash, deviceId, options = {}) =>
-      run((): ResponseLookup => {
+      read((): ResponseLookup => {
         // node:sqlite never yields: the reads see one state.
         const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
         const device = statement(`SELECT * FROM devices WHERE device_id = ? AND ${LIVE}`).get(deviceId) as

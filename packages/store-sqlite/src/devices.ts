@@ -63,7 +63,7 @@ export const LIVE = 'removed_at IS NULL';
  * again revives it. A token or endpoint is unique among live devices of a platform.
  */
 export function createDeviceStore(context: SqliteContext): DeviceStore {
-  const { statement, run, transaction } = context;
+  const { statement, run, read, transaction } = context;
   return {
     upsert: (device) =>
       run(() =>
@@ -98,12 +98,12 @@ export function createDeviceStore(context: SqliteContext): DeviceStore {
         }),
       ),
     get: (deviceId) =>
-      run(() => {
+      read(() => {
         const row = statement(`SELECT * FROM devices WHERE device_id = ? AND ${LIVE}`).get(deviceId) as Row | undefined;
         return row === undefined ? undefined : toDevice(row);
       }),
     listByUser: (userId) =>
-      run(() =>
+      read(() =>
         (
           statement(`SELECT * FROM devices WHERE user_id = ? AND ${LIVE} ORDER BY created_at, device_id`).all(
             userId,
@@ -111,7 +111,7 @@ export function createDeviceStore(context: SqliteContext): DeviceStore {
         ).map(toDevice),
       ),
     listByUsers: (userIds) =>
-      run(() => {
+      read(() => {
         if (userIds.length === 0) return [];
         // One JSON array parameter instead of N placeholders: no statement per page size, no variable limit.
         return (

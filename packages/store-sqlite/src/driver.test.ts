@@ -152,6 +152,29 @@ describe('group commit', () => {
     expect(context.db.isTransaction).toBe(false);
   });
 
+  it('reads inside the open group without a savepoint, resolving at once; a failed read is wrapped, the group lives on', async () => {
+    const context = open();
+    const write = insert(context, 'a');
+    // The write of this turn is not committed yet, and a read sees it, answered before the COMMIT.
+    let committed = false;
+    void write.then(() => {
+      committed = true;
+    });
+    expect(await context.read(() => context.statement('SELECT count(*) AS n FROM t').get())).toEqual({ n: 1 });
+    expect(committed).toBe(false);
+    const error = await context.read(() => context.statement('SELECT * FROM missing').get()).catch((e) => e);
+    expect(isIdrelayError(error, 'ERR_STORE_QUERY')).toBe(true);
+    await write;
+    expect(context.db.prepare('SELECT k FROM t').all()).toEqual([{ k: 'a' }]);
+    // A read alone opens the turn's group (the writes of that turn would join it) and leaves nothing open after.
+    await context.read(() => context.statement('SELECT 1').get());
+    expect(context.db.isTransaction).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(context.db.isTransaction).toBe(false);
+    context.close();
+    expect(isIdrelayError(await context.read(() => 1).catch((e) => e), 'ERR_STORE_CLOSED')).toBe(true);
+  });
+
   it('rolls back only the call that failed; the others of its group commit', async () => {
     const context = open();
     const results = await Promise.allSettled([insert(context, 'x'), insert(context, 'x'), insert(context, 'y')]);

@@ -58,6 +58,13 @@ export interface SqliteContext {
   /** Runs `work` after checking the store is open, wrapping driver errors at the package boundary. */
   run<T>(work: () => T): Promise<T>;
   /**
+   * {@link run} for `work` that only reads: no savepoint and no change count around it, and nothing to wait for. It
+   * runs in the turn's group transaction (opening it when needed, as a write would), so its statements share one
+   * transaction, and it sees what the writes before it left, committed or still in the open group, as every
+   * statement on this connection does.
+   */
+  read<T>(work: () => T): Promise<T>;
+  /**
    * Runs `work` over `items` in slices of `size`, each slice in its own transaction, giving the event loop a turn
    * between slices (a synchronous write of thousands of rows would hold it for tens of milliseconds). Checks the
    * store is still open before each slice; wraps driver errors. A failed slice is rolled back whole; the slices
@@ -142,6 +149,13 @@ export function createContext(
     }
     for (const waiter of waiters) waiter.resolve(waiter.value);
   };
+  /** Opens the group of this turn unless it is open; it commits on the next turn. */
+  const openGroup = (): void => {
+    if (group !== undefined) return;
+    sql().begin.run();
+    group = [];
+    setImmediate(flush);
+  };
   const context: SqliteContext = {
     db,
     statement(sql) {
@@ -181,16 +195,12 @@ export function createContext(
           return Promise.reject(wrapDriverError(error, name));
         }
       }
-      if (group === undefined) {
-        try {
-          sql().begin.run();
-        } catch (error) {
-          return Promise.reject(wrapDriverError(error, name));
-        }
-        group = [];
-        setImmediate(flush);
+      try {
+        openGroup();
+      } catch (error) {
+        return Promise.reject(wrapDriverError(error, name));
       }
-      const waiters = group;
+      const waiters = group!;
       const before = totalChanges();
       let value: unknown;
       const { savepoint, release, rollbackTo } = sql();
@@ -211,6 +221,17 @@ export function createContext(
       // Nothing written: nothing to wait for.
       if (totalChanges() === before) return Promise.resolve(value as never);
       return new Promise((resolve, reject) => waiters.push({ value, resolve: resolve as Waiter['resolve'], reject }));
+    },
+    read(work) {
+      if (closed) return Promise.reject(closedError());
+      try {
+        // Inside the turn's group when there is one (or a new one: the writes of this turn join it), so the reads
+        // share one transaction instead of one implicit transaction per statement.
+        if (options.groupCommit && depth === 0) openGroup();
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(wrapDriverError(error, name));
+      }
     },
     runSliced(items, size, work) {
       return context.runAsync(async () => {

@@ -67,7 +67,7 @@ export function tryMoveFlow(
  * entries join its transaction.
  */
 export function createFlowStore(context: SqliteContext): FlowStore {
-  const { statement, run, transaction } = context;
+  const { statement, run, read, transaction } = context;
   const byId = (id: string) => statement('SELECT * FROM flows WHERE id = ?').get(id) as Row | undefined;
   const byKey = (kind: string, key: string) =>
     statement('SELECT * FROM flows WHERE kind = ? AND key = ?').get(kind, key) as Row | undefined;
@@ -102,12 +102,12 @@ export function createFlowStore(context: SqliteContext): FlowStore {
         }),
       ),
     get: (id) =>
-      run(() => {
+      read(() => {
         const row = byId(id);
         return row === undefined ? undefined : toFlow(row);
       }),
     findByKey: (kind, key) =>
-      run(() => {
+      read(() => {
         const row = byKey(kind, key);
         return row === undefined ? undefined : toFlow(row);
       }),

@@ -5,6 +5,7 @@ import { digests } from './0002-digests.js';
 import { normalisedOutbox } from './0003-normalised-outbox.js';
 import { directory } from './0004-directory.js';
 import { tokenPurposes } from './0005-token-purposes.js';
+import { plainDeviceIndex } from './0006-plain-device-index.js';
 
 /** One schema step. Step N+1 applies on top of step N; steps are never edited once released. */
 export interface Migration {
@@ -14,7 +15,14 @@ export interface Migration {
 }
 
 /** Every step, in order. The last one's version is the schema this library writes. */
-export const MIGRATIONS: readonly Migration[] = [initial, digests, normalisedOutbox, directory, tokenPurposes];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  digests,
+  normalisedOutbox,
+  directory,
+  tokenPurposes,
+  plainDeviceIndex,
+];
 
 /**
  * The schema version this library writes (`PRAGMA user_version` of a migrated file). A file with a higher version
