@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_GENESIS_HASH, canonicalJson, chainAuditEntries, verifyAuditChain } from './audit.js';
+import { AUDIT_GENESIS_HASH, canonicalJson, chainAuditEntries, hashAuditEntry, verifyAuditChain } from './audit.js';
 
 const entries = [
   { at: 1, action: 'event.ingested', actor: 'system', eventRef: 'src#1' },
@@ -43,6 +43,29 @@ describe('the audit hash chain', () => {
   it('canonical JSON sorts keys at every depth and drops undefined', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined }], c: null } })).toBe(
       '{"a":{"c":null,"d":[2,{"z":1}]},"b":1}',
+    );
+    // Keys in UTF-16 code-unit order (digits, upper case, lower case, then beyond ASCII); undefined in an array is null.
+    expect(canonicalJson({ b: [undefined, 'é'], B: 1, '10': 2, '9': 3, é: 4, '\u{1F600}': 5 })).toBe(
+      '{"10":2,"9":3,"B":1,"b":[null,"é"],"é":4,"\u{1F600}":5}',
+    );
+  });
+
+  it('hashes an entry exactly as stored chains were hashed: a changed serialisation would fork every chain', () => {
+    const entry = {
+      at: 1_767_225_600_000,
+      action: 'response.accepted',
+      actor: 'u-1',
+      target: 'n-1',
+      details: {
+        deviceId: 'd-1',
+        decision: 'approve',
+        proofId: 'jti-0123456789abcdef',
+        flowId: 'v-1',
+        state: 'approved',
+      },
+    };
+    expect(hashAuditEntry(3, AUDIT_GENESIS_HASH, entry)).toBe(
+      'f48e82c2fb54b56eceb8f8d8dd82344ce233bfb7303c48b22d5f94ea9b102897',
     );
   });
 });

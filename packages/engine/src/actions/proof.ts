@@ -1,6 +1,6 @@
 import { type KeyObject, verify } from 'node:crypto';
 import { IdrelayError } from '@idrelay/core';
-import { decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
+import type { ProtectedHeaderParameters } from 'jose';
 
 /** The JWS `typ` of a response proof (docs/protocol.md §4), after RFC 9449's `dpop+jwt`. */
 export const PROOF_TYPE = 'idrelay-response+jwt';
@@ -36,6 +36,8 @@ export interface UnverifiedProof {
   header: ProtectedHeaderParameters & { kid: string; alg: (typeof PROOF_ALGORITHMS)[number] };
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
 function invalid(message: string): IdrelayError<'ERR_ACTION_PROOF_INVALID'> {
   return new IdrelayError('ERR_ACTION_PROOF_INVALID', message);
 }
@@ -54,7 +56,10 @@ export function readProofHeader(proof: string): UnverifiedProof {
   if (parts.length !== 3) throw invalid('A proof is a compact JWS: three base64url parts joined by dots');
   let header: ProtectedHeaderParameters;
   try {
-    header = decodeProtectedHeader(proof);
+    // Strict base64url first: Buffer's decoder would skip characters outside the alphabet.
+    if (!BASE64URL.test(parts[0]!)) throw new TypeError('not base64url');
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as ProtectedHeaderParameters;
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new TypeError('not an object');
   } catch (cause) {
     throw new IdrelayError('ERR_ACTION_PROOF_INVALID', 'The proof header is not base64url JSON', { cause });
   }
@@ -71,7 +76,6 @@ export function readProofHeader(proof: string): UnverifiedProof {
   return { header: header as UnverifiedProof['header'] };
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Length of an ES256 signature: R and S, 32 octets each (RFC 7518 §3.4); Ed25519's is 64 octets too (RFC 8032 §5.1.6). */
 const SIGNATURE_LENGTH = 64;
 
