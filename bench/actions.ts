@@ -16,8 +16,9 @@
  * answer statements keep their key probes without statistics (packages/store-postgres/test/query-plans.test.ts).
  * Before their plans were pinned, this state cost half the throughput.
  *
- * `BENCH_RESPONSES` scales the run; `BENCH_CASES=sqlite` or `postgres` runs those cases; `BENCH_PROFILE=<dir>`
- * writes a CPU profile of each measured phase there.
+ * Each case runs `BENCH_ROUNDS` times (default 3), ours and the floors side by side in every round, and every row
+ * reports the median round. `BENCH_RESPONSES` scales the run; `BENCH_CASES=sqlite` or `postgres` runs those cases;
+ * `BENCH_PROFILE=<dir>` writes a CPU profile of each measured phase there (the last round's).
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,9 @@ import { profiled } from './lib/profile.js';
 import { createReport, round } from './lib/report.js';
 
 const N = Number(process.env.BENCH_RESPONSES ?? 10_000);
+// This machine's speed drifts by a quarter within minutes: each case runs `BENCH_ROUNDS` times (ours and its
+// floors each round, fresh databases) and reports the medians.
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CODE = '042917';
 // `BENCH_CASES=sqlite` (or `postgres`) runs one case and keeps the other's row from the last results file.
 const only = process.env.BENCH_CASES;
@@ -281,10 +285,22 @@ for (const [name, run, target] of [
   ['verify-response-postgres', postgresCase, 4_000],
 ] as const) {
   if (!selected(name)) continue;
-  const { mine, floor, sequential, sameWork } = (await run()) as Awaited<ReturnType<typeof run>> & {
+  type Round = Awaited<ReturnType<typeof run>> & {
     sequential?: Awaited<ReturnType<typeof ours>>;
     sameWork?: Awaited<ReturnType<typeof ours>>;
   };
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push((await run()) as Round);
+  // Each figure is the median of its rounds: ours, the floor, the sequential and same-work rows each on their own.
+  const median = <T extends { opsPerSec: number }>(pick: (round: Round) => T | undefined): T | undefined => {
+    const runs = rounds.map(pick).filter((m): m is T => m !== undefined);
+    return runs.sort((a, b) => a.opsPerSec - b.opsPerSec)[Math.floor(runs.length / 2)];
+  };
+  const mine = median((r) => r.mine)!;
+  const floor = median((r) => r.floor)!;
+  const sequential = median((r) => r.sequential);
+  const sameWork = median((r) => r.sameWork);
+  const perRound = rounds.map((r) => `${round(r.mine.opsPerSec, 0)}/${round(r.floor.opsPerSec, 0)}`).join(', ');
   if (sameWork !== undefined) {
     report.compare(
       {
@@ -321,7 +337,7 @@ for (const [name, run, target] of [
       unit: 'responses/s',
       peer: 'floor: bare P-256 verify + one single-use UPDATE',
       peer_value: round(floor.opsPerSec, 0),
-      note: `${N} responses, target ≥ ${target.toLocaleString('en-US')}/s; p50 ${round(mine.p50Us, 0)} µs, p99 ${round(mine.p99Us, 0)} µs, CPU ${round(mine.cpuUs, 0)} µs per response`,
+      note: `${N} responses, target ≥ ${target.toLocaleString('en-US')}/s; median of ${ROUNDS} rounds (ours/floor: ${perRound}); p50 ${round(mine.p50Us, 0)} µs, p99 ${round(mine.p99Us, 0)} µs, CPU ${round(mine.cpuUs, 0)} µs per response`,
     },
     false,
   );
