@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditEntryInput, AuditStore } from '@idrelay/core';
-import { chainAuditEntries, IdrelayError, normaliseAuditEntry } from '@idrelay/core';
-import type { PgContext, Query, Row } from './context.js';
+import { canonicalJson, chainAuditEntries, IdrelayError, normaliseAuditEntry } from '@idrelay/core';
+import type { PgContext, Row } from './context.js';
 import { num, prepared, str } from './context.js';
 
 const toEntry = (row: Row): AuditEntry => {
@@ -19,6 +19,23 @@ const toEntry = (row: Row): AuditEntry => {
   if (row.details !== null && row.details !== undefined) entry.details = row.details as Record<string, unknown>;
   return entry;
 };
+
+/**
+ * The canonical JSON `hashAuditEntry` hashes for `entry` (normalised) at any `seq`, split around the `seq` value:
+ * `before + seq + after` is `canonicalJson({ ...entry, seq })`. `apply_answers` chains entries in the database
+ * from these, once it holds the head.
+ */
+export function hashParts(entry: AuditEntryInput): [before: string, after: string] {
+  const lower: Record<string, unknown> = {};
+  const upper: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entry)) {
+    if (key < 'seq') lower[key] = value;
+    else if (key > 'seq') upper[key] = value;
+  }
+  const below = canonicalJson(lower);
+  const above = canonicalJson(upper);
+  return [below === '{}' ? '{"seq":' : `${below.slice(0, -1)},"seq":`, above === '{}' ? '}' : `,${above.slice(1)}`];
+}
 
 /** Most entries one statement writes; a longer queue is written by several statements in turn. */
 const MAX_BATCH = 500;
@@ -44,25 +61,10 @@ interface Waiting {
  */
 export function createAuditStore(context: PgContext): AuditStore & {
   /**
-   * Locks the head row inside the caller's transaction `tx` (`FOR UPDATE`) and reads it: entries chained after it
-   * and appended in that transaction cannot find it moved. Other appenders wait for the commit; this store's own
-   * group-committed appends re-read the head.
+   * Records the head a caller's committed write left (or `undefined`: unknown, read it next time). A head older
+   * than the one known is ignored: writers committing at once may report their heads in any order.
    */
-  lockHead(tx: Query): Promise<Pick<AuditEntry, 'seq' | 'hash'>>;
-  /**
-   * For a caller that appends in its own statement: the head as this store last wrote or read it (read now when
-   * unknown). Another process may have moved it since; the caller's write must be conditional on it, as
-   * {@link appendValues} makes it.
-   */
-  expectedHead(): Promise<Pick<AuditEntry, 'seq' | 'hash'>>;
-  /** Records the head a caller's committed write left (or `undefined`: unknown, read it next time). */
   remember(head: Pick<AuditEntry, 'seq' | 'hash'> | undefined): void;
-  /**
-   * The 13 parameters of a conditional append of `chained` after `after`: 9 column arrays (seq, at, action, actor,
-   * event_ref, target, details as JSON text, prev_hash, hash), then the new head's seq and hash, then the expected
-   * head's seq and hash.
-   */
-  appendValues(chained: readonly AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>): unknown[];
 } {
   const { query } = context;
   const audit = context.table('audit');
@@ -74,7 +76,7 @@ export function createAuditStore(context: PgContext): AuditStore & {
       $8::text[], $9::text[])
     WHERE EXISTS (SELECT 1 FROM moved)`);
   const headSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1`);
-  const lockHeadSql = prepared(`SELECT seq, hash FROM ${head} WHERE id = 1 FOR UPDATE`);
+  /** The 13 parameters of `appendSql`: the 9 columns of `chained`, the new head, the head it chains after. */
   const appendValues = (chained: readonly AuditEntry[], after: Pick<AuditEntry, 'seq' | 'hash'>): unknown[] => {
     const last = chained.at(-1)!;
     return [
@@ -149,15 +151,9 @@ export function createAuditStore(context: PgContext): AuditStore & {
   };
 
   return {
-    expectedHead: async () => known ?? (await readHead()),
     remember: (head) => {
-      known = head === undefined ? undefined : { seq: head.seq, hash: head.hash };
-    },
-    appendValues,
-    lockHead: async (tx) => {
-      known = undefined;
-      const { rows } = await tx(lockHeadSql);
-      return { seq: num(rows[0]?.seq)!, hash: str(rows[0]?.hash)! };
+      if (head === undefined) known = undefined;
+      else if (known === undefined || head.seq > known.seq) known = { seq: head.seq, hash: head.hash };
     },
     append: async (entries) => {
       if (entries.length === 0) return [];

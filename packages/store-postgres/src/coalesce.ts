@@ -17,13 +17,16 @@ const MAX_BATCH = 1_000;
  * its own write is committed when it resolves. When the statement fails, every call it served fails.
  *
  * @param runMany Serves `inputs` in one statement and returns one output per input, in order.
+ * @param lanes Statements of this kind in flight at once (default 1): a call arriving while fewer are in flight
+ * goes at once, in a statement of its own; calls arriving while all lanes are busy wait and go together when a
+ * lane frees. `runMany` must then be safe to run concurrently with itself.
  */
-export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O> {
+export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>, lanes = 1): (input: I) => Promise<O> {
   let queue: Waiting<I, O>[] = [];
-  let running = false;
+  let running = 0;
 
   const drain = async (): Promise<void> => {
-    running = true;
+    running++;
     try {
       while (queue.length > 0) {
         const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
@@ -36,14 +39,14 @@ export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: 
         }
       }
     } finally {
-      running = false;
+      running--;
     }
   };
 
   return (input) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ input, resolve, reject });
-      if (!running) void drain();
+      if (running < lanes) void drain();
     });
 }
 

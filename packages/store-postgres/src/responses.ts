@@ -2,20 +2,19 @@ import type {
   ActionTokenStore,
   ApplyResponseInput,
   ApplyResponseResult,
-  AuditEntry,
   ConsumeResult,
   ResponsePortsBase,
 } from '@idrelay/core';
-import { chainAuditEntries } from '@idrelay/core';
+import { normaliseAuditEntry } from '@idrelay/core';
 import { toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
-import type { createAuditStore } from './audit.js';
+import { type createAuditStore, hashParts } from './audit.js';
 import { coalesce } from './coalesce.js';
-import type { PgContext, Query, Row } from './context.js';
-import { prepared, str } from './context.js';
+import type { PgContext, Row } from './context.js';
+import { num, prepared, str } from './context.js';
 import { toDevice } from './devices.js';
 import { toFlow } from './flows.js';
-import { ANSWERS_INCOMPLETE, AUDIT_HEAD_MOVED } from './migrations/0007-answer-batch-function.js';
+import { ANSWERS_INCOMPLETE } from './migrations/0007-answer-batch-function.js';
 import { ONE_PLAN } from './outbox/claim.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
@@ -38,17 +37,14 @@ export const lookupStatement = (tokens: string, devices: string, flows: string) 
        LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE kind = u.user_flow_kind AND key = t.user_id LIMIT 1) k ON true`;
 
 /** What the batched apply needs of the audit store beyond its port. */
-export type ResponseAudit = Pick<
-  ReturnType<typeof createAuditStore>,
-  'lockHead' | 'expectedHead' | 'remember' | 'appendValues'
->;
+export type ResponseAudit = Pick<ReturnType<typeof createAuditStore>, 'remember'>;
 
 /** SQLSTATEs after which the whole batch is simply run again: deadlock, serialisation failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
-/** Optimistic attempts at the expected audit head before a batch locks the head first. */
-const OPTIMISTIC_HEAD_ATTEMPTS = 2;
-/** Attempts of one batch in all; each follows a lost race, a moved head or a deadlock. */
+/** Attempts of one batch in all; each follows a lost race or a deadlock. */
 const MAX_ATTEMPTS = 20;
+/** Batches of answers in flight at once, each in its own call (they overlap in all but the audit head). */
+const APPLY_LANES = 2;
 
 /**
  * `lookup` and `applyResponse` on PostgreSQL (decision 0043).
@@ -57,17 +53,19 @@ const MAX_ATTEMPTS = 20;
  * token's flow and the user's flow asked for, each by key), one round trip for many responses.
  *
  * `applyResponse` coalesces too: the responses waiting at that moment go in one call of the schema's
- * `apply_answers` function (migration 7), one round trip and one commit. It consumes every token and moves the
- * flows at their expected versions, revokes the other approvers' tokens, deletes the timers and appends the audit
- * entries chained after the head this store expects. Outgoing entries, when there are any, are appended in the same
- * transaction after it. A response is therefore applied whole or not at all, even across a crash, as on SQLite.
+ * `apply_answers` function (migration 7), one round trip and one commit, with up to {@link APPLY_LANES} such calls
+ * in flight. It consumes every token and moves the flows at their expected versions, revokes the other approvers'
+ * tokens, deletes the timers, and chains the audit entries after the head it locks last (hashing them in the
+ * database exactly as `hashAuditEntry` does, from each entry's canonical JSON split around its `seq`), so calls in
+ * flight at once serialise only from the head to their commits. Outgoing entries, when there are any, are appended
+ * in the same transaction after the call. A response is therefore applied whole or not at all, even across a
+ * crash, as on SQLite.
  *
  * When not every answer went through (a token already used, a flow moved on), the function undoes everything and
  * says what each answer did; the batch is sent again without the losers, an answer whose flow moved on keeping
- * just its token consumed, as the port says. When the head moved (another process appended), the batch is chained
- * again after the head read afresh, and after {@link OPTIMISTIC_HEAD_ATTEMPTS} such misses after the head locked
- * first. A token or flow named twice in one batch waits for the next call, so no row is updated twice in a
- * statement and the second answer sees the first.
+ * just its token consumed, as the port says. A token or flow named twice in one batch waits for the next call, so
+ * no row is updated twice in a statement and the second answer sees the first; in two calls at once, the second
+ * waits for the first's row lock and then sees its write.
  */
 export function createResponsePorts(
   context: PgContext,
@@ -79,7 +77,7 @@ export function createResponsePorts(
     lookupStatement(context.table('action_tokens'), context.table('devices'), context.table('flows')),
   );
   const applySql = prepared(
-    `SELECT a AS token FROM ${context.table('apply_answers')}(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')}) AS a`,
+    `SELECT * FROM ${context.table('apply_answers')}(${Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ')})`,
   );
 
   const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row>(
@@ -106,14 +104,14 @@ export function createResponsePorts(
     conflict: boolean;
   }
 
-  /** The 24 arguments of `apply_answers` for `live`, its audit entries chained after `after`. */
-  const argumentsOf = (live: readonly Going[], after: Pick<AuditEntry, 'seq' | 'hash'>) => {
+  /** The 19 arguments of `apply_answers` for `live`, and the outgoing entries of the answers going through. */
+  const argumentsOf = (live: readonly Going[]) => {
     const column = <T>(pick: (input: ApplyResponseInput, conflict: boolean) => T) =>
       live.map((a) => pick(a.input, a.conflict));
     const going = live.filter((a) => !a.conflict).map((a) => a.input);
     const revoking = going.filter((i) => i.revokeNotification !== undefined);
-    const entries = going.flatMap((i) => i.audit ?? []);
-    const chained = entries.length > 0 ? chainAuditEntries(after, entries) : [];
+    const entries = going.flatMap((i) => i.audit ?? []).map(normaliseAuditEntry);
+    const parts = entries.map(hashParts);
     const values = [
       column((i) => i.tokenHash),
       column((i) => i.at),
@@ -126,40 +124,40 @@ export function createResponsePorts(
       revoking.map((i) => i.revokeNotification!),
       revoking.map((i) => i.at),
       textArray(going.flatMap((i) => i.cancelTimers ?? [])),
-      ...(chained.length > 0
-        ? ports.audit.appendValues(chained, after)
-        : [[], [], [], [], [], [], [], [], [], 0, '', after.seq, after.hash]),
+      entries.map((e) => e.at),
+      entries.map((e) => e.action),
+      entries.map((e) => e.actor),
+      entries.map((e) => e.eventRef ?? null),
+      entries.map((e) => e.target ?? null),
+      entries.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
+      parts.map(([before]) => before),
+      parts.map(([, after]) => after),
     ];
     const emitted = going.flatMap((i) => dueAt(i.flow?.emit, i.flow!.patch.updatedAt));
-    return { values, emitted, last: chained.at(-1) };
+    return { values, emitted };
   };
 
   /**
    * Applies `batch` (distinct tokens, distinct flows) through `apply_answers`: alone when nothing is emitted (the
    * call is its own transaction), else in a transaction with the outgoing entries (plans pinned as the function
-   * pins its own, `ONE_PLAN`); with the head locked first once optimism failed.
+   * pins its own, `ONE_PLAN`).
    */
   const applyBatch = async (batch: readonly ApplyResponseInput[]): Promise<Applied[]> => {
     const results: Applied[] = batch.map(() => ({ moved: false }));
     let live: Going[] = batch.map((input, index) => ({ input, index, conflict: false }));
-    let headMisses = 0;
     for (let attempt = 1; live.length > 0; attempt++) {
-      const lockHead = headMisses >= OPTIMISTIC_HEAD_ATTEMPTS;
-      const run = async (tx: Query) => {
-        const after = lockHead ? await ports.audit.lockHead(tx) : await ports.audit.expectedHead();
-        const { values, emitted, last } = argumentsOf(live, after);
-        // Announced before the commit: appends made meanwhile chain after it (a rollback forgets it again).
-        if (last !== undefined) ports.audit.remember(last);
-        const { rows } = await tx(applySql, values);
-        if (emitted.length > 0) await appendOutgoing(context, tx, emitted);
-        return rows;
-      };
+      const { values, emitted } = argumentsOf(live);
       try {
-        const rows = lockHead
-          ? await context.transaction(run, ONE_PLAN)
-          : live.some((a) => !a.conflict && (a.input.flow?.emit?.length ?? 0) > 0)
-            ? await context.transaction(run, ONE_PLAN)
-            : await run(query);
+        const { rows } =
+          emitted.length === 0
+            ? await query(applySql, values)
+            : await context.transaction(async (tx) => {
+                const called = await tx(applySql, values);
+                await appendOutgoing(context, tx, emitted);
+                return called;
+              }, ONE_PLAN);
+        const last = rows[0];
+        if (last !== undefined) ports.audit.remember({ seq: num(last.head_seq)!, hash: str(last.head_hash)! });
         const won = new Map(rows.map((row) => [str((row.token as Row).token_hash)!, row.token as Row]));
         for (const a of live) {
           const row = won.get(a.input.tokenHash);
@@ -167,8 +165,6 @@ export function createResponsePorts(
         }
         return results;
       } catch (error) {
-        // The head this batch announced was not written: read it afresh next time.
-        ports.audit.remember(undefined);
         const cause = (error as { cause?: { code?: unknown; detail?: unknown } }).cause;
         const code = cause?.code;
         if (attempt >= MAX_ATTEMPTS || typeof code !== 'string') throw error;
@@ -182,8 +178,6 @@ export function createResponsePorts(
             const lost = !a.conflict && a.input.flow !== undefined && !moved;
             return [lost ? { ...a, conflict: true } : a];
           });
-        } else if (code === AUDIT_HEAD_MOVED) {
-          headMisses++;
         } else if (!RETRYABLE.has(code)) {
           throw error;
         }
@@ -217,7 +211,7 @@ export function createResponsePorts(
       pending = later;
     }
     return out;
-  });
+  }, APPLY_LANES);
 
   return {
     async lookup(tokenHash, deviceId, options = {}) {

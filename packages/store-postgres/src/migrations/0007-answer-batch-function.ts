@@ -2,8 +2,6 @@ import type { Migration } from './migrate.js';
 
 /** The SQLSTATE `apply_answers` raises when not every answer of its batch went through (detail: what did). */
 export const ANSWERS_INCOMPLETE = 'IRA01';
-/** The SQLSTATE `apply_answers` raises when the audit head is not the one its entries were chained after. */
-export const AUDIT_HEAD_MOVED = 'IRA02';
 
 /**
  * The two statements inside `apply_answers`, for the schema `s`, with their parameters numbered from `$1` and
@@ -17,9 +15,7 @@ export const AUDIT_HEAD_MOVED = 'IRA02';
  * `settle` — `$1` notification ids and `$2` times to revoke the other unused tokens of, skipping tokens another
  * transaction holds (two devices of one user answering at once in two transactions each hold their own token and
  * both want the flow; waiting for the other's token would close a cycle PostgreSQL breaks only after
- * `deadlock_timeout`); `$3` timer ids to delete; `$4` … `$12` the audit entries' columns (seq, at, action, actor,
- * event_ref, target, details, prev_hash, hash), appended only if the head is still `$15`/`$16`, which then becomes
- * `$13`/`$14`. Selects how many entries were written.
+ * `deadlock_timeout`); `$3` timer ids to delete. Selects how many rows it changed.
  *
  * Frozen with this migration: a later change to them is a new migration replacing the function.
  */
@@ -50,31 +46,29 @@ export function answerStatements(s: string, offset = 0): { consume: string; sett
             AND used_at IS NULL AND revoked_at IS NULL
           FOR UPDATE SKIP LOCKED)
         RETURNING 1),
-      x AS (DELETE FROM ${s}.timers WHERE id = ANY(${p(3)}::text[]) RETURNING 1),
-      moved AS (
-        UPDATE ${s}.audit_head SET seq = ${p(13)}, hash = ${p(14)}
-        WHERE id = 1 AND seq = ${p(15)} AND hash = ${p(16)} AND cardinality(${p(4)}::bigint[]) > 0 RETURNING 1),
-      ins AS (
-        INSERT INTO ${s}.audit (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
-        SELECT * FROM unnest(${p(4)}::bigint[], ${p(5)}::bigint[], ${p(6)}::text[], ${p(7)}::text[],
-          ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::json[], ${p(11)}::text[], ${p(12)}::text[])
-        WHERE EXISTS (SELECT 1 FROM moved)
-        RETURNING 1)
-      SELECT count(*)::int FROM ins`,
+      x AS (DELETE FROM ${s}.timers WHERE id = ANY(${p(3)}::text[]) RETURNING 1)
+      SELECT (SELECT count(*) FROM r)::int + (SELECT count(*) FROM x)::int`,
   };
 }
 
 /**
  * `apply_answers(…)`: a batch of device answers in one call, so one round trip and, called on its own, one commit
- * (decision 0043). Its 24 parameters are the 8 of {@link answerStatements}' `consume` then the 16 of `settle`. It
- * consumes the tokens and moves the flows; unless every answer went through it raises {@link ANSWERS_INCOMPLETE}
- * with what each did as the error's detail (a JSON array of `[consumed, moved]`), undoing everything; then it
- * revokes the siblings, deletes the timers and appends the audit entries, raising {@link AUDIT_HEAD_MOVED} (undoing
- * everything) when the head was not the expected one. It returns the consumed token rows as JSON, in call order.
+ * (decision 0043). Its 19 parameters: the 8 of {@link answerStatements}' `consume`, the 3 of `settle`, then the
+ * audit entries — `$12` at, `$13` action, `$14` actor, `$15` event_ref, `$16` target, `$17` details (JSON), and
+ * `$18`/`$19` each entry's canonical JSON before and after its `seq` value (`hashParts` in src/audit.ts).
+ *
+ * It consumes the tokens and moves the flows; unless every answer went through it raises
+ * {@link ANSWERS_INCOMPLETE} with what each did as the error's detail (a JSON array of `[consumed, moved]`), undoing
+ * everything. Then it revokes the siblings and deletes the timers, and last it locks the audit head, chains the
+ * entries after it — each hash is SHA-256 of the previous hash, a newline and the entry's canonical JSON, exactly
+ * as `hashAuditEntry` in @idrelay/core computes it — inserts them and moves the head. The head is held only from
+ * there to the commit, so batches in flight at once overlap in everything but that, and no batch is ever chained
+ * after a head that moved. It returns the consumed token rows as JSON, in call order, each with the new head.
  *
  * The function pins the plans of its statements as the outbox's `ONE_PLAN` does (`SET` clauses, in force while it
  * runs): their liveness filters (`used_at IS NULL AND revoked_at IS NULL`) are rated anywhere from every row to
  * almost none by the statistics, and rated near none a whole-table scan looks cheaper than the key probes.
+ * The database's encoding must be UTF8 (the hashes are over UTF-8 text, as in JavaScript).
  */
 export const answerBatchFunction: Migration = {
   version: 7,
@@ -83,9 +77,8 @@ export const answerBatchFunction: Migration = {
     const { consume, settle } = answerStatements(s, 8);
     return `
     CREATE FUNCTION ${s}.apply_answers(text[], bigint[], text[], text[], text[], int[], bigint[], int[],
-        text[], bigint[], text[], bigint[], bigint[], text[], text[], text[], text[], json[], text[], text[],
-        bigint, text, bigint, text)
-      RETURNS SETOF json
+        text[], bigint[], text[], bigint[], text[], text[], text[], text[], json[], text[], text[])
+      RETURNS TABLE (token json, head_seq bigint, head_hash text)
       LANGUAGE plpgsql
       SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
     AS $fn$
@@ -93,7 +86,13 @@ export const answerBatchFunction: Migration = {
       complete boolean;
       outcome json;
       won json[];
-      audited int;
+      changed int;
+      entries int := coalesce(cardinality($12), 0);
+      seqs bigint[];
+      prevs text[];
+      hashes text[];
+      last_seq bigint;
+      last_hash text;
     BEGIN
       ${consume}
       INTO complete, outcome, won;
@@ -102,11 +101,24 @@ export const answerBatchFunction: Migration = {
           USING ERRCODE = '${ANSWERS_INCOMPLETE}', DETAIL = outcome::text;
       END IF;
       ${settle}
-      INTO audited;
-      IF audited <> coalesce(cardinality($12), 0) THEN
-        RAISE EXCEPTION 'the audit head moved' USING ERRCODE = '${AUDIT_HEAD_MOVED}';
+      INTO changed;
+      IF entries = 0 THEN
+        SELECT h.seq, h.hash INTO last_seq, last_hash FROM ${s}.audit_head h WHERE h.id = 1;
+      ELSE
+        SELECT h.seq, h.hash INTO last_seq, last_hash FROM ${s}.audit_head h WHERE h.id = 1 FOR UPDATE;
+        FOR k IN 1 .. entries LOOP
+          last_seq := last_seq + 1;
+          seqs[k] := last_seq;
+          prevs[k] := last_hash;
+          last_hash := encode(sha256(convert_to(last_hash || E'\n' || $18[k] || last_seq::text || $19[k], 'UTF8')),
+            'hex');
+          hashes[k] := last_hash;
+        END LOOP;
+        INSERT INTO ${s}.audit (seq, at, action, actor, event_ref, target, details, prev_hash, hash)
+          SELECT * FROM unnest(seqs, $12, $13, $14, $15, $16, $17, prevs, hashes);
+        UPDATE ${s}.audit_head SET seq = last_seq, hash = last_hash WHERE id = 1;
       END IF;
-      RETURN QUERY SELECT unnest(won);
+      RETURN QUERY SELECT w, last_seq, last_hash FROM unnest(won) AS w;
     END
     $fn$;
   `;
