@@ -17,16 +17,13 @@ const MAX_BATCH = 1_000;
  * its own write is committed when it resolves. When the statement fails, every call it served fails.
  *
  * @param runMany Serves `inputs` in one statement and returns one output per input, in order.
- * @param lanes Statements of this kind in flight at once (default 1): a call arriving while fewer are in flight
- * goes at once, in a statement of its own; calls arriving while all lanes are busy wait and go together when a
- * lane frees. `runMany` must then be safe to run concurrently with itself.
  */
-export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>, lanes = 1): (input: I) => Promise<O> {
+export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O> {
   let queue: Waiting<I, O>[] = [];
-  let running = 0;
+  let running = false;
 
   const drain = async (): Promise<void> => {
-    running++;
+    running = true;
     try {
       while (queue.length > 0) {
         const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
@@ -39,14 +36,14 @@ export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>, lanes = 1
         }
       }
     } finally {
-      running--;
+      running = false;
     }
   };
 
   return (input) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ input, resolve, reject });
-      if (running < lanes) void drain();
+      if (!running) void drain();
     });
 }
 

@@ -43,8 +43,6 @@ export type ResponseAudit = Pick<ReturnType<typeof createAuditStore>, 'remember'
 const RETRYABLE = new Set(['40P01', '40001']);
 /** Attempts of one batch in all; each follows a lost race or a deadlock. */
 const MAX_ATTEMPTS = 20;
-/** Batches of answers in flight at once, each in its own call (they overlap in all but the audit head). */
-const APPLY_LANES = 2;
 
 /**
  * `lookup` and `applyResponse` on PostgreSQL (decision 0043).
@@ -53,19 +51,19 @@ const APPLY_LANES = 2;
  * token's flow and the user's flow asked for, each by key), one round trip for many responses.
  *
  * `applyResponse` coalesces too: the responses waiting at that moment go in one call of the schema's
- * `apply_answers` function (migration 7), one round trip and one commit, with up to {@link APPLY_LANES} such calls
- * in flight. It consumes every token and moves the flows at their expected versions, revokes the other approvers'
- * tokens, deletes the timers, and chains the audit entries after the head it locks last (hashing them in the
- * database exactly as `hashAuditEntry` does, from each entry's canonical JSON split around its `seq`), so calls in
- * flight at once serialise only from the head to their commits. Outgoing entries, when there are any, are appended
- * in the same transaction after the call. A response is therefore applied whole or not at all, even across a
- * crash, as on SQLite.
+ * `apply_answers` function (migration 7), one round trip and one commit, one call in flight at a time. It consumes
+ * every token and moves the flows at their expected versions, revokes the other approvers' tokens, deletes the
+ * timers, and chains the audit entries after the head it locks last (hashing them in the database exactly as
+ * `hashAuditEntry` does, from each entry's canonical JSON split around its `seq`), so the calls of several processes
+ * serialise only from the head to their commits, and a head another process moved costs nothing. Outgoing entries,
+ * when there are any, are appended in the same transaction after the call. A response is therefore applied whole
+ * or not at all, even across a crash, as on SQLite.
  *
  * When not every answer went through (a token already used, a flow moved on), the function undoes everything and
  * says what each answer did; the batch is sent again without the losers, an answer whose flow moved on keeping
  * just its token consumed, as the port says. A token or flow named twice in one batch waits for the next call, so
- * no row is updated twice in a statement and the second answer sees the first; in two calls at once, the second
- * waits for the first's row lock and then sees its write.
+ * no row is updated twice in a statement and the second answer sees the first; in calls of two processes at once,
+ * the second waits for the first's row lock and then sees its write.
  */
 export function createResponsePorts(
   context: PgContext,
@@ -211,7 +209,7 @@ export function createResponsePorts(
       pending = later;
     }
     return out;
-  }, APPLY_LANES);
+  });
 
   return {
     async lookup(tokenHash, deviceId, options = {}) {

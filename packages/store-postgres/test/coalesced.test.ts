@@ -167,13 +167,12 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
       });
     await one.audit.append([{ at: T0, action: 'test.start', actor: 'test' }]);
     statements = 0;
-    // Answers 0 and 1 go at once, each alone (two calls in flight); 2-5 wait for a free one and go together: one
-    // transaction (checked out once) for the four.
+    // Answer 0 goes alone; 1-5 wait for it and go together: one transaction (checked out once) for the five.
     const first = answer(0);
     const together = await Promise.all([1, 2, 3, 4, 5].map((i) => answer(i)));
     expect((await first).flow).toBe('moved');
     expect(together.map((r) => [r.consumed.status, r.flow])).toEqual(Array(5).fill(['ok', 'moved']));
-    expect(statements).toBe(3);
+    expect(statements).toBe(2);
     expect((await one.actionTokens.get('sibling-of-0'))?.revokedAt).toBe(T0 + 1);
     expect(await one.timers.claimDue(T0 + 120_000, 10, 1_000)).toEqual([]);
     expect((await one.outgoing.counts()).pending).toBe(6);
@@ -181,8 +180,8 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     // its consumed token. The others of that batch fail with it and can be answered again.
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    // 6 and 9 take both calls in flight, so 7 and 8 wait and go together.
-    const ahead = [answer(6), answer(9)];
+    // 6 is in flight, so 7 and 8 wait and go together.
+    const ahead = [answer(6)];
     const batch = await Promise.allSettled([answer(7, cyclic), answer(8)]);
     for (const result of await Promise.all(ahead)) expect(result.flow).toBe('moved');
     expect(batch.map((r) => r.status)).toEqual(['rejected', 'rejected']);
@@ -192,20 +191,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     }
     expect((await answer(8)).flow).toBe('moved');
     const chain = await one.audit.list({ limit: 100 });
-    // Calls in flight at once take the head in either order.
-    expect(chain[0]?.actor).toBe('test');
-    expect(chain.map((e) => e.actor).sort()).toEqual([
-      'test',
-      'u-0',
-      'u-1',
-      'u-2',
-      'u-3',
-      'u-4',
-      'u-5',
-      'u-6',
-      'u-8',
-      'u-9',
-    ]);
+    expect(chain.map((e) => e.actor)).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-8']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
   /** An answer of token `h-<i>` moving flow `v-<i>` with nothing to emit (no write-back configured). */
@@ -234,22 +220,21 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     const first = quiet(one, 0);
     const together = await Promise.all([1, 2, 3, 4, 5].map((i) => quiet(one, i)));
     expect([await first, ...together].map((r) => [r.consumed.status, r.flow])).toEqual(Array(6).fill(['ok', 'moved']));
-    // The first two alone (two calls in flight), the four waiting behind them together: one call each, no
-    // transaction around it.
-    expect(statements).toBe(3);
+    // The first alone, the five waiting behind it together: one call each, no transaction around it.
+    expect(statements).toBe(2);
     for (let i = 0; i < 6; i++) expect((await one.actionTokens.get(`sibling-${i}`))?.revokedAt).toBe(T0 + 1);
     const chain = await one.audit.list({ limit: 100 });
-    expect(chain.map((e) => e.actor).sort()).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5']);
+    expect(chain.map((e) => e.actor)).toEqual(['test', 'u-0', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
 
   it('sends a batch again without the answers that lost a race: a spent token out, a moved flow keeps its token', async () => {
-    await seedAnswers(5);
+    await seedAnswers(4);
     // Another process got there first: token 1 is spent, flow 2 was decided on another device.
     expect((await other.actionTokens.consume('h-1', T0)).status).toBe('ok');
     await other.flows.update('v-2', 1, { state: 'denied', updatedAt: T0 });
-    // 0 and 4 take both calls in flight, so 1-3 go together in one batch.
-    const ahead = [quiet(one, 0), quiet(one, 4)];
+    // 0 is in flight, so 1-3 wait and go together in one batch.
+    const ahead = [quiet(one, 0)];
     const [lostToken, lostFlow, fine] = await Promise.all([1, 2, 3].map((i) => quiet(one, i)));
     for (const result of await Promise.all(ahead)) expect(result.flow).toBe('moved');
     expect(lostToken).toMatchObject({ consumed: { status: 'used' } });
@@ -263,7 +248,7 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect((await one.actionTokens.get('sibling-1'))?.revokedAt).toBeUndefined();
     expect((await one.actionTokens.get('sibling-3'))?.revokedAt).toBe(T0 + 1);
     const chain = await one.audit.list({ limit: 100 });
-    expect(chain.map((e) => e.actor).sort()).toEqual(['u-0', 'u-3', 'u-4']);
+    expect(chain.map((e) => e.actor)).toEqual(['u-0', 'u-3']);
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
 
@@ -307,14 +292,12 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect(verifyAuditChain(chain)).toBeUndefined();
   });
 
-  it('applies batches in two calls at once as one unbroken chain, every answer whole', async () => {
+  it('applies the answers of two processes at once as one unbroken chain, every answer whole', async () => {
     await seedAnswers(40);
     await one.audit.append([{ at: T0, action: 'test.start', actor: 'test' }]);
-    statements = 0;
-    // Two answers go at once (two calls in flight), the rest wait and go in the calls after them.
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => quiet(one, i)));
+    // Even answers through one store, odd through the other: their calls overlap in everything but the head.
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => quiet(i % 2 === 0 ? one : other, i)));
     expect(results.every((r) => r.consumed.status === 'ok' && r.flow === 'moved')).toBe(true);
-    expect(statements).toBeLessThan(20);
     for (let i = 0; i < 40; i++) expect((await one.actionTokens.get(`sibling-${i}`))?.revokedAt).toBe(T0 + 1);
     const chain = await one.audit.list({ limit: 100 });
     expect(chain).toHaveLength(41);
