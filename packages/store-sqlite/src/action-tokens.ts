@@ -66,15 +66,23 @@ const BY_HASH = 'SELECT * FROM action_tokens WHERE token_hash = ?';
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
 export function createActionTokenStore(context: SqliteContext): ActionTokenStore {
   const { statement, run, read, transaction } = context;
-  /** `consume` inside the caller's transaction. */
-  const consumeNow = (tokenHash: string, now: number): ConsumeResult => {
+  /** `consume` inside the caller's transaction; `known`: the token's record, when the caller read it already. */
+  const consumeNow = (tokenHash: string, now: number, known?: ActionTokenRecord): ConsumeResult => {
     // One statement decides: of many concurrent consumers, only the one whose UPDATE changed the row wins.
-    const won = statement(
-      `UPDATE action_tokens SET used_at = ?
-       WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-       RETURNING *`,
-    ).get(now, tokenHash, now) as Row | undefined;
-    if (won !== undefined) return { status: 'ok', record: toRecord(won) };
+    if (known !== undefined && known.tokenHash === tokenHash) {
+      const changed = statement(
+        `UPDATE action_tokens SET used_at = ?
+         WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
+      ).run(now, tokenHash, now).changes;
+      if (Number(changed) === 1) return { status: 'ok', record: known };
+    } else {
+      const won = statement(
+        `UPDATE action_tokens SET used_at = ?
+         WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+         RETURNING *`,
+      ).get(now, tokenHash, now) as Row | undefined;
+      if (won !== undefined) return { status: 'ok', record: toRecord(won) };
+    }
     const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
     if (row === undefined) return { status: 'unknown' };
     const record = toRecord(row);
@@ -157,7 +165,7 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
     applyResponse: (input) =>
       run(() =>
         transaction((): ApplyResponseResult => {
-          const consumed = consumeNow(input.tokenHash, input.at);
+          const consumed = consumeNow(input.tokenHash, input.at, input.record);
           if (consumed.status !== 'ok') return { consumed };
           let moved: ApplyResponseResult['flow'];
           if (input.flow !== undefined) {

@@ -243,6 +243,7 @@ export function createResponder(options: ResponderOptions): Responder {
         if (prepared !== undefined && 'verdict' in prepared) {
           const written = await store.actionTokens.applyResponse({
             tokenHash: hash,
+            record: token,
             at: receivedAt,
             flow: prepared.flow,
             ...(prepared.revokeOthers ? { revokeNotification: token.notificationId } : {}),

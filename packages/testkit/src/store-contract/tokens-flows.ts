@@ -196,6 +196,22 @@ export function describeTokensAndFlows(ctx: ContractContext): void {
       ).toEqual(['iam']);
     });
 
+    it('applies a response given the record lookup read: the same outcome, the same record back', async () => {
+      const flow = await seed();
+      const { token } = await ctx.store.actionTokens.lookup('hash-r1', 'device-1');
+      const input = { ...quiet(flow), record: token!.record };
+      expect(await ctx.store.actionTokens.applyResponse(input)).toEqual({
+        consumed: { status: 'ok', record: contractToken('hash-r1') },
+        flow: 'moved',
+      });
+      expect((await ctx.store.actionTokens.get('hash-r1'))?.usedAt).toBe(T0 + 5);
+      // A second answer with the same token and record is refused as used, whoever read the record.
+      expect((await ctx.store.actionTokens.applyResponse(input)).consumed).toEqual({
+        status: 'used',
+        record: contractToken('hash-r1'),
+      });
+    });
+
     it('applies a decision without outgoing entries the same way', async () => {
       const flow = await seed();
       const result = await ctx.store.actionTokens.applyResponse(quiet(flow));

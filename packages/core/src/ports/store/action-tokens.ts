@@ -75,6 +75,12 @@ export type FlowPatch = Partial<Pick<FlowRecord, 'state' | 'data' | 'transitions
 /** An accepted response's writes, applied by {@link ActionTokenStore.applyResponse} in one transaction. */
 export interface ApplyResponseInput {
   tokenHash: string;
+  /**
+   * The token's record as `lookup` read it, when the caller has it. A record never changes once put (only its use,
+   * revocation and attempt count do), so a store may answer a won consume with it instead of reading the row back.
+   * It must be the record of `tokenHash`.
+   */
+  record?: ActionTokenRecord;
   /** When the response was received: the token must be unexpired at this time and is marked used at it. */
   at: number;
   /** The flow move the decision makes, with optimistic concurrency and the outgoing entries it emits. */
