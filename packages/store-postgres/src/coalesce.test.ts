@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceReads } from './coalesce.js';
+import { coalesce, coalesceReads } from './coalesce.js';
 
 /** A fake table whose reads are held until `release()`, recording the keys of each query. */
 function table(rows: Record<string, number>) {
@@ -63,5 +63,85 @@ describe('coalesceReads', () => {
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect(await read('c')).toBe('c');
+  });
+});
+
+describe('coalesce with a session', () => {
+  /** Sessions numbered from 1; `broken` makes a statement fail as a lost connection would. */
+  function sessions(options: { failStart?: boolean } = {}) {
+    const opened: number[] = [];
+    const closed: number[] = [];
+    let next = 0;
+    const lost = new Error('connection lost');
+    return {
+      opened,
+      closed,
+      lost,
+      options: {
+        session: async <T>(use: (session: number) => Promise<T>): Promise<T> => {
+          await Promise.resolve();
+          if (options.failStart) throw new Error('no connection');
+          const id = ++next;
+          opened.push(id);
+          try {
+            return await use(id);
+          } finally {
+            closed.push(id);
+          }
+        },
+        endsSession: (error: unknown) => error === lost,
+      },
+    };
+  }
+
+  it('serves the batches of one busy spell in one session, and closes it once the queue is empty', async () => {
+    const s = sessions();
+    const seen: [number, string[]][] = [];
+    const run = coalesce<string, string, number>(async (inputs, session) => {
+      seen.push([session, inputs]);
+      await new Promise((resolve) => setImmediate(resolve));
+      return inputs.map((i) => i.toUpperCase());
+    }, s.options);
+    const first = run('a');
+    const rest = [run('b'), run('c')];
+    expect(await Promise.all([first, ...rest])).toEqual(['A', 'B', 'C']);
+    const later = run('d');
+    await Promise.resolve();
+    const more = run('e');
+    expect(await Promise.all([later, more])).toEqual(['D', 'E']);
+    // a, b, c arrived while the session opened: one batch. d and e: a new spell, a new session.
+    expect(seen).toEqual([
+      [1, ['a', 'b', 'c']],
+      [2, ['d', 'e']],
+    ]);
+    expect(s.closed).toEqual([1, 2]);
+  });
+
+  it('fails the batch that lost its connection and serves the calls waiting behind it in a new session', async () => {
+    const s = sessions();
+    let calls = 0;
+    const run = coalesce<string, string, number>(async (inputs, session) => {
+      calls++;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (calls === 1) throw s.lost;
+      return inputs.map((i) => `${i}@${session}`);
+    }, s.options);
+    const first = run('a').catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = [run('b'), run('c')];
+    expect(await first).toBe(s.lost);
+    expect(await Promise.all(waiting)).toEqual(['b@2', 'c@2']);
+    expect(s.closed).toEqual([1, 2]);
+  });
+
+  it('fails the calls waiting when no session can be opened, and tries again for the next', async () => {
+    const s = sessions({ failStart: true });
+    const run = coalesce<string, string, number>(async (inputs) => inputs, s.options);
+    const results = await Promise.allSettled([run('a'), run('b')]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.value))).toEqual([
+      'no connection',
+      'no connection',
+    ]);
+    await expect(run('c')).rejects.toThrow('no connection');
   });
 });

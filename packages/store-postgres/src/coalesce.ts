@@ -18,21 +18,58 @@ const MAX_BATCH = 1_000;
  *
  * @param runMany Serves `inputs` in one statement and returns one output per input, in order.
  */
-export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O> {
+export function coalesce<I, O>(runMany: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O>;
+/**
+ * {@link coalesce} whose statements of one busy spell share a session (`session`, e.g. one connection checked out
+ * while calls keep coming): the next statement goes out as soon as the last one is answered, without waiting for a
+ * connection. `runMany` gets the session. When a statement fails with an error `endsSession` accepts (a lost
+ * connection), the session is closed and the calls still waiting go in a new one.
+ */
+export function coalesce<I, O, S>(
+  runMany: (inputs: I[], session: S) => Promise<O[]>,
+  options: { session: <T>(use: (session: S) => Promise<T>) => Promise<T>; endsSession: (error: unknown) => boolean },
+): (input: I) => Promise<O>;
+export function coalesce<I, O, S>(
+  runMany: (inputs: I[], session?: S) => Promise<O[]>,
+  options?: { session: <T>(use: (session: S) => Promise<T>) => Promise<T>; endsSession: (error: unknown) => boolean },
+): (input: I) => Promise<O> {
   let queue: Waiting<I, O>[] = [];
   let running = false;
+
+  /** Serves the queue until it is empty (true) or a statement ended the session (false). */
+  const serve = async (session?: S): Promise<boolean> => {
+    while (queue.length > 0) {
+      const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
+      queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
+      try {
+        const outputs = await runMany(
+          batch.map((w) => w.input),
+          session,
+        );
+        for (const [i, waiting] of batch.entries()) waiting.resolve(outputs[i]!);
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+        if (options?.endsSession(error)) return false;
+      }
+    }
+    return true;
+  };
 
   const drain = async (): Promise<void> => {
     running = true;
     try {
+      if (options === undefined) {
+        await serve();
+        return;
+      }
       while (queue.length > 0) {
-        const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
-        queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
         try {
-          const outputs = await runMany(batch.map((w) => w.input));
-          for (const [i, waiting] of batch.entries()) waiting.resolve(outputs[i]!);
+          await options.session(serve);
         } catch (error) {
-          for (const waiting of batch) waiting.reject(error);
+          // The session could not start (no connection): the calls waiting now fail with it.
+          const failed = queue;
+          queue = [];
+          for (const waiting of failed) waiting.reject(error);
         }
       }
     } finally {

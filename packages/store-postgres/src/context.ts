@@ -45,6 +45,13 @@ export interface PgContext {
    * statements such as `SET LOCAL …`) travels with `BEGIN` in the same round trip.
    */
   transaction<T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T>;
+  /**
+   * Runs `use` with one connection checked out for all of it: its statements go out at once, with no check-out
+   * each. A connection that fails is destroyed when `use` ends, not lent again.
+   */
+  session<T>(use: (query: Query) => Promise<T>): Promise<T>;
+  /** {@link transaction} on a connection `query` already holds (a {@link session}'s). */
+  transactionOn<T>(query: Query, work: (query: Query) => Promise<T>, setup?: string): Promise<T>;
   /** Marks the store closed, then ends the pool when the store created it. */
   close(): Promise<void>;
 }
@@ -164,19 +171,20 @@ export function createContext(options: {
     }
   };
 
+  const transactionOn = async <T>(onClient: Query, work: (query: Query) => Promise<T>, setup?: string): Promise<T> => {
+    await onClient(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
+    try {
+      const result = await work(onClient);
+      await onClient('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that is gone rolled the transaction back with it; any other failure is rolled back here.
+      if (!isUnavailableError(error)) await onClient('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
   const transaction = <T>(work: (query: Query) => Promise<T>, setup?: string): Promise<T> =>
-    withClient(async (onClient) => {
-      await onClient(setup === undefined ? 'BEGIN' : `BEGIN; ${setup}`);
-      try {
-        const result = await work(onClient);
-        await onClient('COMMIT');
-        return result;
-      } catch (error) {
-        // A connection that is gone rolled the transaction back with it; any other failure is rolled back here.
-        if (!isUnavailableError(error)) await onClient('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
+    withClient((onClient) => transactionOn(onClient, work, setup));
 
   return {
     name,
@@ -186,6 +194,8 @@ export function createContext(options: {
     assertOpen: checkOpen,
     query: (text, values) => withClient((onClient) => onClient(text, values)),
     transaction,
+    session: withClient,
+    transactionOn,
     close: async () => {
       if (closed) return;
       closed = true;

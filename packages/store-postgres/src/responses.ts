@@ -5,12 +5,12 @@ import type {
   ConsumeResult,
   ResponsePortsBase,
 } from '@idrelay/core';
-import { normaliseAuditEntry } from '@idrelay/core';
+import { isIdrelayError, normaliseAuditEntry } from '@idrelay/core';
 import { toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
 import { type createAuditStore, hashParts } from './audit.js';
 import { coalesce } from './coalesce.js';
-import type { PgContext, Row } from './context.js';
+import type { PgContext, Query, Row } from './context.js';
 import { num, prepared, str } from './context.js';
 import { toDevice } from './devices.js';
 import { toFlow } from './flows.js';
@@ -69,7 +69,6 @@ export function createResponsePorts(
   context: PgContext,
   ports: Pick<ResponsePortsBase, 'actionTokens'> & { audit: ResponseAudit },
 ): Pick<ActionTokenStore, 'lookup' | 'applyResponse'> {
-  const { query } = context;
   // Prepared once per connection: these run for every batch of answers.
   const lookupSql = prepared(
     lookupStatement(context.table('action_tokens'), context.table('devices'), context.table('flows')),
@@ -78,8 +77,13 @@ export function createResponsePorts(
     `SELECT * FROM ${context.table('apply_answers')}(${Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ')})`,
   );
 
-  const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row>(
-    async (calls) => {
+  // Each kind keeps one connection while its calls keep coming: a batch goes out the moment the last is answered.
+  const held = {
+    session: <T>(use: (session: Query) => Promise<T>) => context.session(use),
+    endsSession: (error: unknown) => isIdrelayError(error, 'ERR_STORE_UNAVAILABLE'),
+  };
+  const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row, Query>(
+    async (calls, query) => {
       const { rows } = await query(lookupSql, [
         calls.map((c) => c.tokenHash),
         calls.map((c) => c.deviceId),
@@ -88,6 +92,7 @@ export function createResponsePorts(
       const byIndex = new Map(rows.map((row) => [Number(row.i), row]));
       return calls.map((_, i) => byIndex.get(i + 1) ?? {});
     },
+    held,
   );
 
   /** What one response got from its batch: the consumed row (undefined: missed), and whether its flow moved. */
@@ -140,7 +145,7 @@ export function createResponsePorts(
    * call is its own transaction), else in a transaction with the outgoing entries (plans pinned as the function
    * pins its own, `ONE_PLAN`).
    */
-  const applyBatch = async (batch: readonly ApplyResponseInput[]): Promise<Applied[]> => {
+  const applyBatch = async (batch: readonly ApplyResponseInput[], query: Query): Promise<Applied[]> => {
     const results: Applied[] = batch.map(() => ({ moved: false }));
     let live: Going[] = batch.map((input, index) => ({ input, index, conflict: false }));
     for (let attempt = 1; live.length > 0; attempt++) {
@@ -149,11 +154,15 @@ export function createResponsePorts(
         const { rows } =
           emitted.length === 0
             ? await query(applySql, values)
-            : await context.transaction(async (tx) => {
-                const called = await tx(applySql, values);
-                await appendOutgoing(context, tx, emitted);
-                return called;
-              }, ONE_PLAN);
+            : await context.transactionOn(
+                query,
+                async (tx) => {
+                  const called = await tx(applySql, values);
+                  await appendOutgoing(context, tx, emitted);
+                  return called;
+                },
+                ONE_PLAN,
+              );
         const last = rows[0];
         if (last !== undefined) ports.audit.remember({ seq: num(last.head_seq)!, hash: str(last.head_hash)! });
         const won = new Map(rows.map((row) => [str((row.token as Row).token_hash)!, row.token as Row]));
@@ -184,7 +193,7 @@ export function createResponsePorts(
     return results;
   };
 
-  const applyMany = coalesce<ApplyResponseInput, Applied>(async (inputs) => {
+  const applyMany = coalesce<ApplyResponseInput, Applied, Query>(async (inputs, query) => {
     const out: Applied[] = new Array(inputs.length);
     let pending = inputs.map((input, index) => ({ input, index }));
     while (pending.length > 0) {
@@ -202,14 +211,17 @@ export function createResponsePorts(
         if (flowId !== undefined) flowsSeen.add(flowId);
         now.push(item);
       }
-      const results = await applyBatch(now.map((item) => item.input));
+      const results = await applyBatch(
+        now.map((item) => item.input),
+        query,
+      );
       now.forEach((item, i) => {
         out[item.index] = results[i]!;
       });
       pending = later;
     }
     return out;
-  });
+  }, held);
 
   return {
     async lookup(tokenHash, deviceId, options = {}) {
