@@ -52,6 +52,8 @@ export interface PgContext {
   session<T>(use: (query: Query) => Promise<T>): Promise<T>;
   /** {@link transaction} on a connection `query` already holds (a {@link session}'s). */
   transactionOn<T>(query: Query, work: (query: Query) => Promise<T>, setup?: string): Promise<T>;
+  /** The most connections the pool opens (`max`). */
+  readonly poolSize: number;
   /** Marks the store closed, then ends the pool when the store created it. */
   close(): Promise<void>;
 }
@@ -196,6 +198,7 @@ export function createContext(options: {
     transaction,
     session: withClient,
     transactionOn,
+    poolSize: (pool as Pool & { options?: { max?: number } }).options?.max ?? 10,
     close: async () => {
       if (closed) return;
       closed = true;

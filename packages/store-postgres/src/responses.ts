@@ -41,6 +41,8 @@ export type ResponseAudit = Pick<ReturnType<typeof createAuditStore>, 'remember'
 
 /** SQLSTATEs after which the whole batch is simply run again: deadlock, serialisation failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
+/** Smallest pool on which answer lookups and batches each keep a connection while busy. */
+const MIN_POOL_FOR_SESSIONS = 4;
 /** Attempts of one batch in all; each follows a lost race or a deadlock. */
 const MAX_ATTEMPTS = 20;
 
@@ -78,10 +80,17 @@ export function createResponsePorts(
   );
 
   // Each kind keeps one connection while its calls keep coming: a batch goes out the moment the last is answered.
-  const held = {
-    session: <T>(use: (session: Query) => Promise<T>) => context.session(use),
-    endsSession: (error: unknown) => isIdrelayError(error, 'ERR_STORE_UNAVAILABLE'),
-  };
+  // Not on a pool this small: two held connections could leave the rest of the store waiting behind them.
+  const held =
+    context.poolSize >= MIN_POOL_FOR_SESSIONS
+      ? {
+          session: <T>(use: (session: Query) => Promise<T>) => context.session(use),
+          endsSession: (error: unknown) => isIdrelayError(error, 'ERR_STORE_UNAVAILABLE'),
+        }
+      : {
+          session: <T>(use: (session: Query) => Promise<T>) => use(context.query),
+          endsSession: () => false,
+        };
   const lookupMany = coalesce<{ tokenHash: string; deviceId: string; userFlowKind: string | null }, Row, Query>(
     async (calls, query) => {
       const { rows } = await query(lookupSql, [

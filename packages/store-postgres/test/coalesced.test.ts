@@ -42,10 +42,11 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
   const schemas = testSchemas(postgres.url, 'coalesced');
   let pool: Pool;
   let statements: number;
+  let schema: string;
   let one: Store;
   let other: Store;
   beforeEach(async () => {
-    const schema = schemas.next();
+    schema = schemas.next();
     // Every statement `one` sends, whichever connection it goes on.
     pool = new Pool({ connectionString: postgres.url, max: 4 });
     const counted = new WeakSet<object>();
@@ -313,6 +314,21 @@ describe.skipIf(!postgres.available)('PostgreSQL calls arriving together share s
     expect(chain).toHaveLength(41);
     expect(new Set(chain.map((e) => e.actor)).size).toBe(41);
     expect(verifyAuditChain(chain)).toBeUndefined();
+  });
+
+  it('on a pool of two connections, answers and other store work meanwhile all go through', async () => {
+    await seedAnswers(12);
+    const small = await schemas.open({ maxConnections: 2 }, schema);
+    try {
+      const answered = Array.from({ length: 12 }, (_, i) => quiet(small, i));
+      // Other store work meanwhile is not stuck behind the answers' connections.
+      await small.audit.append([{ at: T0, action: 'test.meanwhile', actor: 'test' }]);
+      const results = await Promise.all(answered);
+      expect(results.every((r) => r.flow === 'moved')).toBe(true);
+      expect(verifyAuditChain(await small.audit.list({ limit: 100 }))).toBeUndefined();
+    } finally {
+      await small.close();
+    }
   });
 
   it('two devices answering one request through two processes at once: one decides, no deadlock stall', async () => {
