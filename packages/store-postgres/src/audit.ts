@@ -37,6 +37,21 @@ export function hashParts(entry: AuditEntryInput): [before: string, after: strin
   return [below === '{}' ? '{"seq":' : `${below.slice(0, -1)},"seq":`, above === '{}' ? '}' : `,${above.slice(1)}`];
 }
 
+/**
+ * The six columns every audit insert takes from its entries, in table order after `seq`: at, action, actor,
+ * event_ref, target and details (JSON text), one array each.
+ */
+export function auditColumns(entries: readonly AuditEntryInput[]): unknown[][] {
+  return [
+    entries.map((e) => e.at),
+    entries.map((e) => e.action),
+    entries.map((e) => e.actor),
+    entries.map((e) => e.eventRef ?? null),
+    entries.map((e) => e.target ?? null),
+    entries.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
+  ];
+}
+
 /** Most entries one statement writes; a longer queue is written by several statements in turn. */
 const MAX_BATCH = 500;
 
@@ -81,12 +96,7 @@ export function createAuditStore(context: PgContext): AuditStore & {
     const last = chained.at(-1)!;
     return [
       chained.map((e) => e.seq),
-      chained.map((e) => e.at),
-      chained.map((e) => e.action),
-      chained.map((e) => e.actor),
-      chained.map((e) => e.eventRef ?? null),
-      chained.map((e) => e.target ?? null),
-      chained.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
+      ...auditColumns(chained),
       chained.map((e) => e.prevHash),
       chained.map((e) => e.hash),
       last.seq,

@@ -8,7 +8,7 @@ import type {
 import { isIdrelayError, normaliseAuditEntry } from '@idrelay/core';
 import { toRecord, toStored } from './action-tokens.js';
 import { textArray } from './array-literal.js';
-import { type createAuditStore, hashParts } from './audit.js';
+import { auditColumns, type createAuditStore, hashParts } from './audit.js';
 import { coalesce } from './coalesce.js';
 import type { PgContext, Query, Row } from './context.js';
 import { num, prepared, str } from './context.js';
@@ -136,12 +136,7 @@ export function createResponsePorts(
       revoking.map((i) => i.revokeNotification!),
       revoking.map((i) => i.at),
       textArray(going.flatMap((i) => i.cancelTimers ?? [])),
-      entries.map((e) => e.at),
-      entries.map((e) => e.action),
-      entries.map((e) => e.actor),
-      entries.map((e) => e.eventRef ?? null),
-      entries.map((e) => e.target ?? null),
-      entries.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
+      ...auditColumns(entries),
       parts.map(([before]) => before),
       parts.map(([, after]) => after),
     ];

@@ -63,6 +63,10 @@ const toStored = (row: Row): StoredActionToken => {
 
 const BY_HASH = 'SELECT * FROM action_tokens WHERE token_hash = ?';
 
+/** Uses a token (`used_at`, `token_hash`, `now`) unless it is used, revoked or expired. */
+const CONSUME = `UPDATE action_tokens SET used_at = ?
+  WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`;
+
 /** {@link ActionTokenStore} on the `action_tokens` table, keyed by the token's hash. */
 export function createActionTokenStore(context: SqliteContext): ActionTokenStore {
   const { statement, run, read, transaction } = context;
@@ -70,17 +74,10 @@ export function createActionTokenStore(context: SqliteContext): ActionTokenStore
   const consumeNow = (tokenHash: string, now: number, known?: ActionTokenRecord): ConsumeResult => {
     // One statement decides: of many concurrent consumers, only the one whose UPDATE changed the row wins.
     if (known !== undefined && known.tokenHash === tokenHash) {
-      const changed = statement(
-        `UPDATE action_tokens SET used_at = ?
-         WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
-      ).run(now, tokenHash, now).changes;
+      const changed = statement(CONSUME).run(now, tokenHash, now).changes;
       if (Number(changed) === 1) return { status: 'ok', record: known };
     } else {
-      const won = statement(
-        `UPDATE action_tokens SET used_at = ?
-         WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-         RETURNING *`,
-      ).get(now, tokenHash, now) as Row | undefined;
+      const won = statement(`${CONSUME} RETURNING *`).get(now, tokenHash, now) as Row | undefined;
       if (won !== undefined) return { status: 'ok', record: toRecord(won) };
     }
     const row = statement(BY_HASH).get(tokenHash) as Row | undefined;
