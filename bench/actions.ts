@@ -17,7 +17,8 @@
  * Before their plans were pinned, this state cost half the throughput.
  *
  * Each case runs `BENCH_ROUNDS` times (default 3), ours and the floors side by side in every round, and every row
- * reports the median round. `BENCH_RESPONSES` scales the run; `BENCH_CASES=sqlite` or `postgres` runs those cases;
+ * reports the median round. Each measured phase follows `BENCH_WARMUP` answers (default 2,000) that are not counted,
+ * for ours and for the floors. `BENCH_RESPONSES` scales the run; `BENCH_CASES=sqlite` or `postgres` runs those cases;
  * `BENCH_PROFILE=<dir>` writes a CPU profile of each measured phase there (the last round's).
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
@@ -36,6 +37,10 @@ import { profiled } from './lib/profile.js';
 import { createReport, round } from './lib/report.js';
 
 const N = Number(process.env.BENCH_RESPONSES ?? 10_000);
+// Answers run before each measured phase and not counted (`BENCH_WARMUP`), ours and the floors alike: the measured
+// phase starts with the code compiled and the pools connected, as in a gateway that has been up for a while.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
+const TOTAL = N + WARMUP;
 // This machine's speed drifts by a quarter within minutes: each case runs `BENCH_ROUNDS` times (ours and its
 // floors each round, fresh databases) and reports the medians.
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -52,7 +57,7 @@ const now = Date.now();
 async function seed(store: Store): Promise<{ token: string; proof: string }[]> {
   const requests: { token: string; proof: string }[] = [];
   const tokens = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < TOTAL; i++) {
     const userId = `u-${i}`;
     const deviceId = `d-${i}`;
     const flowId = `v-${i}`;
@@ -128,11 +133,11 @@ async function ours(store: Store, concurrency: number) {
         const r = await relay.respond(requests[i]!);
         if (r.state === 'approved') applied++;
       },
-      { total: N, concurrency },
+      { total: N, warmup: WARMUP, concurrency },
     ),
   );
   await relay.close();
-  if (applied !== N) throw new Error(`only ${applied} of ${N} responses were applied`);
+  if (applied !== TOTAL) throw new Error(`only ${applied} of ${TOTAL} responses were applied`);
   return result;
 }
 
@@ -142,7 +147,7 @@ const signature = sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1
 const bareVerify = () => {
   if (!verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('verify');
 };
-const hashes = Array.from({ length: N }, (_, i) => createHash('sha256').update(`floor-${i}`).digest('hex'));
+const hashes = Array.from({ length: TOTAL }, (_, i) => createHash('sha256').update(`floor-${i}`).digest('hex'));
 
 /**
  * The same store work as our path, hand-written on node:sqlite with no engine: per answer a bare verify, the three
@@ -211,7 +216,7 @@ async function sameWorkFloor(dir: string) {
           open = 0;
         }
       },
-      { total: N, concurrency: 1 },
+      { total: N, warmup: WARMUP, concurrency: 1 },
     ),
   );
   db.exec('COMMIT');
@@ -242,7 +247,7 @@ async function sqliteCase() {
         bareVerify();
         if (update.run(Date.now(), hashes[i]!).changes !== 1) throw new Error('floor update');
       },
-      { total: N, concurrency: 1 },
+      { total: N, warmup: WARMUP, concurrency: 1 },
     );
     db.close();
     const sameWork = await sameWorkFloor(dir);
@@ -270,7 +275,7 @@ async function postgresCase() {
         );
         if (r.rowCount !== 1) throw new Error('floor update');
       },
-      { total: N, concurrency: 32 },
+      { total: N, warmup: WARMUP, concurrency: 32 },
     );
     return { mine, floor };
   } finally {

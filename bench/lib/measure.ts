@@ -37,12 +37,20 @@ export async function measure(
 
 /**
  * Runs `task` `total` times with at most `concurrency` in flight, recording each latency; returns throughput,
- * latency percentiles and sender CPU per operation.
+ * latency percentiles and sender CPU per operation. With `warmup`, `task` first runs `warmup` times (indices
+ * `0 … warmup - 1`, not measured) and the measured calls get indices `warmup … warmup + total - 1`.
  */
 export async function measureConcurrent(
   task: (i: number) => Promise<unknown>,
-  { total, concurrency }: { total: number; concurrency: number },
+  { total, concurrency, warmup = 0 }: { total: number; concurrency: number; warmup?: number },
 ): Promise<Measurement> {
+  if (warmup > 0) {
+    let w = 0;
+    const warm = async (): Promise<void> => {
+      while (w < warmup) await task(w++);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, warmup) }, warm));
+  }
   const samples = new Float64Array(total);
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -51,7 +59,7 @@ export async function measureConcurrent(
     while (next < total) {
       const i = next++;
       const s = process.hrtime.bigint();
-      await task(i);
+      await task(warmup + i);
       samples[i] = Number(process.hrtime.bigint() - s) / 1000;
     }
   }
