@@ -7,7 +7,7 @@
  * - `ingest-http`, `ingest-http-p99`: `POST /v1/events` (one structured CloudEvent per request, each a new id)
  *   on the embedded default (SQLite file, sandbox transports); target ≥ 3,000 events/s, p99 < 50 ms.
  * - `mfa-push-e2e-p99`: `POST /v1/verifications` → the push accepted by the APNs stand-in, open loop at
- *   200 requests/s; target p99 < 25 ms.
+ *   200 requests/s after 200 uncounted ones; target p99 < 25 ms.
  * - `respond-http`: signed device responses (`POST /v1/actions`) verified and applied per second; target ≥ 3,000/s.
  * - `start-ready`, `start-ready-rss`: `idrelay start` on an empty directory until `/readyz` answers 200, and its
  *   idle RSS; target ≤ 3 s, ≤ 150 MB.
@@ -24,12 +24,14 @@ import { createEvent } from '@idrelay/core/events';
 import { freePort, startApnsStandIn } from '@idrelay/testkit';
 import autocannon from 'autocannon';
 import { type BenchServer, startServer } from './gateway/servers.js';
+import { timed } from './lib/cannon.js';
 import { percentile } from './lib/measure.js';
 import { type BenchRow, createReport, round } from './lib/report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const INGEST_N = Number(process.env.BENCH_INGEST ?? (QUICK ? 2_000 : 30_000));
 const E2E_N = Number(process.env.BENCH_E2E ?? (QUICK ? 200 : 2_000));
+const E2E_WARMUP = QUICK ? 50 : 200;
 const RESPOND_N = Number(process.env.BENCH_RESPONSES ?? (QUICK ? 500 : 5_000));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const E2E_RATE = 200;
@@ -60,49 +62,63 @@ const template = JSON.stringify(
 
 async function ingest(server: BenchServer, label: string) {
   let i = 0;
-  const result = await autocannon({
-    url: `${server.url}/v1/events`,
-    connections: CONNECTIONS,
-    amount: INGEST_N,
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents+json' },
-    requests: [{ setupRequest: (request) => ({ ...request, body: template.replace('__ID__', `${label}-${i++}`) }) }],
-  });
+  const { result, seconds } = await timed(
+    autocannon({
+      url: `${server.url}/v1/events`,
+      connections: CONNECTIONS,
+      amount: INGEST_N,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents+json' },
+      requests: [{ setupRequest: (request) => ({ ...request, body: template.replace('__ID__', `${label}-${i++}`) }) }],
+    }),
+  );
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${label} ingest: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
-  return { rate: result['2xx'] / result.duration, p99: result.latency.p99, p50: result.latency.p50 };
+  return { rate: result['2xx'] / seconds, p99: result.latency.p99, p50: result.latency.p50 };
 }
 
-/** Open loop: one verification every 1000/E2E_RATE ms, each for its own user; latency to the push at the stand-in. */
+/**
+ * Open loop: one verification every 1000/E2E_RATE ms, each for its own user; latency to the push at the stand-in.
+ * `E2E_WARMUP` verifications (users after the measured ones) go first and are not counted, for ours and the floor
+ * alike: without them the p99 of 2,000 is the first second of a cold process (the JIT, the first TLS session to
+ * APNs), not a tail a running gateway has.
+ */
 async function mfaPush(server: BenchServer) {
-  const sent = new Map<string, number>();
   const interval = 1000 / E2E_RATE;
-  const started = now();
-  const answers: Promise<number>[] = [];
   let refusal: string | undefined;
-  for (let i = 0; i < E2E_N; i++) {
-    const due = started + i * interval;
-    const wait = due - now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const userId = `u-${i}`;
-    sent.set(userId, now());
-    answers.push(
-      fetch(`${server.url}/v1/verifications`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ userId, application: { id: 'erp', name: 'ERP' }, ip: '203.0.113.9' }),
-      }).then(async (r) => {
-        const text = await r.text();
-        if (r.status >= 300 && refusal === undefined) refusal = `${r.status} ${text.slice(0, 300)}`;
-        return r.status;
-      }),
-    );
-  }
-  const statuses = await Promise.all(answers);
-  const refused = statuses.filter((s) => s >= 300).length;
-  if (refused > 0) throw new Error(`mfa: ${refused} of ${E2E_N} verification requests refused (first: ${refusal})`);
-  const arrived = await server.waitForPushes(E2E_N, 30_000);
+  /** Sends `count` verifications for users `u-<first>`…, one every `interval`; when each was sent, by user. */
+  const openLoop = async (first: number, count: number) => {
+    const sent = new Map<string, number>();
+    const answers: Promise<number>[] = [];
+    const started = now();
+    for (let i = 0; i < count; i++) {
+      const due = started + i * interval;
+      const wait = due - now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const userId = `u-${first + i}`;
+      sent.set(userId, now());
+      answers.push(
+        fetch(`${server.url}/v1/verifications`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ userId, application: { id: 'erp', name: 'ERP' }, ip: '203.0.113.9' }),
+        }).then(async (r) => {
+          const text = await r.text();
+          if (r.status >= 300 && refusal === undefined) refusal = `${r.status} ${text.slice(0, 300)}`;
+          return r.status;
+        }),
+      );
+    }
+    const refused = (await Promise.all(answers)).filter((s) => s >= 300).length;
+    if (refused > 0) throw new Error(`mfa: ${refused} of ${count} verification requests refused (first: ${refusal})`);
+    return sent;
+  };
+  await openLoop(E2E_N, E2E_WARMUP);
+  if ((await server.waitForPushes(E2E_WARMUP, 30_000)) < E2E_WARMUP)
+    throw new Error('mfa: the warm-up pushes did not all arrive');
+  const sent = await openLoop(0, E2E_N);
+  const arrived = (await server.waitForPushes(E2E_WARMUP + E2E_N, 30_000)) - E2E_WARMUP;
   if (arrived < E2E_N) throw new Error(`mfa: only ${arrived} of ${E2E_N} pushes reached the APNs stand-in`);
   const latencies = [...sent].map(([userId, at]) => (server.pushes.get(userId) as number) - at);
   return { p99: percentile(latencies, 0.99), p50: percentile(latencies, 0.5) };
@@ -111,18 +127,20 @@ async function mfaPush(server: BenchServer) {
 async function respond(server: BenchServer, label: string) {
   const { bodies } = await server.ask<{ bodies: string[] }>('seed-responses');
   let i = 0;
-  const result = await autocannon({
-    url: `${server.url}/v1/actions`,
-    connections: CONNECTIONS,
-    amount: bodies.length,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    requests: [{ setupRequest: (request) => ({ ...request, body: bodies[i++] as string }) }],
-  });
+  const { result, seconds } = await timed(
+    autocannon({
+      url: `${server.url}/v1/actions`,
+      connections: CONNECTIONS,
+      amount: bodies.length,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      requests: [{ setupRequest: (request) => ({ ...request, body: bodies[i++] as string }) }],
+    }),
+  );
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${label} respond: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
-  return { rate: result['2xx'] / result.duration, p99: result.latency.p99 };
+  return { rate: result['2xx'] / seconds, p99: result.latency.p99 };
 }
 
 /** Spawns `args` in an empty directory until `/readyz` answers 200; then idles a second and reads VmRSS. */
@@ -189,7 +207,7 @@ async function startRemoteApns() {
 
 if (needServers) {
   const remoteApns = await startRemoteApns();
-  const users = Math.max(E2E_N, RESPOND_N);
+  const users = Math.max(E2E_N + E2E_WARMUP, RESPOND_N);
   const measured: Record<
     'ours' | 'floor',
     {
@@ -239,7 +257,7 @@ if (needServers) {
       unit: 'ms',
       peer: 'floor: bare handler, JSON.parse + one INSERT, then the same APNs transport sends to its own stand-in',
       peer_value: round(floor.mfa.p99, 1),
-      note: `${E2E_N} POST /v1/verifications open loop at ${E2E_RATE}/s, each user one APNs device; until the delivered receipt (the stand-in, in the load generator’s process, answered 200); p50 ${round(ours.mfa.p50, 1)} ms vs ${round(floor.mfa.p50, 1)} ms; target < 25 ms; ${load}`,
+      note: `${E2E_N} POST /v1/verifications open loop at ${E2E_RATE}/s after ${E2E_WARMUP} uncounted, each user one APNs device; until the delivered receipt (the stand-in, in the load generator’s process, answered 200); p50 ${round(ours.mfa.p50, 1)} ms vs ${round(floor.mfa.p50, 1)} ms; target < 25 ms; ${load}`,
     });
   }
   if (ours.respond && floor.respond) {

@@ -22,6 +22,7 @@ import { createPostgresStore } from '@idrelay/store-postgres';
 import { createSqliteStore } from '@idrelay/store-sqlite';
 import { postgresTestUrl, randomSchemaName } from '@idrelay/testkit';
 import pg from 'pg';
+import { type CannonRun, timed } from './lib/cannon.js';
 import { createReport, round } from './lib/report.js';
 
 interface CannonResult {
@@ -44,7 +45,7 @@ type Autocannon = (options: {
   duration?: number;
   amount?: number;
   requests: CannonRequest[];
-}) => Promise<CannonResult>;
+}) => Promise<CannonResult> & CannonRun<CannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const N = Number(process.env.BENCH_SCIM_USERS ?? 100_000);
@@ -86,31 +87,33 @@ const pick = () => Math.floor(Math.random() * N);
 /** POSTs N users (unique userNames) over 10 connections; seconds taken. */
 async function load(server: Server, prefix: string): Promise<{ seconds: number; failed: number }> {
   let next = 0;
-  const result = await autocannon({
-    url: server.url,
-    connections: 10,
-    amount: N,
-    requests: [
-      {
-        method: 'POST',
-        path: '/scim/v2/Users',
-        headers,
-        setupRequest: (request) => {
-          const i = next++;
-          return {
-            ...request,
-            body: JSON.stringify({
-              schemas: [USER_SCHEMA],
-              userName: `${prefix}${i}@example.com`,
-              emails: [{ type: 'work', primary: true, value: `${prefix}${i}@example.com` }],
-              displayName: `User ${i}`,
-            }),
-          };
+  const { result, seconds } = await timed(
+    autocannon({
+      url: server.url,
+      connections: 10,
+      amount: N,
+      requests: [
+        {
+          method: 'POST',
+          path: '/scim/v2/Users',
+          headers,
+          setupRequest: (request) => {
+            const i = next++;
+            return {
+              ...request,
+              body: JSON.stringify({
+                schemas: [USER_SCHEMA],
+                userName: `${prefix}${i}@example.com`,
+                emails: [{ type: 'work', primary: true, value: `${prefix}${i}@example.com` }],
+                displayName: `User ${i}`,
+              }),
+            };
+          },
         },
-      },
-    ],
-  });
-  return { seconds: result.duration, failed: result.non2xx + result.errors };
+      ],
+    }),
+  );
+  return { seconds, failed: result.non2xx + result.errors };
 }
 
 async function filteredGet(server: Server, connections: number): Promise<CannonResult> {

@@ -34,6 +34,10 @@ declare module 'autocannon' {
     non2xx: number;
     '2xx': number;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** The run: a promise of its result that also emits `response` for each answer. */
+  interface Run extends Promise<Result> {
+    on(event: 'response', listener: () => void): this;
+  }
+  function autocannon(options: Options): Run;
   export = autocannon;
 }
