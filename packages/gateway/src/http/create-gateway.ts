@@ -1,10 +1,10 @@
 import { type Logger, type Store, silentLogger } from '@idrelay/core';
-import type { Relay } from '@idrelay/engine';
+import { type ActionRequest, problemResponse, type Relay } from '@idrelay/engine';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { type ApiKeyEntry, type GatewayConfig, resolveConfig } from '../config/load-config.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { readEvents } from './events-input.js';
-import { createHandlers, type RouteInput } from './handlers.js';
+import { createHandlers, jsonResponse, type RouteInput } from './handlers.js';
 import { httpError, problem } from './http-errors.js';
 import { createLifecycle } from './lifecycle.js';
 import type { OpenApiDocument } from './openapi.js';
@@ -186,13 +186,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function dispatch(route: RouteSpec, input: RouteInput): Promise<Response> {
     switch (route.operationId) {
       case 'respond':
-        return relay.actionHandlers.respond(
-          new Request(input.request.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: input.raw as Uint8Array<ArrayBuffer>,
-          }),
-        );
+        // The body is read and parsed above; answered here as `actionHandlers.respond` answers (the result as JSON,
+        // a refusal as its problem document) without a second Request to hold the body and a second parse of it.
+        try {
+          return jsonResponse(await relay.respond(input.body as ActionRequest));
+        } catch (error) {
+          return problemResponse(error);
+        }
       case 'notificationDetails':
         return relay.actionHandlers.details(input.request, { notificationId: input.params.notificationId as string });
       default: {
