@@ -145,6 +145,21 @@ describe('listen()', () => {
       body: JSON.stringify(deniedEvent('net-1')),
     });
     expect(posted.status).toBe(202);
+    // Bodies with a Content-Length are read whole from the socket; one over the limit is refused by its header.
+    const oversized = await fetch(`${url}/v1/devices/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(17 * 1024) }),
+    });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as { code: string }).code).toBe('ERR_HTTP_BODY_TOO_LARGE');
+    const unknownCode = await fetch(`${url}/v1/devices/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'no-such-code', platform: 'apns', token: 'a'.repeat(64) }),
+    });
+    expect(unknownCode.status).toBeGreaterThanOrEqual(400);
+    expect(unknownCode.status).toBeLessThan(500);
     await g.gateway.close();
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });

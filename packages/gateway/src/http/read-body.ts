@@ -4,13 +4,25 @@ import { httpError } from './http-errors.js';
  * Reads a request body up to `maxBytes`: refused early by `Content-Length`, else while streaming, so an oversized
  * body is never held in memory whole.
  *
+ * A body with a `Content-Length` within the limit is read whole with `arrayBuffer()`: the HTTP server ends the body
+ * there (Node's parser reads that many bytes and no more), and `@hono/node-server` reads it straight from the
+ * socket's stream instead of building a web `Request` and `ReadableStream` around it. Its size is checked again
+ * afterwards, for a `Request` built in process with a header that understates its body. A body without one
+ * (chunked) is streamed and counted.
+ *
  * @throws {IdrelayError} `ERR_HTTP_BODY_TOO_LARGE`.
  */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
     httpError('ERR_HTTP_BODY_TOO_LARGE', `The body is larger than ${maxBytes} bytes`, { limit: maxBytes });
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  const length = request.headers.get('content-length');
+  const declared = length !== null && /^\d{1,16}$/.test(length) ? Number(length) : Number.NaN;
   if (declared > maxBytes) throw tooLarge();
+  if (!Number.isNaN(declared)) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (body.byteLength > maxBytes) throw tooLarge();
+    return body;
+  }
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
