@@ -91,6 +91,27 @@ export function readRequest(input: unknown): ActionRequest {
 }
 
 /**
+ * Device requests (answers and details requests) in progress in this process, each counted from its start to its
+ * end by {@link trackDeviceRequest}. While another one is in progress, signatures are verified on the thread pool
+ * ({@link VerifyOptions.offThread}): the event loop has the others' reads, parsing and writes to do meanwhile. A
+ * request's whole course counts, not only its authentication: behind an HTTP server each answer arrives in its own
+ * turn of the event loop and its lookup returns before the next one starts, so only the next one's arrival during
+ * the last one's write shows that the server is busy (`pnpm bench gateway`: 0.50-0.57× the floor with every
+ * signature verified on the event loop, 0.58-0.61× this way). One request at a time is verified inline.
+ */
+let inProgress = 0;
+
+/** Runs a device request's `work`, counted as in progress until it settles (see {@link inProgress}). */
+export async function trackDeviceRequest<T>(work: () => Promise<T>): Promise<T> {
+  inProgress++;
+  try {
+    return await work();
+  } finally {
+    inProgress--;
+  }
+}
+
+/**
  * The part of the protocol that changes nothing (docs/protocol.md §6, steps 1-7): the token is known (read, not
  * consumed); the proof names an enrolled device and verifies with its key; it binds this token (`ath`), method and
  * URL; it is fresh; and its device is the token's device of the token's recipient. A bad signature therefore never
@@ -100,36 +121,6 @@ export async function authenticateRequest(
   request: ActionRequest,
   target: { method: 'POST' | 'GET'; url: string | ((token: ActionTokenRecord) => string) },
   options: AuthenticateOptions,
-): Promise<AuthenticatedRequest> {
-  const started = performance.now();
-  const busy = inProgress > 0 || started - lastStarted < BUSY_WITHIN_MS;
-  lastStarted = started;
-  inProgress++;
-  try {
-    return await authenticate(request, target, options, busy);
-  } finally {
-    inProgress--;
-  }
-}
-
-/**
- * Requests being authenticated in this process right now, and when the last one began. While another is in
- * progress, or began less than {@link BUSY_WITHIN_MS} ago, signatures are verified on the thread pool
- * ({@link VerifyOptions.offThread}): the event loop has other requests to read, parse and apply meanwhile. The
- * second test is what an HTTP server needs: each answer arrives in its own turn of the event loop and its lookup
- * returns before the next one starts, so under load `inProgress` alone stays at one and every signature would be
- * verified on the event loop (`pnpm bench gateway`: 0.50-0.57× the floor that way, 0.58-0.61× with this).
- */
-let inProgress = 0;
-let lastStarted = Number.NEGATIVE_INFINITY;
-/** Answers that began closer together than this (more than 500 a second) make the process busy. */
-const BUSY_WITHIN_MS = 2;
-
-async function authenticate(
-  request: ActionRequest,
-  target: { method: 'POST' | 'GET'; url: string | ((token: ActionTokenRecord) => string) },
-  options: AuthenticateOptions,
-  busy: boolean,
 ): Promise<AuthenticatedRequest> {
   const { header } = readProofHeader(request.proof);
   const hash = tokenHash(request.token);
@@ -155,7 +146,7 @@ async function authenticate(
   const wantAlg = signer.keyAlgorithm === 'ES256' ? 'ES256' : 'EdDSA';
   if (header.alg !== wantAlg) throw refuse('ERR_ACTION_SIGNATURE_INVALID', `The device signs with ${wantAlg}`, facts);
   const claims = await verifyProofSignature(request.proof, options.keyFor(signer.publicKey), signer.keyAlgorithm, {
-    offThread: busy,
+    offThread: inProgress > 1,
   });
   if (claims === undefined) {
     // Does it verify with another key of the recipient? Then a token travelled to another enrolled device.

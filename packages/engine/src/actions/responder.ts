@@ -16,6 +16,7 @@ import {
   readRequest,
   refuse,
   sameHash,
+  trackDeviceRequest,
 } from './authenticate.js';
 import type { ResponseHandler, ResponseVerdict, VerifiedResponse } from './response.js';
 import { codeHash, tokenHash } from './token-hash.js';
@@ -142,7 +143,7 @@ export function createResponder(options: ResponderOptions): Responder {
   /** Runs `work`, auditing its refusal (with the code) before rethrowing it. */
   async function audited<T>(kind: 'response' | 'details', input: unknown, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await trackDeviceRequest(work);
     } catch (error) {
       const code: ErrorCode = isIdrelayError(error) ? error.code : 'ERR_ACTION_REQUEST_INVALID';
       const facts = (isIdrelayError(error) ? (error.details as RefusalFacts | undefined) : undefined) ?? {};
