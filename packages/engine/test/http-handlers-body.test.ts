@@ -13,7 +13,7 @@ describe('respond handler body limit', () => {
   });
   afterEach(() => s.relay.close());
 
-  const respond = (body: BodyInit, headers: Record<string, string> = {}) =>
+  const respond = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}) =>
     s.relay.actionHandlers.respond(
       new Request('http://localhost/idrelay/actions/respond', {
         method: 'POST',
