@@ -6,7 +6,7 @@
  */
 
 export type { ActionRequest } from './actions/authenticate.js';
-export { createActionHandlers, problemResponse } from './actions/http-handlers.js';
+export { createActionHandlers, problemResponse, readBoundedBody } from './actions/http-handlers.js';
 export { PROOF_ALGORITHMS, PROOF_TYPE, type ProofClaims } from './actions/proof.js';
 export {
   ACTION_DEFAULTS,

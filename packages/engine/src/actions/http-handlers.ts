@@ -34,17 +34,25 @@ export function problemResponse(error: unknown): Response {
 }
 
 /**
- * The body's bytes, or `undefined` past {@link MAX_BODY_BYTES}, which is never held: refused by its
- * `Content-Length`, else counted while it streams. A body within its declared length is read whole (the HTTP
- * server ends it there; `@hono/node-server` then reads it without building a web stream) and measured again, for
- * a `Request` built in process with a header that understates it.
+ * Reads a request body of at most `maxBytes`, or returns `undefined` past it without ever holding more: a body whose
+ * `Content-Length` is over the limit is not read; one within it is read whole with `arrayBuffer()` (the HTTP server
+ * ends the body there, Node's parser reading that many bytes and no more, and `@hono/node-server` reads it straight
+ * from the socket's stream instead of building a web `Request` and `ReadableStream` around it) and measured again,
+ * for a `Request` built in process with a header that understates its body; a body without one (chunked) is
+ * streamed and counted, and the stream cancelled as soon as it passes the limit.
+ *
+ * @example
+ * ```ts
+ * const body = await readBoundedBody(request, 16_384);
+ * if (body === undefined) return new Response(null, { status: 413 });
+ * ```
  */
-async function readBounded(request: Request): Promise<Uint8Array | undefined> {
+export async function readBoundedBody(request: Request, maxBytes: number): Promise<Uint8Array | undefined> {
   const length = request.headers.get('content-length');
   if (length !== null && /^\d{1,16}$/.test(length)) {
-    if (Number(length) > MAX_BODY_BYTES) return undefined;
+    if (Number(length) > maxBytes) return undefined;
     const whole = new Uint8Array(await request.arrayBuffer());
-    return whole.byteLength > MAX_BODY_BYTES ? undefined : whole;
+    return whole.byteLength > maxBytes ? undefined : whole;
   }
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
@@ -54,13 +62,20 @@ async function readBounded(request: Request): Promise<Uint8Array | undefined> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel().catch(() => undefined);
       return undefined;
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -69,7 +84,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) return undefined;
-  const body = await readBounded(request);
+  const body = await readBoundedBody(request, MAX_BODY_BYTES);
   if (body === undefined) return undefined;
   try {
     return JSON.parse(utf8.decode(body)) as unknown;
