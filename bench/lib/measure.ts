@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** What {@link measure} found. */
 export interface Measurement {
   iterations: number;
@@ -9,6 +11,46 @@ export interface Measurement {
   p99Us: number;
   /** Process CPU (user + system) per operation, µs. */
   cpuUs: number;
+  /**
+   * CPU of the whole machine per operation, µs: every core's busy time (user, nice, system, irq, softirq) from
+   * `/proc/stat` over the measured phase, so a database server's backends count too. Undefined off Linux.
+   */
+  machineCpuUs?: number;
+  /** Share of the cores' time the hypervisor gave to other guests during the measured phase (`steal`), 0-1. */
+  steal?: number;
+}
+
+/** Busy and steal jiffies of all cores together, from the `cpu` line of `/proc/stat`; undefined off Linux. */
+function machineTicks(): { busy: number; steal: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const busy = user + nice + system + irq + softirq;
+    return { busy, steal, total: busy + idle + iowait + steal };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Machine CPU per operation (µs) and steal share between two {@link machineTicks} readings. */
+function machineUse(before: ReturnType<typeof machineTicks>, operations: number) {
+  const after = machineTicks();
+  if (before === undefined || after === undefined) return {};
+  const tickUs = 1e6 / 100; // USER_HZ is 100 on Linux
+  const total = after.total - before.total;
+  return {
+    machineCpuUs: ((after.busy - before.busy) * tickUs) / operations,
+    steal: total > 0 ? (after.steal - before.steal) / total : 0,
+  };
 }
 
 /**
@@ -22,6 +64,7 @@ export async function measure(
   for (let i = 0; i < warmup; i++) await fn();
   globalThis.gc?.();
   const samples = new Float64Array(iterations);
+  const ticks = machineTicks();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) {
@@ -32,7 +75,7 @@ export async function measure(
   }
   const elapsedUs = Number(process.hrtime.bigint() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return summarise(samples, elapsedUs, cpu.user + cpu.system);
+  return { ...summarise(samples, elapsedUs, cpu.user + cpu.system), ...machineUse(ticks, iterations) };
 }
 
 /**
@@ -53,6 +96,7 @@ export async function measureConcurrent(
   }
   const samples = new Float64Array(total);
   let next = 0;
+  const ticks = machineTicks();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   async function worker(): Promise<void> {
@@ -66,7 +110,7 @@ export async function measureConcurrent(
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
   const elapsedUs = Number(process.hrtime.bigint() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return summarise(samples, elapsedUs, cpu.user + cpu.system);
+  return { ...summarise(samples, elapsedUs, cpu.user + cpu.system), ...machineUse(ticks, total) };
 }
 
 function summarise(samples: Float64Array, elapsedUs: number, cpuUs: number): Measurement {

@@ -18,24 +18,6 @@ import { ANSWERS_INCOMPLETE } from './migrations/0007-answer-batch-function.js';
 import { ONE_PLAN } from './outbox/claim.js';
 import { appendOutgoing, dueAt } from './outgoing.js';
 
-/**
- * The coalesced read of {@link ActionTokenStore.lookup} (`$1` token hashes, `$2` device ids, `$3` user-flow kinds or
- * null): each token, the live device named, the token's flow and the flow of that kind keyed by the token's user,
- * one row per call in call order (`i`). Each table is reached through a `LATERAL … LIMIT 1` probe: a loop of
- * primary-key (or unique-key) lookups whatever the statistics say. As a plain join, right after a burst of
- * enrolments (tables not yet analysed, so `removed_at IS NULL` looks like 0.5% of the rows) the planner hashed all
- * 10,000 devices per batch: 3-4 ms a statement instead of 0.2. Exported for the query-plan tests.
- */
-export const lookupStatement = (tokens: string, devices: string, flows: string) =>
-  `SELECT u.i, row_to_json(t) AS token, row_to_json(d) AS device, row_to_json(f) AS flow,
-         row_to_json(k) AS user_flow
-       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(token_hash, device_id, user_flow_kind, i)
-       LEFT JOIN LATERAL (SELECT * FROM ${tokens} WHERE token_hash = u.token_hash LIMIT 1) t ON true
-       LEFT JOIN LATERAL (SELECT * FROM ${devices} WHERE device_id = u.device_id AND removed_at IS NULL LIMIT 1) d
-         ON true
-       LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE id = t.flow_id LIMIT 1) f ON true
-       LEFT JOIN LATERAL (SELECT * FROM ${flows} WHERE kind = u.user_flow_kind AND key = t.user_id LIMIT 1) k ON true`;
-
 /** What the batched apply needs of the audit store beyond its port. */
 export type ResponseAudit = Pick<ReturnType<typeof createAuditStore>, 'remember'>;
 
@@ -49,8 +31,9 @@ const MAX_ATTEMPTS = 20;
 /**
  * `lookup` and `applyResponse` on PostgreSQL (decision 0043).
  *
- * `lookup` coalesces: the reads of every response waiting at that moment go in one statement (token, device, the
- * token's flow and the user's flow asked for, each by key), one round trip for many responses.
+ * `lookup` coalesces: the reads of every response waiting at that moment go in one call of the schema's
+ * `lookup_answers` function (migration 8: token, device, the token's flow and the user's flow asked for, each by
+ * key), one round trip for many responses.
  *
  * `applyResponse` coalesces too: the responses waiting at that moment go in one call of the schema's
  * `apply_answers` function (migration 7), one round trip and one commit, one call in flight at a time. It consumes
@@ -72,9 +55,8 @@ export function createResponsePorts(
   ports: Pick<ResponsePortsBase, 'actionTokens'> & { audit: ResponseAudit },
 ): Pick<ActionTokenStore, 'lookup' | 'applyResponse'> {
   // Prepared once per connection: these run for every batch of answers.
-  const lookupSql = prepared(
-    lookupStatement(context.table('action_tokens'), context.table('devices'), context.table('flows')),
-  );
+  // `lookup_answers` (migration 8) runs the read with its generic plan: a batch is never planned anew.
+  const lookupSql = prepared(`SELECT * FROM ${context.table('lookup_answers')}($1, $2, $3)`);
   const applySql = prepared(
     `SELECT * FROM ${context.table('apply_answers')}(${Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ')})`,
   );

@@ -26,8 +26,9 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
       { version: 5, name: 'token-purposes' },
       { version: 6, name: 'plain-lookup-indexes' },
       { version: 7, name: 'answer-batch-function' },
+      { version: 8, name: 'generic-answer-plans' },
     ]);
-    expect(SCHEMA_VERSION).toBe(7);
+    expect(SCHEMA_VERSION).toBe(8);
   });
 
   it('migrates once when several processes start together', async () => {
@@ -64,11 +65,15 @@ describe.skipIf(!postgres.available)('PostgreSQL store lifecycle', () => {
     const context = createContext({ pool: schemas.admin, ownsPool: false, schema, name: schema, now: () => 0 });
     const broken = [
       ...MIGRATIONS,
-      { version: 7, name: 'broken', sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()` },
+      {
+        version: SCHEMA_VERSION + 1,
+        name: 'broken',
+        sql: (s: string) => `CREATE TABLE ${s}.half (id int); SELECT no_such_function()`,
+      },
     ];
     const error = await migrate(context, broken).catch((caught: unknown) => caught);
     expect(isIdrelayError(error, 'ERR_STORE_MIGRATION')).toBe(true);
-    expect((error as { details?: unknown }).details).toEqual({ version: 7 });
+    expect((error as { details?: unknown }).details).toEqual({ version: SCHEMA_VERSION + 1 });
     expect((error as Error).cause).toMatchObject({ code: '42883' });
     // One transaction: not even versions 1 to 4, nor the schema itself, were left behind.
     const { rows } = await schemas.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [

@@ -3,10 +3,10 @@ import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
 import { answerStatements } from '../src/migrations/0007-answer-batch-function.js';
+import { answerLookupStatement } from '../src/migrations/0008-generic-answer-plans.js';
 import { claimStatement, ONE_PLAN } from '../src/outbox/claim.js';
 import { nextDueStatement } from '../src/outbox/outbox.js';
 import { settleStatement } from '../src/outbox/settle.js';
-import { lookupStatement } from '../src/responses.js';
 import { testSchemas } from './helpers.js';
 
 const postgres = await requirePostgres();
@@ -212,7 +212,7 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
   });
 
   it('looks a batch of answers up by primary keys, reading one row of each table per answer', async () => {
-    const plan = await reads(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
+    const plan = await reads(answerLookupStatement(s), [
       hashes,
       hashes.map((h) => `d-${h.slice(2)}`),
       hashes.map(() => 'login-verification-limit'),
@@ -280,16 +280,20 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
     }
   });
 
-  it('runs those statements in apply_answers with the same plan settings pinned', async () => {
+  it('runs those statements in apply_answers with the same plan settings pinned, and both functions generic', async () => {
     // The statements above are the function's own (frozen with migration 7); its SET clauses pin their plans as
-    // ONE_PLAN does in a transaction.
+    // ONE_PLAN does in a transaction, and since migration 8 with their generic plans (checked below), as
+    // lookup_answers runs the lookup.
     const { rows } = await schemas.admin.query(
-      `SELECT proconfig FROM pg_proc WHERE proname = 'apply_answers' AND pronamespace = $1::regnamespace`,
+      `SELECT proname, proconfig FROM pg_proc WHERE proname IN ('apply_answers', 'lookup_answers')
+         AND pronamespace = $1::regnamespace ORDER BY proname`,
       [s],
     );
-    expect(rows).toHaveLength(1);
+    const config = (row: { proconfig: string[] }) => row.proconfig.map((c) => c.replace(/\s+/g, '')).sort();
     const settings = ONE_PLAN.split(';').map((part) => part.replace(/^\s*SET LOCAL\s+/, '').replace(/\s+/g, ''));
-    expect(rows[0].proconfig.map((c: string) => c.replace(/\s+/g, '')).sort()).toEqual(settings.sort());
+    expect(rows.map((row) => row.proname)).toEqual(['apply_answers', 'lookup_answers']);
+    expect(config(rows[0])).toEqual([...settings, 'plan_cache_mode=force_generic_plan'].sort());
+    expect(config(rows[1])).toEqual(['plan_cache_mode=force_generic_plan']);
   });
 
   it('keeps the key probes in the generic plans PostgreSQL may adopt for the prepared statements', async () => {
@@ -313,7 +317,7 @@ describe.skipIf(!postgres.available)('PostgreSQL response query plans', () => {
         await client.query('DEALLOCATE ALL');
       }
     };
-    const lookup = await generic(lookupStatement(`${s}.action_tokens`, `${s}.devices`, `${s}.flows`), [
+    const lookup = await generic(answerLookupStatement(s), [
       hashes,
       hashes.map((h) => `d-${h.slice(2)}`),
       hashes.map(() => 'login-verification-limit'),

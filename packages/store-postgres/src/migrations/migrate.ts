@@ -8,6 +8,7 @@ import { directory } from './0004-directory.js';
 import { tokenPurposes } from './0005-token-purposes.js';
 import { plainLookupIndexes } from './0006-plain-lookup-indexes.js';
 import { answerBatchFunction } from './0007-answer-batch-function.js';
+import { genericAnswerPlans } from './0008-generic-answer-plans.js';
 
 /** One schema step. Step N+1 applies on top of step N; steps are never edited once released. */
 export interface Migration {
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   tokenPurposes,
   plainLookupIndexes,
   answerBatchFunction,
+  genericAnswerPlans,
 ];
 
 /**
